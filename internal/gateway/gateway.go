@@ -4,6 +4,8 @@
 package gateway
 
 import (
+	"net/http"
+
 	"log/slog"
 
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
@@ -28,3 +30,6 @@ type Handler struct{ opts Options }
 
 // New validates o and returns the proxy handler.
 func New(o Options) (*Handler, error) { panic("unimplemented") }
+
+// ServeHTTP runs one S3 request through the pipeline.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { panic("unimplemented") }

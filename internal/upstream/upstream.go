@@ -4,6 +4,8 @@
 package upstream
 
 import (
+	"context"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
@@ -34,3 +36,15 @@ type Client struct{ opts Options }
 
 // New validates o and returns a Client.
 func New(o Options) (*Client, error) { panic("unimplemented") }
+
+// StaticCredentials are explicit upstream keys from the configuration.
+type StaticCredentials struct {
+	AccessKeyID, SecretAccessKey, SessionToken string
+}
+
+// LoadCredentials returns static when its AccessKeyID is set, else the
+// standard AWS chain (environment, shared profile named profile, web
+// identity, container and instance roles), honouring AWS_CA_BUNDLE.
+func LoadCredentials(ctx context.Context, static StaticCredentials, profile string) (aws.CredentialsProvider, error) {
+	panic("unimplemented")
+}
