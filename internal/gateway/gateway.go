@@ -4,10 +4,17 @@
 package gateway
 
 import (
-	"net/http"
-
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
 	"log/slog"
+	"net/http"
+	"strconv"
+	"sync/atomic"
 
+	"github.com/lakegate/lakegate/internal/s3/request"
+	"github.com/lakegate/lakegate/internal/s3/s3err"
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
 	"github.com/lakegate/lakegate/internal/upstream"
 )
@@ -26,10 +33,82 @@ type Options struct {
 }
 
 // Handler is the access proxy.
-type Handler struct{ opts Options }
+type Handler struct {
+	opts   Options
+	log    *slog.Logger
+	prefix string
+	seq    atomic.Uint64
+}
+
+var _ http.Handler = (*Handler)(nil)
 
 // New validates o and returns the proxy handler.
-func New(o Options) (*Handler, error) { panic("unimplemented") }
+func New(o Options) (*Handler, error) {
+	var errs []error
+	if o.Verifier == nil {
+		errs = append(errs, errors.New("gateway: a verifier is required"))
+	}
+	if o.Upstream == nil {
+		errs = append(errs, errors.New("gateway: an upstream is required"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	var p [6]byte
+	_, _ = rand.Read(p[:])
+	return &Handler{opts: o, log: log, prefix: hex.EncodeToString(p[:])}, nil
+}
 
-// ServeHTTP runs one S3 request through the pipeline.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { panic("unimplemented") }
+// ServeHTTP runs one S3 request through the pipeline: parse, authenticate,
+// authorize, forward. No step reads the body before the request is
+// authorized, so a client sending Expect: 100-continue is told to send its
+// body only once the request may proceed.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	req, err := request.Parse(r, h.opts.BaseDomains)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	auth, err := h.opts.Verifier.Verify(r, req.HostBucket)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// Until the policy engine lands, every known access key may do
+	// everything; the operation is classified so that it can be enforced.
+	h.opts.Upstream.Forward(w, r, upstream.Call{Bucket: req.Bucket, Key: req.Key, Auth: auth}, h.fail)
+}
+
+// fail is the one place a proxy-raised failure becomes an S3 XML error.
+// Internal detail is logged, never sent.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	id := h.requestID()
+	var (
+		s3e  *s3err.Error
+		fwd  *upstream.ForwardError
+		cred *upstream.CredentialsError
+	)
+	switch {
+	case errors.As(err, &s3e):
+	case errors.As(err, &fwd) && fwd.ClientGone():
+		h.log.Debug("client went away", "request_id", id, "method", r.Method, "path", r.URL.Path)
+		return
+	case errors.As(err, &fwd):
+		s3e = s3err.BadGateway
+	case errors.As(err, &cred):
+		s3e = s3err.InternalError.WithMessage("The proxy could not obtain its storage credentials.")
+	default:
+		s3e = s3err.InternalError
+	}
+	h.log.Info("request refused", "request_id", id, "method", r.Method, "path", r.URL.Path,
+		"code", s3e.Code, "status", s3e.Status, "remote", r.RemoteAddr, "error", err.Error())
+	s3err.Write(w, r, s3e, id)
+}
+
+func (h *Handler) requestID() string {
+	return h.prefix + strconv.FormatUint(h.seq.Add(1), 16)
+}

@@ -1,0 +1,120 @@
+// Package request parses an incoming S3 HTTP request into what the proxy
+// decides on: which bucket and key it names, how the bucket was addressed,
+// and which S3 operation it is. It is pure: no I/O, no authentication.
+package request
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/lakegate/lakegate/internal/s3/s3err"
+)
+
+// Request is a parsed S3 request.
+type Request struct {
+	// Bucket is the bucket the request names; "" for service-level
+	// requests (ListBuckets).
+	Bucket string
+	// Key is the decoded object key; "" for bucket- and service-level
+	// requests.
+	Key string
+	// HostBucket is Bucket when it came from a virtual-hosted-style Host,
+	// "" for path-style requests.
+	HostBucket string
+	// Operation is the S3 API action, e.g. "GetObject", "ListObjectsV2".
+	Operation Operation
+	// Query is the parsed query string.
+	Query url.Values
+}
+
+// Parse classifies r. baseDomains are the host names under which
+// <bucket>.<base> is virtual-hosted-style addressing; a Host equal to a base
+// domain, an IP address, or any other name is path-style.
+//
+// Errors are *s3err.Error values: an invalid bucket name, a query parameter
+// that authorization depends on given twice, or a malformed path.
+func Parse(r *http.Request, baseDomains []string) (*Request, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, s3err.InvalidArgument.WithMessage("The query string is malformed.")
+	}
+	for name, vals := range q {
+		if len(vals) > 1 && singleValued[name] {
+			return nil, s3err.InvalidArgument.WithMessage("Query parameter " + name + " may appear only once.")
+		}
+	}
+	req := &Request{Query: q}
+	path := r.URL.Path
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	if hb := hostBucket(r.Host, baseDomains); hb != "" {
+		req.HostBucket, req.Bucket = hb, hb
+		req.Key = path[1:]
+	} else {
+		rest := path[1:]
+		bucket, key, _ := strings.Cut(rest, "/")
+		req.Bucket, req.Key = bucket, key
+	}
+	if req.Bucket != "" && !validBucketName(req.Bucket) {
+		return nil, s3err.InvalidBucketName.WithMessage("The specified bucket is not valid: " + req.Bucket)
+	}
+	if req.Bucket == "" && req.Key != "" {
+		return nil, s3err.InvalidBucketName
+	}
+	req.Operation = classify(r.Method, q, r.Header, req.Bucket, req.Key)
+	return req, nil
+}
+
+// singleValued are the query parameters whose value authorization or
+// routing reads; a request repeating one is refused so that the proxy and
+// the upstream cannot read different values.
+var singleValued = map[string]bool{
+	"prefix": true, "delimiter": true, "marker": true, "start-after": true,
+	"continuation-token": true, "key-marker": true, "version-id-marker": true,
+	"upload-id-marker": true, "versionId": true, "uploadId": true,
+	"partNumber": true, "list-type": true, "max-keys": true, "encoding-type": true,
+	"fetch-owner": true, "x-id": true,
+}
+
+// hostBucket returns the bucket named by a virtual-hosted-style host, or "".
+func hostBucket(host string, baseDomains []string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, base := range baseDomains {
+		base = strings.ToLower(strings.TrimSuffix(base, "."))
+		if base == "" {
+			continue
+		}
+		if b, ok := strings.CutSuffix(host, "."+base); ok && b != "" {
+			return b
+		}
+	}
+	return ""
+}
+
+// validBucketName accepts S3 bucket names, including the legacy forms
+// (upper case, underscores) that older buckets and MinIO-compatible stores
+// still use, but never a name that could change the meaning of a path or a
+// host: no '/', no "..", no empty labels at the ends, 3..255 characters.
+func validBucketName(b string) bool {
+	if len(b) < 3 || len(b) > 255 {
+		return false
+	}
+	if b[0] == '.' || b[len(b)-1] == '.' || b[0] == '-' || strings.Contains(b, "..") {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '.', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}

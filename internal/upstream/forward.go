@@ -1,0 +1,216 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lakegate/lakegate/internal/s3/sigv4"
+)
+
+// Call is one authorized request to forward.
+type Call struct {
+	// Bucket and Key are the decoded names the request acts on.
+	Bucket, Key string
+	// Auth is the verified authentication of the client request; it says
+	// how the body is protected.
+	Auth *sigv4.Result
+}
+
+// ErrorFunc writes err to the client. It is called at most once per request
+// and only before any of the response has been written.
+type ErrorFunc func(w http.ResponseWriter, r *http.Request, err error)
+
+// bufferPool hands out 256 KiB copy buffers: large enough that a streamed
+// GET costs few syscalls, pooled so it costs no garbage.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
+func (b *bufferPool) Put(s []byte) { b.p.Put(&s) }
+
+var copyBuffers = &bufferPool{p: sync.Pool{New: func() any { s := make([]byte, 256<<10); return &s }}}
+
+// Forward sends in upstream as call describes and streams the response back
+// to w unchanged. The client's authentication is removed and replaced by a
+// signature made with the system credentials; the body is verified as it
+// streams (see sigv4.NewPayloadReader) and a verification failure aborts the
+// upstream request before its last byte, so nothing partial is committed.
+// Failures before the response starts go to onError.
+func (c *Client) Forward(w http.ResponseWriter, in *http.Request, call Call, onError ErrorFunc) {
+	creds, err := c.creds.Retrieve(in.Context())
+	if err != nil {
+		onError(w, in, &CredentialsError{Err: err})
+		return
+	}
+	t := c.target(call.Bucket)
+	body := &trackedBody{}
+	rp := &httputil.ReverseProxy{
+		Transport:  c.transport,
+		BufferPool: copyBuffers,
+		// Responses are flushed as they stream; S3 responses without a
+		// length (e.g. SelectObjectContent events) are flushed at once.
+		FlushInterval: -1,
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			c.rewrite(pr.Out, call, t, creds, body)
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if berr := body.failure(); berr != nil {
+				err = berr
+			}
+			onError(w, r, &ForwardError{Err: err})
+		},
+	}
+	rp.ServeHTTP(w, in)
+}
+
+// rewrite turns the client request into the upstream request in place.
+func (c *Client) rewrite(out *http.Request, call Call, t resolved, creds awsCredentials, body *trackedBody) {
+	u := out.URL
+	u.Scheme = t.scheme
+	path := "/"
+	host := t.host
+	if t.pathStyle || call.Bucket == "" {
+		if call.Bucket != "" {
+			path += call.Bucket
+			if call.Key != "" {
+				path += "/" + call.Key
+			}
+		}
+	} else {
+		host = call.Bucket + "." + t.host
+		path += call.Key
+	}
+	u.Host = host
+	u.Path = path
+	u.RawPath = encodePath(path)
+	u.RawQuery = stripAuthQuery(u.RawQuery)
+	out.Host = hostOf(t.scheme, host)
+
+	h := out.Header
+	for _, name := range clientAuthHeaders {
+		h.Del(name)
+	}
+
+	auth := call.Auth
+	payloadHash := "UNSIGNED-PAYLOAD"
+	switch auth.Payload {
+	case sigv4.PayloadSHA256, sigv4.PayloadStreamingSigned, sigv4.PayloadStreamingSignedTrailer,
+		sigv4.PayloadStreamingUnsignedTrailer:
+		payloadHash = auth.ContentSHA256
+	}
+	signer := sigv4.Signer{
+		AccessKeyID:     creds.AccessKeyID,
+		SecretAccessKey: creds.SecretAccessKey,
+		SessionToken:    creds.SessionToken,
+		Region:          t.region,
+	}
+	sc := signer.Sign(out, payloadHash, time.Now().UTC())
+
+	if out.Body == nil || out.Body == http.NoBody || out.ContentLength == 0 && !auth.Payload.Streaming() {
+		if auth.Payload == sigv4.PayloadSHA256 && auth.ContentSHA256 != emptySHA256 {
+			// A signed hash of a non-empty body with no body: let the
+			// verifying reader report the mismatch.
+			body.rc = out.Body
+			body.r = auth.NewPayloadReader(eofReader{}, 0)
+			out.Body = body
+		}
+		return
+	}
+	pr := auth.NewPayloadReader(out.Body, out.ContentLength)
+	var r io.Reader = pr
+	if auth.Payload.Streaming() {
+		r = sigv4.Resign(pr, sc)
+	}
+	body.rc, body.r = out.Body, r
+	out.Body = body
+}
+
+const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// clientAuthHeaders carry the client's authentication, which never reaches
+// the upstream.
+var clientAuthHeaders = []string{"Authorization", "X-Amz-Date", "X-Amz-Content-Sha256", "X-Amz-Security-Token"}
+
+// stripAuthQuery removes presigned-URL parameters from a raw query string,
+// keeping every other parameter byte for byte.
+func stripAuthQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	var b strings.Builder
+	for part := range strings.SplitSeq(raw, "&") {
+		if part == "" {
+			continue
+		}
+		name, _, _ := strings.Cut(part, "=")
+		if n, err := unescapeQuery(name); err == nil && sigv4.IsAuthQueryParam(n) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(part)
+	}
+	return b.String()
+}
+
+// trackedBody is the upstream request body. It remembers the first error
+// the verifying reader returned, so that a failed verification is reported
+// to the client as the S3 error it is rather than as a transport failure.
+type trackedBody struct {
+	r   io.Reader
+	rc  io.Closer
+	mu  sync.Mutex
+	err error
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.mu.Lock()
+		if b.err == nil {
+			b.err = err
+		}
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+func (b *trackedBody) Close() error {
+	if b.rc == nil {
+		return nil
+	}
+	return b.rc.Close()
+}
+
+func (b *trackedBody) failure() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
+}
+
+// ForwardError is a failure to complete the upstream exchange: the upstream
+// unreachable, the client gone, or the body failing verification (Err then
+// wraps the *s3err.Error).
+type ForwardError struct{ Err error }
+
+func (e *ForwardError) Error() string { return "forwarding upstream: " + e.Err.Error() }
+func (e *ForwardError) Unwrap() error { return e.Err }
+
+// ClientGone reports whether the failure was the client going away.
+func (e *ForwardError) ClientGone() bool { return errors.Is(e.Err, context.Canceled) }
+
+// CredentialsError means the system credentials could not be obtained.
+type CredentialsError struct{ Err error }
+
+func (e *CredentialsError) Error() string { return "upstream credentials: " + e.Err.Error() }
+func (e *CredentialsError) Unwrap() error { return e.Err }
