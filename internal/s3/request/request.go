@@ -64,6 +64,11 @@ func Parse(r *http.Request, baseDomains []string) (*Request, error) {
 	if req.Bucket == "" && req.Key != "" {
 		return nil, s3err.InvalidBucketName
 	}
+	if hasDotSegment(req.Key) {
+		// S3 servers disagree on such keys (AWS keeps them literally, MinIO
+		// cleans the path), so the object acted on would be ambiguous.
+		return nil, s3err.InvalidArgument.WithMessage("Object keys with '.' or '..' path segments are not accepted by this proxy.")
+	}
 	req.Operation = classify(r.Method, q, r.Header, req.Bucket, req.Key)
 	return req, nil
 }
@@ -117,4 +122,15 @@ func validBucketName(b string) bool {
 		}
 	}
 	return true
+}
+
+// hasDotSegment reports whether key has a "." or ".." segment between
+// slashes.
+func hasDotSegment(key string) bool {
+	for seg := range strings.SplitSeq(key, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
