@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/lakegate/lakegate/internal/s3/request"
 	"github.com/lakegate/lakegate/internal/s3/s3err"
@@ -30,12 +31,17 @@ type Options struct {
 	BaseDomains []string
 	// Logger receives one line per failed request; nil discards.
 	Logger *slog.Logger
+	// BodyIdleTimeout bounds the wait for each read of a request body, so
+	// a client that stops sending mid-upload releases its connection and
+	// the upstream request is aborted; zero means one minute.
+	BodyIdleTimeout time.Duration
 }
 
 // Handler is the access proxy.
 type Handler struct {
 	opts   Options
 	log    *slog.Logger
+	idle   time.Duration
 	prefix string
 	seq    atomic.Uint64
 }
@@ -60,7 +66,11 @@ func New(o Options) (*Handler, error) {
 	}
 	var p [6]byte
 	_, _ = rand.Read(p[:])
-	return &Handler{opts: o, log: log, prefix: hex.EncodeToString(p[:])}, nil
+	idle := o.BodyIdleTimeout
+	if idle <= 0 {
+		idle = time.Minute
+	}
+	return &Handler{opts: o, log: log, idle: idle, prefix: hex.EncodeToString(p[:])}, nil
 }
 
 // ServeHTTP runs one S3 request through the pipeline: parse, authenticate,
@@ -77,6 +87,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &idleBody{rc: r.Body, ctl: http.NewResponseController(w), idle: h.idle}
 	}
 	// Until the policy engine lands, every known access key may do
 	// everything; the operation is classified so that it can be enforced.
@@ -112,3 +125,20 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 func (h *Handler) requestID() string {
 	return h.prefix + strconv.FormatUint(h.seq.Add(1), 16)
 }
+
+// idleBody extends the connection's read deadline before every body read:
+// a stalled upload fails after the idle timeout instead of holding the
+// connection (and the upstream request) forever, while a long upload that
+// keeps sending is never cut off.
+type idleBody struct {
+	rc   io.ReadCloser
+	ctl  *http.ResponseController
+	idle time.Duration
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	_ = b.ctl.SetReadDeadline(time.Now().Add(b.idle))
+	return b.rc.Read(p)
+}
+
+func (b *idleBody) Close() error { return b.rc.Close() }
