@@ -1,0 +1,298 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/minio/minio-go/v7/pkg/signer"
+
+	"github.com/lakegate/lakegate/internal/s3/sigv4"
+	"github.com/lakegate/lakegate/internal/upstream"
+)
+
+// keys is a CredentialLookup over a fixed map.
+type keys map[string]string
+
+func (k keys) LookupCredential(_ context.Context, id string) (sigv4.Credential, error) {
+	s, ok := k[id]
+	if !ok {
+		return sigv4.Credential{}, fmt.Errorf("%q: %w", id, sigv4.ErrUnknownAccessKey)
+	}
+	return sigv4.Credential{AccessKeyID: id, SecretAccessKey: s}, nil
+}
+
+const (
+	clientKey, clientSecret = "LGCLIENTKEY000000001", "client-secret-0123456789012345678901234"
+	sysKey, sysSecret       = "SYSTEMKEY00000000001", "system-secret-012345678901234567890123"
+)
+
+// seen is what the upstream received.
+type seen struct {
+	method, path, rawPath, query string
+	header                       http.Header
+	body                         []byte
+	bodyErr                      error
+}
+
+// testUpstream verifies every request with the system key, as S3 would,
+// and records it.
+type testUpstream struct {
+	mu   sync.Mutex
+	reqs []seen
+}
+
+func (u *testUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	v := sigv4.NewVerifier(sigv4.Options{Credentials: keys{sysKey: sysSecret}})
+	res, err := v.Verify(r, "")
+	s := seen{method: r.Method, path: r.URL.Path, rawPath: r.URL.EscapedPath(), query: r.URL.RawQuery, header: r.Header.Clone()}
+	if err == nil {
+		s.body, s.bodyErr = io.ReadAll(res.NewPayloadReader(r.Body, r.ContentLength))
+	}
+	u.mu.Lock()
+	u.reqs = append(u.reqs, s)
+	u.mu.Unlock()
+	if err != nil {
+		http.Error(w, "upstream rejected signature: "+err.Error(), http.StatusForbidden)
+		return
+	}
+	if s.bodyErr != nil {
+		http.Error(w, "upstream body: "+s.bodyErr.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("ETag", `"etag-from-upstream"`)
+	_, _ = w.Write([]byte("upstream says hi"))
+}
+
+func (u *testUpstream) last(t *testing.T) seen {
+	t.Helper()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if len(u.reqs) == 0 {
+		t.Fatal("upstream saw no request")
+	}
+	return u.reqs[len(u.reqs)-1]
+}
+
+func (u *testUpstream) count() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.reqs)
+}
+
+func newProxy(t *testing.T) (proxyURL string, up *testUpstream) {
+	t.Helper()
+	up = &testUpstream{}
+	us := httptest.NewServer(up)
+	t.Cleanup(us.Close)
+	client, err := upstream.New(upstream.Options{
+		Default:     upstream.Target{Endpoint: us.URL, Region: "us-east-1", PathStyle: true},
+		Credentials: credentials.NewStaticCredentialsProvider(sysKey, sysSecret, ""),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Options{
+		Verifier: sigv4.NewVerifier(sigv4.Options{Credentials: keys{clientKey: clientSecret}, AllowSigV2: true}),
+		Upstream: client,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := httptest.NewServer(h)
+	t.Cleanup(ps.Close)
+	return ps.URL, up
+}
+
+func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+
+func signV4(t *testing.T, r *http.Request, payloadHash string, at time.Time) {
+	t.Helper()
+	r.Header.Set("X-Amz-Content-Sha256", payloadHash)
+	err := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }).SignHTTP(
+		context.Background(), aws.Credentials{AccessKeyID: clientKey, SecretAccessKey: clientSecret},
+		r, payloadHash, "s3", "us-east-1", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func errorCode(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	var e struct{ Code string }
+	b, _ := io.ReadAll(resp.Body)
+	if err := xml.Unmarshal(b, &e); err != nil {
+		t.Fatalf("status %d, body %q is not S3 XML: %v", resp.StatusCode, b, err)
+	}
+	return e.Code
+}
+
+func TestForwardResignsAndStreams(t *testing.T) {
+	proxy, up := newProxy(t)
+	body := bytes.Repeat([]byte("lakegate "), 1000)
+	key := "dir/a b+c!(1)*é.txt"
+	r, _ := http.NewRequest(http.MethodPut, proxy+"/bucket1/"+strings.ReplaceAll(key, " ", "%20"), bytes.NewReader(body))
+	r.Header.Set("X-Amz-Meta-Team", "data")
+	r.Header.Set("Content-Type", "text/plain")
+	signV4(t, r, sha(body), time.Now())
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(got) != "upstream says hi" || resp.Header.Get("ETag") != `"etag-from-upstream"` {
+		t.Fatalf("status %d body %q etag %q", resp.StatusCode, got, resp.Header.Get("ETag"))
+	}
+	s := up.last(t)
+	if s.path != "/bucket1/"+key {
+		t.Errorf("upstream path %q, want %q", s.path, "/bucket1/"+key)
+	}
+	if !bytes.Equal(s.body, body) {
+		t.Errorf("upstream body differs (%d bytes, want %d)", len(s.body), len(body))
+	}
+	if s.header.Get("X-Amz-Content-Sha256") != sha(body) {
+		t.Errorf("upstream payload hash %q, want the client's digest", s.header.Get("X-Amz-Content-Sha256"))
+	}
+	if strings.Contains(s.header.Get("Authorization"), clientKey) {
+		t.Error("client credentials reached the upstream")
+	}
+	if s.header.Get("X-Amz-Meta-Team") != "data" {
+		t.Error("metadata header lost")
+	}
+}
+
+func TestPresignedGoesUpstreamHeaderSigned(t *testing.T) {
+	proxy, up := newProxy(t)
+	r, _ := http.NewRequest(http.MethodGet, proxy+"/bucket1/k?response-content-type=text%2Fplain&X-Amz-Expires=300", nil)
+	u, _, err := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }).PresignHTTP(context.Background(),
+		aws.Credentials{AccessKeyID: clientKey, SecretAccessKey: clientSecret}, r, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("presigned GET status %d", resp.StatusCode)
+	}
+	s := up.last(t)
+	if strings.Contains(s.query, "X-Amz-") {
+		t.Errorf("presign parameters reached upstream: %q", s.query)
+	}
+	if s.query != "response-content-type=text%2Fplain" {
+		t.Errorf("upstream query %q", s.query)
+	}
+	if !strings.HasPrefix(s.header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential="+sysKey+"/") {
+		t.Errorf("upstream not header-signed with the system key: %q", s.header.Get("Authorization"))
+	}
+}
+
+func TestStreamingChunksResigned(t *testing.T) {
+	proxy, up := newProxy(t)
+	data := make([]byte, 200<<10+123) // four 64 KiB chunks and a short one
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	r, _ := http.NewRequest(http.MethodPut, proxy+"/bucket1/stream", bytes.NewReader(data))
+	r = signer.StreamingSignV4(r, clientKey, clientSecret, "", "us-east-1", int64(len(data)), time.Now().UTC(), nil)
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+	s := up.last(t)
+	if !bytes.Equal(s.body, data) {
+		t.Fatalf("upstream decoded %d bytes (err %v), want %d identical", len(s.body), s.bodyErr, len(data))
+	}
+	if s.header.Get("X-Amz-Content-Sha256") != "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" {
+		t.Errorf("upstream payload mode %q", s.header.Get("X-Amz-Content-Sha256"))
+	}
+}
+
+func TestRefusedRequestsNeverReachUpstream(t *testing.T) {
+	proxy, up := newProxy(t)
+	body := []byte("payload")
+	tests := []struct {
+		name string
+		mod  func(r *http.Request)
+		code string
+	}{
+		{"wrong secret", func(r *http.Request) {
+			r.Header.Set("X-Amz-Content-Sha256", sha(body))
+			_ = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: clientKey, SecretAccessKey: "nope"}, r, sha(body), "s3", "us-east-1", time.Now())
+		}, "SignatureDoesNotMatch"},
+		{"header changed after signing", func(r *http.Request) {
+			r.Header.Set("Content-Type", "a/b")
+			signV4(t, r, sha(body), time.Now())
+			r.Header.Set("Content-Type", "c/d")
+		}, "SignatureDoesNotMatch"},
+		{"unsigned amz header", func(r *http.Request) {
+			signV4(t, r, sha(body), time.Now())
+			r.Header.Set("X-Amz-Meta-Extra", "1")
+		}, "AccessDenied"},
+		{"skewed clock", func(r *http.Request) { signV4(t, r, sha(body), time.Now().Add(-20*time.Minute)) }, "RequestTimeTooSkewed"},
+		{"unknown key", func(r *http.Request) {
+			r.Header.Set("X-Amz-Content-Sha256", sha(body))
+			_ = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "LGUNKNOWN", SecretAccessKey: "x"}, r, sha(body), "s3", "us-east-1", time.Now())
+		}, "InvalidAccessKeyId"},
+		{"anonymous", func(*http.Request) {}, "AccessDenied"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := up.count()
+			r, _ := http.NewRequest(http.MethodPut, proxy+"/bucket1/k", bytes.NewReader(body))
+			tc.mod(r)
+			resp, err := http.DefaultClient.Do(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if code := errorCode(t, resp); code != tc.code {
+				t.Errorf("code %s, want %s", code, tc.code)
+			}
+			if up.count() != before {
+				t.Error("the upstream saw a refused request")
+			}
+		})
+	}
+}
+
+func TestBodyMismatchAbortsUpstream(t *testing.T) {
+	proxy, up := newProxy(t)
+	body := bytes.Repeat([]byte("x"), 1<<20)
+	r, _ := http.NewRequest(http.MethodPut, proxy+"/bucket1/k", bytes.NewReader(body))
+	signV4(t, r, sha([]byte("something else")), time.Now())
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if code := errorCode(t, resp); code != "XAmzContentSHA256Mismatch" {
+		t.Errorf("code %s", code)
+	}
+	for _, s := range up.reqs {
+		if s.bodyErr == nil && len(s.body) == len(body) {
+			t.Error("the upstream received the complete mismatching body")
+		}
+	}
+}
