@@ -87,7 +87,7 @@ func (c *Client) rewrite(out *http.Request, call Call, t resolved, creds awsCred
 	}
 	u.Host = host
 	u.Path = path
-	u.RawPath = encodePath(path)
+	u.RawPath = sigv4.EscapePath(path)
 	u.RawQuery = stripAuthQuery(u.RawQuery)
 	out.Host = hostOf(t.scheme, host)
 

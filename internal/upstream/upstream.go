@@ -223,22 +223,3 @@ func hostOf(scheme, host string) string {
 type awsCredentials = aws.Credentials
 
 func unescapeQuery(s string) (string, error) { return url.QueryUnescape(s) }
-
-// encodePath percent-encodes p the way S3 signs it: every byte except the
-// unreserved characters and '/' as %XX.
-func encodePath(p string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(p) + 16)
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || c == '/' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
