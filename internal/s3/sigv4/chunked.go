@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"hash"
 	"io"
 	"net/http"
@@ -218,7 +219,7 @@ func (s *chunkedState) read(b []byte) (int, error) {
 		}
 		if s.err != nil {
 			s.release()
-			if s.err == io.EOF {
+			if errors.Is(s.err, io.EOF) {
 				s.eof = true
 			}
 			return 0, s.err
@@ -269,7 +270,7 @@ func (s *chunkedState) enqueue(pre, data, post []byte) {
 func (s *chunkedState) readLine(crlf bool) (int, []byte, error) {
 	line, err := s.br.ReadSlice('\n')
 	if err != nil {
-		if err == bufio.ErrBufferFull {
+		if errors.Is(err, bufio.ErrBufferFull) {
 			return 0, nil, malformedChunk("line too long.")
 		}
 		return 0, nil, ioErr(err)
@@ -333,12 +334,14 @@ func parseChunkSize(line []byte) (int64, int, bool) {
 }
 
 func (s *chunkedState) readCRLF() error {
-	var two [2]byte
-	if _, err := io.ReadFull(s.br, two[:]); err != nil {
-		return ioErr(err)
-	}
-	if two != [2]byte{'\r', '\n'} {
-		return malformedChunk("chunk data not followed by CRLF.")
+	for _, want := range [2]byte{'\r', '\n'} {
+		c, err := s.br.ReadByte()
+		if err != nil {
+			return ioErr(err)
+		}
+		if c != want {
+			return malformedChunk("chunk data not followed by CRLF.")
+		}
 	}
 	s.frame = append(s.frame, '\r', '\n')
 	return nil
@@ -481,7 +484,8 @@ var emptySHA256 = sha256.Sum256(nil)
 // readTrailers reads "name:value" lines up to an empty line. In the signed
 // form the last of them is x-amz-trailer-signature. Two deviations produced
 // by minio-go are accepted: trailer lines ended by a bare "\n" followed by an
-// empty line before the signature line, and one extra CRLF at the very end.
+// empty line before the signature line (empty lines before the signature are
+// skipped), and one extra CRLF at the very end.
 func (s *chunkedState) readTrailers() error {
 	start := len(s.frame)
 	s.tbuf = s.tbuf[:0]
@@ -495,7 +499,7 @@ func (s *chunkedState) readTrailers() error {
 			return err
 		}
 		if len(line) == 0 {
-			if s.trailerSigned && sigOff < 0 && lines > 0 {
+			if s.trailerSigned && sigOff < 0 {
 				continue
 			}
 			break
@@ -568,7 +572,7 @@ func (s *chunkedState) expectEOF() error {
 	switch {
 	case err == nil:
 		return malformedChunk("data after the final chunk.")
-	case err != io.EOF:
+	case !errors.Is(err, io.EOF):
 		return ioErr(err)
 	case s.contentLength >= 0 && s.cr.n != s.contentLength:
 		return s3err.IncompleteBody

@@ -208,14 +208,15 @@ func splitSignedHeaders(s string) []string {
 type authQuery struct {
 	// SigV4 presigned.
 	algorithm, credential, amzDate, expires, signedHeaders, signature string
-	hasAlgorithm, hasCredential, hasSignedHeaders, hasSignature        bool
+	hasAlgorithm, hasCredential, hasSignedHeaders, hasSignature       bool
+	hasDate, hasExpires                                               bool
 	// Either form.
 	token, contentSHA256       string
 	hasToken, hasContentSHA256 bool
 	// SigV2 presigned.
 	accessKeyID, v2Signature, v2Expires string
-	hasAccessKeyID, hasV2Signature     bool
-	hasV2Expires                       bool
+	hasAccessKeyID, hasV2Signature      bool
+	hasV2Expires                        bool
 
 	dup string // name of an authentication parameter given twice
 	bad bool   // an authentication parameter could not be decoded
@@ -254,9 +255,9 @@ func scanAuthQuery(raw string) authQuery {
 		case k == "X-Amz-Credential":
 			dst, has = &q.credential, &q.hasCredential
 		case k == "X-Amz-Date":
-			dst, has = &q.amzDate, new(bool)
+			dst, has = &q.amzDate, &q.hasDate
 		case k == "X-Amz-Expires":
-			dst, has = &q.expires, new(bool)
+			dst, has = &q.expires, &q.hasExpires
 		case k == "X-Amz-SignedHeaders":
 			dst, has = &q.signedHeaders, &q.hasSignedHeaders
 		case k == "X-Amz-Signature":
@@ -274,7 +275,7 @@ func scanAuthQuery(raw string) authQuery {
 		default:
 			continue
 		}
-		if *has || *dst != "" {
+		if *has {
 			q.dup = k
 		}
 		*has = true

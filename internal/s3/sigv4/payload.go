@@ -134,7 +134,7 @@ func (p *PayloadReader) readSHA256Known(b []byte) (int, error) {
 		return n, nil
 	}
 	if err != nil {
-		if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			p.err = errIncompleteBody
 			return 0, p.err
 		}
@@ -187,7 +187,7 @@ func (p *PayloadReader) readSHA256Unknown(b []byte) (int, error) {
 	if err == nil {
 		return out, nil
 	}
-	if err != io.EOF {
+	if !errors.Is(err, io.EOF) {
 		p.err = err
 		return out, err
 	}
@@ -216,7 +216,7 @@ var errIncompleteBody = s3err.IncompleteBody
 // ioErr maps a read error of the request body: a premature end is the
 // client's IncompleteBody, anything else passes through.
 func ioErr(err error) error {
-	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return s3err.IncompleteBody.WithMessage("The request body ended before the aws-chunked payload was complete.")
 	}
 	return err

@@ -162,7 +162,7 @@ func (v *Verifier) verifyHeaderV4(r *http.Request, h string) (*Result, error) {
 	}
 
 	if d := r.Header["X-Amz-Date"]; len(d) > 0 {
-		t, err := time.Parse(amzDateLayout, d[0])
+		t, err := parseAmzDate(d[0])
 		if err != nil {
 			return nil, errNoDate
 		}
@@ -226,7 +226,7 @@ func (v *Verifier) verifyPresignedV4(r *http.Request, q *authQuery) (*Result, er
 	if p.cred.service != serviceS3 {
 		return nil, malformedQuery("Error parsing the X-Amz-Credential parameter; incorrect service \"" + safeText(p.cred.service) + "\". This endpoint belongs to \"s3\".")
 	}
-	t, err := time.Parse(amzDateLayout, q.amzDate)
+	t, err := parseAmzDate(q.amzDate)
 	if err != nil {
 		return nil, malformedQuery(`X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd'T'HHmmss'Z'".`)
 	}
@@ -288,6 +288,16 @@ func (v *Verifier) verifyPresignedV4(r *http.Request, q *authQuery) (*Result, er
 		p.token, p.hasToken = t[0], true
 	}
 	return v.finishV4(r, &p)
+}
+
+var errAmzDate = errors.New("malformed X-Amz-Date")
+
+// parseAmzDate parses an ISO 8601 basic timestamp, exactly 16 characters.
+func parseAmzDate(s string) (time.Time, error) {
+	if len(s) != len(amzDateLayout) {
+		return time.Time{}, errAmzDate
+	}
+	return time.Parse(amzDateLayout, s)
 }
 
 // checkSignedHeaders enforces that host is signed and that every x-amz-*

@@ -1,0 +1,56 @@
+# lakegate developer targets. `make` lists them.
+
+GO          ?= go
+export GOTOOLCHAIN := local
+
+GOBIN       := $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(GOBIN)/staticcheck
+
+# Extra flags for go test, e.g. make test TESTFLAGS='-run Quickstart -v'.
+TESTFLAGS   ?=
+# Duration of each fuzz target in `make fuzz`.
+FUZZTIME    ?= 30s
+# Benchmark selection and duration in `make bench`.
+BENCH       ?= .
+BENCHTIME   ?= 1s
+# Arguments for `make quickstart`, e.g. ARGS='--write-aws-config'.
+ARGS        ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help build test lint e2e bench fuzz quickstart
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z0-9-]*:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## Build bin/lakegate
+	$(GO) build -o bin/lakegate ./cmd/lakegate
+
+test: ## Run all tests: unit, integration and e2e (e2e skips what is not installed)
+	$(GO) test -count=1 $(TESTFLAGS) ./...
+
+lint: ## Check gofmt, run go vet and staticcheck (installed on first use)
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt -w needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	@$(STATICCHECK) -version 2>/dev/null | grep -qF '($(patsubst v%,%,$(STATICCHECK_VERSION)))' || \
+		{ echo "installing staticcheck $(STATICCHECK_VERSION) into $(GOBIN)"; \
+		  $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION); }
+	$(STATICCHECK) ./...
+
+e2e: ## Run only the end-to-end tests (real S3 servers and clients), verbosely
+	$(GO) test -count=1 -v $(TESTFLAGS) ./e2e/...
+
+bench: ## Run benchmarks (compare runs with benchstat: make bench > new.txt)
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) ./...
+
+fuzz: ## Run every fuzz target for FUZZTIME (default 30s) each
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+quickstart: ## Run lakegate quickstart (ARGS='--write-aws-config' to add the AWS CLI profile)
+	$(GO) run ./cmd/lakegate quickstart $(ARGS)

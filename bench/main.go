@@ -1,0 +1,115 @@
+// Command bench measures the lakegate access proxy against direct access to
+// the same S3 server, in one run, and writes the result as a markdown report.
+//
+// It builds lakegate, starts MinIO (loopback, free ports, temporary
+// directory, random root credentials) and `lakegate serve` pointed at it,
+// then runs the same client code against both endpoints, alternating the
+// order of the two in every round so that neither always runs warm:
+//
+//   - large-object PUT (aws-sdk-go-v2 with a hex SHA-256 payload, and
+//     minio-go with streaming-signed chunks) and GET, MB/s;
+//   - 4 KiB GETs at concurrency 16, latency percentiles and req/s;
+//   - the proxy's resident memory while a 2 GiB object streams through it.
+//
+// Usage (from the module root):
+//
+//	go run ./bench [-out docs/BENCHMARKS.md] [-quick]
+//
+// Every figure in the report is written by this program; with -out, text
+// above the marker line of an existing file is kept.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	if err := mainErr(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func mainErr() error {
+	var (
+		out      = flag.String("out", "", "write the report to this markdown file, keeping text above the marker (default: stdout)")
+		quick    = flag.Bool("quick", false, "small sizes and counts: a fast smoke run whose figures are not representative")
+		minioBin = flag.String("minio", "", "MinIO server binary (default: minio on PATH, then $HOME/go/bin/minio)")
+		lakegate = flag.String("lakegate", "", "use this lakegate binary instead of building ./cmd/lakegate")
+		keep     = flag.Bool("keep", false, "keep the temporary directory (binaries, logs, data) and print its path")
+		perfDir  = flag.String("perf", "", "record lakegate's CPU profile with perf(1) during each step into this directory (slows the proxy slightly)")
+		only     = flag.String("only", "", "run only these steps, comma separated: "+strings.Join(stepKeys, ", "))
+		reps     = flag.Int("reps", 0, "repetitions of each large-object measurement per endpoint (default 5, quick 2)")
+	)
+	flag.Parse()
+	if flag.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", flag.Args())
+	}
+
+	cfg := fullConfig()
+	if *quick {
+		cfg = quickConfig()
+	}
+	if *reps > 0 {
+		cfg.LargeReps = *reps
+	}
+	cfg.MinioBin = *minioBin
+	cfg.LakegateBin = *lakegate
+	cfg.Keep = *keep
+	cfg.PerfDir = *perfDir
+	if *only != "" {
+		for _, k := range strings.Split(*only, ",") {
+			if k = strings.TrimSpace(k); !slices.Contains(stepKeys, k) {
+				return fmt.Errorf("-only: unknown step %q (want %s)", k, strings.Join(stepKeys, ", "))
+			}
+			cfg.Only = append(cfg.Only, strings.TrimSpace(k))
+		}
+	}
+	cfg.Log = os.Stderr
+	cfg.Command = commandLine()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	res, err := run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	md := render(res)
+	if *out == "" {
+		_, err := io.WriteString(os.Stdout, md)
+		return err
+	}
+	if err := writeReport(*out, md); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench: report written to %s\n", *out)
+	if len(res.Unmet) > 0 {
+		fmt.Fprintf(os.Stderr, "bench: targets not met: %s\n", strings.Join(res.Unmet, "; "))
+	}
+	return nil
+}
+
+// commandLine reconstructs how the program was invoked, for the report.
+func commandLine() string {
+	args := make([]string, 0, len(os.Args))
+	for _, a := range os.Args[1:] {
+		if strings.ContainsAny(a, " \t'\"$") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		args = append(args, a)
+	}
+	return strings.TrimSpace("go run ./bench " + strings.Join(args, " "))
+}
+
+// errSkip marks an environment that cannot run the harness (no MinIO).
+var errSkip = errors.New("environment cannot run the benchmark")

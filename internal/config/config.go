@@ -1,0 +1,168 @@
+// Package config holds lakegate's one configuration: a documented Config
+// struct, its defaults, loading from a YAML file with LAKEGATE_* environment
+// overrides and Okera's property names as aliases, validation that reports
+// every problem at once, and a redacted YAML rendering for
+// `lakegate config print`.
+//
+// Precedence, lowest first: Default(), the YAML file, the environment.
+// Environment variable names are derived from YAML paths: proxy.addr is
+// LAKEGATE_PROXY_ADDR, upstream.secret_access_key is
+// LAKEGATE_UPSTREAM_SECRET_ACCESS_KEY; list values are comma separated.
+// Per-bucket upstream settings (upstream.buckets) have no environment form.
+package config
+
+import (
+	"time"
+)
+
+// Config is the whole lakegate configuration. The yaml tags are the file's
+// key names; every scalar field also has an environment override (see the
+// package documentation and EnvVars).
+type Config struct {
+	// DataDir holds the SQLite policy store and other local state.
+	// A leading "~/" is expanded to the user's home directory.
+	DataDir string `yaml:"data_dir"`
+
+	Proxy    Proxy    `yaml:"proxy"`
+	REST     REST     `yaml:"rest"`
+	Store    Store    `yaml:"store"`
+	Upstream Upstream `yaml:"upstream"`
+	Admin    Admin    `yaml:"admin"`
+	Log      Log      `yaml:"log"`
+}
+
+// Proxy configures the S3 access proxy listeners.
+//
+// The proxy sets no read or write timeout on requests: object bodies stream
+// for as long as they take. Slow-loris protection comes from
+// ReadHeaderTimeout, idle keep-alive connections are closed after
+// IdleTimeout, and stalled transfers are bounded by the client and upstream.
+type Proxy struct {
+	// Addr is the plain-HTTP listen address (host:port); empty disables it.
+	Addr string `yaml:"addr"`
+	// TLSAddr is the HTTPS listen address; it needs TLSCertFile and
+	// TLSKeyFile. Empty disables it.
+	TLSAddr     string `yaml:"tls_addr"`
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// BaseDomains enable virtual-hosted-style requests: a Host of
+	// <bucket>.<base domain> names the bucket. Path style always works.
+	BaseDomains []string `yaml:"base_domains"`
+	// AllowSigV2 accepts legacy Signature Version 2 requests.
+	AllowSigV2 bool `yaml:"allow_sigv2"`
+	// MaxClockSkew bounds the difference between a request's signing time
+	// and the proxy's clock.
+	MaxClockSkew time.Duration `yaml:"max_clock_skew"`
+	// MaxPresignExpiry bounds the lifetime of presigned URLs (S3's own limit
+	// is 7 days).
+	MaxPresignExpiry time.Duration `yaml:"max_presign_expiry"`
+	// ReadHeaderTimeout bounds how long a client may take to send headers.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// IdleTimeout closes keep-alive connections idle this long.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes bounds the size of request headers.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+}
+
+// REST configures the REST API listener (health, and later tokens, grants
+// and the UI).
+type REST struct {
+	// Addr is the listen address; empty disables the REST server.
+	Addr string `yaml:"addr"`
+	// TLSCertFile and TLSKeyFile, when both set, make Addr serve HTTPS.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+}
+
+// Store selects the policy store.
+type Store struct {
+	// Driver is the database kind: "sqlite" (postgres and mysql later).
+	Driver string `yaml:"driver"`
+	// DSN is the data source; for sqlite a file path. Empty means
+	// <data_dir>/lakegate.db.
+	DSN string `yaml:"dsn"`
+}
+
+// Upstream says where authorized requests go and how they are signed.
+type Upstream struct {
+	// Endpoint is the S3 base URL, e.g. http://127.0.0.1:9000; empty means
+	// AWS S3 in Region.
+	Endpoint string `yaml:"endpoint"`
+	// Region is the default signing region (Okera: okerafs.default.region).
+	Region string `yaml:"region"`
+	// PathStyle sends /bucket/key instead of bucket.host/key.
+	PathStyle bool `yaml:"path_style"`
+	// AccessKeyID, SecretAccessKey and SessionToken are static system
+	// credentials. When AccessKeyID is empty the AWS default chain is used
+	// (environment, shared profile Profile, web identity, container and
+	// instance roles).
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+	SessionToken    string `yaml:"session_token"`
+	// Profile names the shared-config profile for the default chain.
+	Profile string `yaml:"profile"`
+	// Buckets overrides endpoint, region or addressing per bucket
+	// (Okera: okerafs.<bucket>.region).
+	Buckets map[string]Bucket `yaml:"buckets"`
+}
+
+// Bucket overrides the upstream target for one bucket. Empty fields inherit
+// the default upstream's.
+type Bucket struct {
+	Endpoint string `yaml:"endpoint,omitempty"`
+	Region   string `yaml:"region,omitempty"`
+	// PathStyle, when set, overrides upstream.path_style for this bucket.
+	PathStyle *bool `yaml:"path_style,omitempty"`
+}
+
+// Admin is a bootstrap access key, upserted into the store at start when
+// both fields are set.
+type Admin struct {
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+}
+
+// Log configures logging (always to stderr).
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// Defaults for fields whose zero value is not the default.
+const (
+	DefaultDataDir           = "~/.lakegate/data"
+	DefaultProxyAddr         = ":5010"
+	DefaultRESTAddr          = ":8083"
+	DefaultRegion            = "us-east-1"
+	DefaultStoreDriver       = "sqlite"
+	DefaultMaxClockSkew      = 15 * time.Minute
+	DefaultMaxPresignExpiry  = 7 * 24 * time.Hour
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+	// SQLiteFile is the store file name inside DataDir when Store.DSN is
+	// empty.
+	SQLiteFile = "lakegate.db"
+)
+
+// Default returns the configuration used when nothing is set.
+func Default() *Config {
+	return &Config{
+		DataDir: DefaultDataDir,
+		Proxy: Proxy{
+			Addr:              DefaultProxyAddr,
+			AllowSigV2:        true,
+			MaxClockSkew:      DefaultMaxClockSkew,
+			MaxPresignExpiry:  DefaultMaxPresignExpiry,
+			ReadHeaderTimeout: DefaultReadHeaderTimeout,
+			IdleTimeout:       DefaultIdleTimeout,
+			MaxHeaderBytes:    DefaultMaxHeaderBytes,
+		},
+		REST:     REST{Addr: DefaultRESTAddr},
+		Store:    Store{Driver: DefaultStoreDriver},
+		Upstream: Upstream{Region: DefaultRegion},
+		Log:      Log{Level: "info", Format: "text"},
+	}
+}

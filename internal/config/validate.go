@@ -1,0 +1,217 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Limits enforced by Validate.
+const (
+	// MaxPresignExpiryLimit is S3's own upper bound for presigned URLs.
+	MaxPresignExpiryLimit = 7 * 24 * time.Hour
+	minMaxHeaderBytes     = 4 << 10
+	minAdminSecretLen     = 16
+)
+
+var (
+	regionRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	bucketRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	accessKeyIDRE = regexp.MustCompile(`^[A-Za-z0-9]{16,128}$`)
+	logLevels     = []string{"debug", "info", "warn", "error"}
+	logFormats    = []string{"text", "json"}
+	storeDrivers  = []string{"sqlite"}
+	laterDrivers  = []string{"postgres", "mysql"}
+)
+
+// Validate reports every problem with c, joined with errors.Join, each
+// prefixed with the YAML path it concerns. It never modifies c.
+func (c *Config) Validate() error {
+	var v validator
+	v.required("data_dir", c.DataDir)
+
+	// proxy
+	v.listenAddr("proxy.addr", c.Proxy.Addr)
+	v.listenAddr("proxy.tls_addr", c.Proxy.TLSAddr)
+	if c.Proxy.Addr == "" && c.Proxy.TLSAddr == "" {
+		v.add("proxy", "set addr or tls_addr (the proxy needs a listener)")
+	}
+	v.tlsPair("proxy", c.Proxy.TLSCertFile, c.Proxy.TLSKeyFile)
+	if c.Proxy.TLSAddr != "" && (c.Proxy.TLSCertFile == "" || c.Proxy.TLSKeyFile == "") {
+		v.add("proxy.tls_addr", "needs tls_cert_file and tls_key_file")
+	}
+	for i, d := range c.Proxy.BaseDomains {
+		if d == "" || strings.ContainsAny(d, "/: ") || strings.HasPrefix(d, ".") {
+			v.add(fmt.Sprintf("proxy.base_domains[%d]", i), fmt.Sprintf("%q is not a domain name", d))
+		}
+	}
+	v.positive("proxy.max_clock_skew", c.Proxy.MaxClockSkew)
+	v.positive("proxy.max_presign_expiry", c.Proxy.MaxPresignExpiry)
+	if c.Proxy.MaxPresignExpiry > MaxPresignExpiryLimit {
+		v.add("proxy.max_presign_expiry", fmt.Sprintf("%s exceeds S3's limit of %s", c.Proxy.MaxPresignExpiry, MaxPresignExpiryLimit))
+	}
+	v.positive("proxy.read_header_timeout", c.Proxy.ReadHeaderTimeout)
+	if c.Proxy.IdleTimeout < 0 {
+		v.add("proxy.idle_timeout", "must not be negative")
+	}
+	if c.Proxy.MaxHeaderBytes < minMaxHeaderBytes {
+		v.add("proxy.max_header_bytes", fmt.Sprintf("%d is below the minimum of %d", c.Proxy.MaxHeaderBytes, minMaxHeaderBytes))
+	}
+
+	// rest
+	v.listenAddr("rest.addr", c.REST.Addr)
+	v.tlsPair("rest", c.REST.TLSCertFile, c.REST.TLSKeyFile)
+
+	v.distinctAddrs(map[string]string{
+		"proxy.addr": c.Proxy.Addr, "proxy.tls_addr": c.Proxy.TLSAddr, "rest.addr": c.REST.Addr,
+	})
+
+	// store
+	switch {
+	case slices.Contains(storeDrivers, c.Store.Driver):
+		v.required("store.dsn", c.Store.DSN)
+		if strings.Contains(c.Store.DSN, "?") {
+			v.add("store.dsn", "for sqlite this is a file path and must not contain '?'")
+		}
+	case slices.Contains(laterDrivers, c.Store.Driver):
+		v.add("store.driver", fmt.Sprintf("%q is not supported yet (use sqlite)", c.Store.Driver))
+	default:
+		v.add("store.driver", fmt.Sprintf("%q is not one of %s", c.Store.Driver, strings.Join(storeDrivers, ", ")))
+	}
+
+	// upstream
+	v.endpoint("upstream.endpoint", c.Upstream.Endpoint)
+	v.region("upstream.region", c.Upstream.Region, true)
+	u := c.Upstream
+	if (u.AccessKeyID == "") != (u.SecretAccessKey == "") {
+		v.add("upstream", "set both access_key_id and secret_access_key, or neither")
+	}
+	if u.SessionToken != "" && u.AccessKeyID == "" {
+		v.add("upstream.session_token", "needs access_key_id and secret_access_key")
+	}
+	if u.Profile != "" && u.AccessKeyID != "" {
+		v.add("upstream.profile", "is unused when static keys are set; set one or the other")
+	}
+	for _, name := range slices.Sorted(maps.Keys(u.Buckets)) {
+		b := u.Buckets[name]
+		path := "upstream.buckets." + name
+		if !bucketRE.MatchString(name) {
+			v.add(path, "is not a valid S3 bucket name")
+		}
+		v.endpoint(path+".endpoint", b.Endpoint)
+		v.region(path+".region", b.Region, false)
+	}
+
+	// admin
+	a := c.Admin
+	switch {
+	case a.AccessKeyID == "" && a.SecretAccessKey == "":
+	case a.AccessKeyID == "" || a.SecretAccessKey == "":
+		v.add("admin", "set both access_key_id and secret_access_key, or neither")
+	default:
+		if !accessKeyIDRE.MatchString(a.AccessKeyID) {
+			v.add("admin.access_key_id", "must be 16 to 128 letters and digits")
+		}
+		if len(a.SecretAccessKey) < minAdminSecretLen || strings.ContainsAny(a.SecretAccessKey, " \t\r\n") {
+			v.add("admin.secret_access_key", fmt.Sprintf("must be at least %d characters without spaces", minAdminSecretLen))
+		}
+	}
+
+	// log
+	v.oneOf("log.level", c.Log.Level, logLevels)
+	v.oneOf("log.format", c.Log.Format, logFormats)
+
+	return errors.Join(v.errs...)
+}
+
+type validator struct{ errs []error }
+
+func (v *validator) add(path, msg string) { v.errs = append(v.errs, fmt.Errorf("%s: %s", path, msg)) }
+
+func (v *validator) required(path, val string) {
+	if val == "" {
+		v.add(path, "is required")
+	}
+}
+
+func (v *validator) positive(path string, d time.Duration) {
+	if d <= 0 {
+		v.add(path, "must be positive")
+	}
+}
+
+func (v *validator) oneOf(path, val string, allowed []string) {
+	if !slices.Contains(allowed, val) {
+		v.add(path, fmt.Sprintf("%q is not one of %s", val, strings.Join(allowed, ", ")))
+	}
+}
+
+// listenAddr accepts "" (disabled), ":port" and "host:port", port 0..65535.
+func (v *validator) listenAddr(path, addr string) {
+	if addr == "" {
+		return
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.add(path, fmt.Sprintf("%q is not host:port", addr))
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.add(path, fmt.Sprintf("%q has an invalid port", addr))
+	}
+}
+
+// distinctAddrs reports listen addresses configured twice (port 0 excepted).
+func (v *validator) distinctAddrs(addrs map[string]string) {
+	seen := map[string]string{}
+	for _, path := range slices.Sorted(maps.Keys(addrs)) {
+		addr := addrs[path]
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "0" {
+			continue
+		}
+		if other, ok := seen[addr]; ok {
+			v.add(path, fmt.Sprintf("%q is also %s", addr, other))
+			continue
+		}
+		seen[addr] = path
+	}
+}
+
+func (v *validator) tlsPair(path, cert, key string) {
+	if (cert == "") != (key == "") {
+		v.add(path, "set both tls_cert_file and tls_key_file, or neither")
+	}
+}
+
+func (v *validator) endpoint(path, raw string) {
+	if raw == "" {
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.add(path, fmt.Sprintf("%q is not an http(s) URL", raw))
+		return
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		v.add(path, fmt.Sprintf("%q must be scheme://host[:port] only", raw))
+	}
+}
+
+func (v *validator) region(path, region string, required bool) {
+	if region == "" {
+		if required {
+			v.add(path, "is required")
+		}
+		return
+	}
+	if !regionRE.MatchString(region) {
+		v.add(path, fmt.Sprintf("%q is not a region name", region))
+	}
+}

@@ -1,0 +1,374 @@
+// Package server is lakegate's composition root: from a validated
+// config.Config it builds the policy store, the credential service and its
+// cache, the SigV4 verifier, the upstream client and the access proxy, binds
+// the proxy (HTTP and HTTPS) and REST listeners, serves them, and stops
+// everything gracefully when its context ends.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lakegate/lakegate/internal/config"
+	"github.com/lakegate/lakegate/internal/credentials"
+	"github.com/lakegate/lakegate/internal/gateway"
+	"github.com/lakegate/lakegate/internal/s3/sigv4"
+	"github.com/lakegate/lakegate/internal/store"
+	"github.com/lakegate/lakegate/internal/upstream"
+)
+
+// ShutdownTimeout bounds the graceful stop: in-flight requests get this long
+// to finish once the context ends, then their connections are closed.
+const ShutdownTimeout = 10 * time.Second
+
+// AdminUser is the user name of the bootstrap admin key (config admin.*).
+const AdminUser = "admin"
+
+// REST server timeouts. REST requests are small, unlike proxy requests,
+// whose bodies stream for as long as they take (see config.Proxy).
+const (
+	restReadTimeout  = 30 * time.Second
+	restWriteTimeout = 30 * time.Second
+)
+
+// Server is a built lakegate server with its listeners bound.
+type Server struct {
+	log       *slog.Logger
+	store     *store.SQL
+	listeners []*listener
+}
+
+// listener is one bound address and the http.Server that serves it.
+type listener struct {
+	name string // proxy, proxy-tls, rest
+	ln   net.Listener
+	srv  *http.Server
+}
+
+// Addrs are the bound listen addresses ("" when a listener is disabled);
+// with port 0 in the configuration they carry the port actually chosen.
+type Addrs struct {
+	Proxy    string
+	ProxyTLS string
+	REST     string
+}
+
+// Run builds a Server from cfg, logging to stderr as cfg.Log says, and serves
+// until ctx ends.
+func Run(ctx context.Context, cfg *config.Config) error {
+	s, err := New(ctx, cfg, nil)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx)
+}
+
+// NewLogger returns the slog logger cfg describes, writing to w.
+func NewLogger(cfg config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.Level)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// New validates cfg, binds its listeners and builds every component. logger
+// nil means NewLogger(cfg.Log, os.Stderr). On error nothing is left open.
+// Call Serve to start serving.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if logger == nil {
+		logger = NewLogger(cfg.Log, os.Stderr)
+	}
+	s := &Server{log: logger}
+	built := false
+	defer func() {
+		if !built { // an error, or a panic on its way up
+			s.closeAll()
+		}
+	}()
+
+	// Listeners first: a port in use is the most common start failure and
+	// needs no credentials to discover.
+	if err := s.bindListeners(cfg); err != nil {
+		return nil, err
+	}
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	st, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN)
+	if err != nil {
+		return nil, err
+	}
+	s.store = st
+	creds := credentials.New(s.store)
+	if cfg.Admin.AccessKeyID != "" {
+		if err := creds.Ensure(ctx, cfg.Admin.AccessKeyID, cfg.Admin.SecretAccessKey, AdminUser); err != nil {
+			return nil, err
+		}
+		logger.Info("admin access key ready", "access_key_id", cfg.Admin.AccessKeyID)
+	}
+
+	verifier := sigv4.NewVerifier(sigv4.Options{
+		Credentials:      credentials.NewCache(creds, credentials.CacheOptions{}),
+		AllowSigV2:       cfg.Proxy.AllowSigV2,
+		MaxClockSkew:     cfg.Proxy.MaxClockSkew,
+		MaxPresignExpiry: cfg.Proxy.MaxPresignExpiry,
+	})
+	up, err := newUpstream(ctx, cfg.Upstream)
+	if err != nil {
+		return nil, err
+	}
+	gw, err := gateway.New(gateway.Options{
+		Verifier:    verifier,
+		Upstream:    up,
+		BaseDomains: cfg.Proxy.BaseDomains,
+		Logger:      logger.With("component", "proxy"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+
+	rest := restHandler()
+	for _, l := range s.listeners {
+		if l.name == "rest" {
+			l.srv.Handler = rest
+		} else {
+			l.srv.Handler = gw
+		}
+	}
+	built = true
+	return s, nil
+}
+
+func newUpstream(ctx context.Context, u config.Upstream) (*upstream.Client, error) {
+	provider, err := upstream.LoadCredentials(ctx, upstream.StaticCredentials{
+		AccessKeyID:     u.AccessKeyID,
+		SecretAccessKey: u.SecretAccessKey,
+		SessionToken:    u.SessionToken,
+	}, u.Profile)
+	if err != nil {
+		return nil, fmt.Errorf("upstream credentials: %w", err)
+	}
+	buckets := make(map[string]upstream.Target, len(u.Buckets))
+	for name, b := range u.Buckets {
+		t := upstream.Target{Endpoint: b.Endpoint, Region: b.Region, PathStyle: u.PathStyle}
+		if t.Endpoint == "" {
+			t.Endpoint = u.Endpoint // a bucket that only moves region stays on the same service
+		}
+		if b.PathStyle != nil {
+			t.PathStyle = *b.PathStyle
+		}
+		buckets[name] = t
+	}
+	c, err := upstream.New(upstream.Options{
+		Default:     upstream.Target{Endpoint: u.Endpoint, Region: u.Region, PathStyle: u.PathStyle},
+		Buckets:     buckets,
+		Credentials: provider,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("upstream: %w", err)
+	}
+	return c, nil
+}
+
+// bindListeners binds every configured address; handlers are set later.
+func (s *Server) bindListeners(cfg *config.Config) error {
+	errorLog := log.New(httpErrorLog{s.log}, "", 0)
+	proxyServer := func() *http.Server {
+		// No ReadTimeout or WriteTimeout: S3 bodies stream for as long as
+		// they take. ReadHeaderTimeout stops slow-loris clients.
+		return &http.Server{
+			ReadHeaderTimeout: cfg.Proxy.ReadHeaderTimeout,
+			IdleTimeout:       cfg.Proxy.IdleTimeout,
+			MaxHeaderBytes:    cfg.Proxy.MaxHeaderBytes,
+			ErrorLog:          errorLog,
+		}
+	}
+	if cfg.Proxy.Addr != "" {
+		if err := s.listen("proxy", cfg.Proxy.Addr, nil, proxyServer()); err != nil {
+			return err
+		}
+	}
+	if cfg.Proxy.TLSAddr != "" {
+		tc, err := loadTLS(cfg.Proxy.TLSCertFile, cfg.Proxy.TLSKeyFile)
+		if err != nil {
+			return fmt.Errorf("proxy TLS: %w", err)
+		}
+		if err := s.listen("proxy-tls", cfg.Proxy.TLSAddr, tc, proxyServer()); err != nil {
+			return err
+		}
+	}
+	if cfg.REST.Addr != "" {
+		var tc *tls.Config
+		if cfg.REST.TLSCertFile != "" {
+			var err error
+			if tc, err = loadTLS(cfg.REST.TLSCertFile, cfg.REST.TLSKeyFile); err != nil {
+				return fmt.Errorf("REST TLS: %w", err)
+			}
+		}
+		err := s.listen("rest", cfg.REST.Addr, tc, &http.Server{
+			ReadHeaderTimeout: cfg.Proxy.ReadHeaderTimeout,
+			ReadTimeout:       restReadTimeout,
+			WriteTimeout:      restWriteTimeout,
+			IdleTimeout:       cfg.Proxy.IdleTimeout,
+			MaxHeaderBytes:    cfg.Proxy.MaxHeaderBytes,
+			ErrorLog:          errorLog,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) listen(name, addr string, tc *tls.Config, srv *http.Server) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s listener: %w", name, err)
+	}
+	if tc != nil {
+		srv.TLSConfig = tc
+		ln = tls.NewListener(ln, tc)
+	}
+	s.listeners = append(s.listeners, &listener{name: name, ln: ln, srv: srv})
+	// Logged as soon as the kernel accepts connections, so the line always
+	// precedes the first successful dial; they are served once Serve runs.
+	s.log.Info(name+" listening", "addr", ln.Addr().String(), "tls", tc != nil)
+	return nil
+}
+
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		// HTTP/1.1 only, like S3 itself: clients and the proxy's streaming
+		// (100-continue, aws-chunked bodies) are exercised on HTTP/1.1.
+		NextProtos: []string{"http/1.1"},
+	}, nil
+}
+
+// Addrs returns the bound addresses.
+func (s *Server) Addrs() Addrs {
+	var a Addrs
+	for _, l := range s.listeners {
+		addr := l.ln.Addr().String()
+		switch l.name {
+		case "proxy":
+			a.Proxy = addr
+		case "proxy-tls":
+			a.ProxyTLS = addr
+		case "rest":
+			a.REST = addr
+		}
+	}
+	return a
+}
+
+// Serve serves every listener until ctx ends or one of them fails, then
+// shuts all of them down gracefully (at most ShutdownTimeout) and closes the
+// store. It returns nil after a stop caused by ctx. Call it once.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, len(s.listeners))
+	for _, l := range s.listeners {
+		go func() {
+			err := l.srv.Serve(l.ln)
+			if errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			} else if err != nil {
+				err = fmt.Errorf("%s: %w", l.name, err)
+			}
+			errc <- err
+		}()
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down", "timeout", ShutdownTimeout)
+	case serveErr = <-errc:
+		s.log.Error("listener failed, shutting down", "err", serveErr)
+	}
+	shutdownErr := s.shutdown()
+	s.log.Info("stopped")
+	return errors.Join(serveErr, shutdownErr)
+}
+
+// shutdown stops every listener gracefully, then closes the store.
+func (s *Server) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, l := range s.listeners {
+		wg.Go(func() {
+			if err := l.srv.Shutdown(ctx); err != nil {
+				s.log.Warn("graceful shutdown incomplete, closing connections", "listener", l.name, "err", err)
+				_ = l.srv.Close()
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s shutdown: %w", l.name, err))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if s.store != nil {
+		if err := s.store.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close releases the listeners and the store of a Server that will not be
+// served. Do not call it after Serve.
+func (s *Server) Close() { s.closeAll() }
+
+// closeAll releases whatever New opened.
+func (s *Server) closeAll() {
+	for _, l := range s.listeners {
+		_ = l.ln.Close()
+	}
+	if s.store != nil {
+		_ = s.store.Close()
+	}
+}
+
+// httpErrorLog routes net/http's server log (panics in handlers, accept
+// errors, TLS handshake failures) to slog. Handshake failures are routine
+// (port probes, clients that distrust the certificate) and go to debug.
+type httpErrorLog struct{ log *slog.Logger }
+
+func (h httpErrorLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	level := slog.LevelWarn
+	if strings.Contains(msg, "TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	h.log.Log(context.Background(), level, msg, "component", "http")
+	return len(p), nil
+}

@@ -1,0 +1,191 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// dialect holds what differs between SQL databases. Everything else in SQL
+// is written once, with ? placeholders that rebind converts.
+type dialect struct {
+	name string
+	// dollarPlaceholders selects $1, $2… (PostgreSQL) instead of ?.
+	dollarPlaceholders bool
+	// createAccessKey inserts a row and affects zero rows when the id exists.
+	createAccessKey string
+	// putAccessKey inserts a row or replaces the one with the same id.
+	putAccessKey string
+}
+
+var sqliteDialect = dialect{
+	name: "sqlite",
+	createAccessKey: `INSERT INTO access_keys
+		(access_key_id, secret_access_key, user_name, session_token, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (access_key_id) DO NOTHING`,
+	putAccessKey: `INSERT INTO access_keys
+		(access_key_id, secret_access_key, user_name, session_token, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (access_key_id) DO UPDATE SET
+			secret_access_key = excluded.secret_access_key,
+			user_name = excluded.user_name,
+			session_token = excluded.session_token,
+			created_at = excluded.created_at,
+			expires_at = excluded.expires_at`,
+}
+
+// rebind rewrites ? placeholders for the dialect. Queries here never contain
+// a literal '?'.
+func (d dialect) rebind(q string) string {
+	if !d.dollarPlaceholders {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// SQL is a Store on database/sql. Open one with OpenSQLite (or Open).
+type SQL struct {
+	db *sql.DB
+	d  dialect
+}
+
+var _ Store = (*SQL)(nil)
+
+const accessKeyColumns = `access_key_id, secret_access_key, user_name, session_token, created_at, expires_at`
+
+// CreateAccessKey implements Store.
+func (s *SQL) CreateAccessKey(ctx context.Context, k AccessKey) error {
+	res, err := s.db.ExecContext(ctx, s.d.rebind(s.d.createAccessKey), accessKeyArgs(k)...)
+	if err != nil {
+		return fmt.Errorf("store: create access key %s: %w", k.AccessKeyID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: create access key %s: %w", k.AccessKeyID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("access key %s: %w", k.AccessKeyID, ErrExists)
+	}
+	return nil
+}
+
+// PutAccessKey implements Store.
+func (s *SQL) PutAccessKey(ctx context.Context, k AccessKey) error {
+	if _, err := s.db.ExecContext(ctx, s.d.rebind(s.d.putAccessKey), accessKeyArgs(k)...); err != nil {
+		return fmt.Errorf("store: put access key %s: %w", k.AccessKeyID, err)
+	}
+	return nil
+}
+
+// GetAccessKey implements Store.
+func (s *SQL) GetAccessKey(ctx context.Context, accessKeyID string) (AccessKey, error) {
+	row := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT `+accessKeyColumns+` FROM access_keys WHERE access_key_id = ?`), accessKeyID)
+	k, err := scanAccessKey(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return AccessKey{}, fmt.Errorf("access key %s: %w", accessKeyID, ErrNotFound)
+	}
+	if err != nil {
+		return AccessKey{}, fmt.Errorf("store: get access key %s: %w", accessKeyID, err)
+	}
+	return k, nil
+}
+
+// ListAccessKeys implements Store.
+func (s *SQL) ListAccessKeys(ctx context.Context, userName string) ([]AccessKey, error) {
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT `+accessKeyColumns+` FROM access_keys
+		WHERE ? = '' OR user_name = ? ORDER BY access_key_id`), userName, userName)
+	if err != nil {
+		return nil, fmt.Errorf("store: list access keys: %w", err)
+	}
+	defer rows.Close()
+	keys := []AccessKey{}
+	for rows.Next() {
+		k, err := scanAccessKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list access keys: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list access keys: %w", err)
+	}
+	return keys, nil
+}
+
+// DeleteAccessKey implements Store.
+func (s *SQL) DeleteAccessKey(ctx context.Context, accessKeyID string) error {
+	res, err := s.db.ExecContext(ctx, s.d.rebind(`DELETE FROM access_keys WHERE access_key_id = ?`), accessKeyID)
+	if err != nil {
+		return fmt.Errorf("store: delete access key %s: %w", accessKeyID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: delete access key %s: %w", accessKeyID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("access key %s: %w", accessKeyID, ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteExpiredAccessKeys implements Store.
+func (s *SQL) DeleteExpiredAccessKeys(ctx context.Context, now time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, s.d.rebind(`DELETE FROM access_keys
+		WHERE expires_at IS NOT NULL AND expires_at <= ?`), now.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("store: delete expired access keys: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: delete expired access keys: %w", err)
+	}
+	return int(n), nil
+}
+
+// Close implements Store.
+func (s *SQL) Close() error { return s.db.Close() }
+
+func accessKeyArgs(k AccessKey) []any {
+	created := k.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	var expires sql.NullInt64
+	if !k.ExpiresAt.IsZero() {
+		expires = sql.NullInt64{Int64: k.ExpiresAt.UnixMilli(), Valid: true}
+	}
+	return []any{k.AccessKeyID, k.SecretAccessKey, k.UserName, k.SessionToken, created.UnixMilli(), expires}
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanAccessKey(row scanner) (AccessKey, error) {
+	var (
+		k       AccessKey
+		created int64
+		expires sql.NullInt64
+	)
+	if err := row.Scan(&k.AccessKeyID, &k.SecretAccessKey, &k.UserName, &k.SessionToken, &created, &expires); err != nil {
+		return AccessKey{}, err
+	}
+	k.CreatedAt = time.UnixMilli(created).UTC()
+	if expires.Valid {
+		k.ExpiresAt = time.UnixMilli(expires.Int64).UTC()
+	}
+	return k, nil
+}
