@@ -93,7 +93,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Until the policy engine lands, every known access key may do
 	// everything; the operation is classified so that it can be enforced.
-	h.opts.Upstream.Forward(w, r, upstream.Call{Bucket: req.Bucket, Key: req.Key, Auth: auth}, h.fail)
+	h.opts.Upstream.Forward(w, r, upstream.Call{
+		Bucket: req.Bucket, Key: req.Key, Auth: auth,
+		Operation: string(req.Operation), VirtualHost: req.HostBucket != "",
+	}, h.fail)
 }
 
 // fail is the one place a proxy-raised failure becomes an S3 XML error.

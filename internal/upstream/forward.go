@@ -1,11 +1,15 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httputil"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +24,10 @@ type Call struct {
 	// Auth is the verified authentication of the client request; it says
 	// how the body is protected.
 	Auth *sigv4.Result
+	// Operation is the S3 action, e.g. "CompleteMultipartUpload".
+	Operation string
+	// VirtualHost is set when the client named the bucket in its Host.
+	VirtualHost bool
 }
 
 // ErrorFunc writes err to the client. It is called at most once per request
@@ -52,11 +60,16 @@ func (c *Client) Forward(w http.ResponseWriter, in *http.Request, call Call, onE
 	rp := &httputil.ReverseProxy{
 		Transport:  c.transport,
 		BufferPool: copyBuffers,
-		// Responses are flushed as they stream; S3 responses without a
-		// length (e.g. SelectObjectContent events) are flushed at once.
-		FlushInterval: -1,
+		// ReverseProxy flushes responses without a length (e.g.
+		// SelectObjectContent event streams) at once by itself.
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			c.rewrite(pr.Out, call, t, creds, body)
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if call.Operation == "CompleteMultipartUpload" && resp.StatusCode == http.StatusOK {
+				return rewriteLocation(resp, in, call)
+			}
+			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if berr := body.failure(); berr != nil {
@@ -94,6 +107,11 @@ func (c *Client) rewrite(out *http.Request, call Call, t resolved, creds awsCred
 	h := out.Header
 	for _, name := range clientAuthHeaders {
 		h.Del(name)
+	}
+	if out.ContentLength == 0 {
+		// Nothing to wait for: some clients send Expect with empty bodies
+		// and then stall on the connection when no 100 Continue comes.
+		h.Del("Expect")
 	}
 
 	auth := call.Auth
@@ -214,3 +232,45 @@ type CredentialsError struct{ Err error }
 
 func (e *CredentialsError) Error() string { return "upstream credentials: " + e.Err.Error() }
 func (e *CredentialsError) Unwrap() error { return e.Err }
+
+// maxLocationBody bounds the CompleteMultipartUpload result read to fix its
+// Location; real results are a few hundred bytes.
+const maxLocationBody = 1 << 20
+
+// rewriteLocation replaces the upstream's URL in a CompleteMultipartUpload
+// result with the one the client used, so the upstream's address never
+// reaches clients.
+func rewriteLocation(resp *http.Response, in *http.Request, call Call) error {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxLocationBody+1))
+	if err != nil {
+		return err
+	}
+	if len(body) > maxLocationBody {
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+		return nil
+	}
+	_ = resp.Body.Close()
+	const locOpen, locClose = "<Location>", "</Location>"
+	if i := bytes.Index(body, []byte(locOpen)); i >= 0 {
+		if j := bytes.Index(body[i:], []byte(locClose)); j >= 0 {
+			scheme := "http"
+			if in.TLS != nil {
+				scheme = "https"
+			}
+			loc := scheme + "://" + in.Host + "/"
+			if !call.VirtualHost {
+				loc += call.Bucket + "/"
+			}
+			var esc bytes.Buffer
+			_ = xml.EscapeText(&esc, []byte(loc+strings.TrimPrefix(sigv4.EscapePath("/"+call.Key), "/")))
+			body = slices.Concat(body[:i+len(locOpen)], esc.Bytes(), body[i+j:])
+		}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	return nil
+}

@@ -59,7 +59,7 @@ func Parse(r *http.Request, baseDomains []string) (*Request, error) {
 		req.Bucket, req.Key = bucket, key
 	}
 	if req.Bucket != "" && !validBucketName(req.Bucket) {
-		return nil, s3err.InvalidBucketName.WithMessage("The specified bucket is not valid: " + req.Bucket)
+		return nil, s3err.InvalidBucketName
 	}
 	if req.Bucket == "" && req.Key != "" {
 		return nil, s3err.InvalidBucketName

@@ -203,12 +203,19 @@ func (v *Verifier) verifyHeaderV4(r *http.Request, h string) (*Result, error) {
 	return v.finishV4(r, &p)
 }
 
+// msgPresignMissing is AWS's message for a presigned URL lacking one of
+// its required parameters.
+const msgPresignMissing = "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
+
 func (v *Verifier) verifyPresignedV4(r *http.Request, q *authQuery) (*Result, error) {
 	if q.dup != "" {
 		return nil, malformedQuery("The query parameter " + q.dup + " appears more than once.")
 	}
 	if q.bad {
 		return nil, malformedQuery("An authentication query parameter is not correctly URL-encoded.")
+	}
+	if q.credential == "" || q.signature == "" || q.amzDate == "" || q.signedHeaders == "" || q.expires == "" {
+		return nil, malformedQuery(msgPresignMissing)
 	}
 	switch q.algorithm {
 	case algoV4:
@@ -236,15 +243,15 @@ func (v *Verifier) verifyPresignedV4(r *http.Request, q *authQuery) (*Result, er
 	}
 	expires, err := strconv.ParseInt(q.expires, 10, 64)
 	switch {
-	case err != nil && q.expires == "":
-		return nil, malformedQuery("X-Amz-Expires is missing.")
 	case err != nil:
-		return nil, malformedQuery("X-Amz-Expires should be a number.")
-	case expires < 1:
+		return nil, malformedQuery("X-Amz-Expires should be a number")
+	case expires < 0:
+		return nil, malformedQuery("X-Amz-Expires must be non-negative")
+	case expires == 0:
 		return nil, malformedQuery("X-Amz-Expires must be at least 1 (in seconds).")
 	case expires > int64(v.opts.MaxPresignExpiry/time.Second):
 		if v.opts.MaxPresignExpiry == defaultMaxPresignExpiry {
-			return nil, malformedQuery("X-Amz-Expires must be less than a week (in seconds) that is 604800")
+			return nil, malformedQuery("X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds")
 		}
 		return nil, malformedQuery("X-Amz-Expires must be at most " + strconv.FormatInt(int64(v.opts.MaxPresignExpiry/time.Second), 10) + " (in seconds) on this server.")
 	}
