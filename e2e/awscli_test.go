@@ -13,13 +13,13 @@ import (
 
 // cliFiles is the local data the CLI scenario uploads.
 type cliFiles struct {
-	dir                 string
-	small, big          string // paths
-	smallSum, bigSum    string // hex SHA-256
-	tree                string // directory of treeFiles files
-	treeSums            map[string]string
-	smallSize, bigSize  int64
-	treeFiles, treeSize int
+	dir                string
+	small, big         string // paths
+	smallSum, bigSum   string // hex SHA-256
+	tree               string // directory of treeFiles files
+	treeSums           map[string]string
+	smallSize, bigSize int64
+	treeFiles          int
 }
 
 const (
