@@ -164,24 +164,13 @@ func (e *env) measurePutAWS(ctx context.Context, res *results) error {
 		Size:   e.cfg.LargeSize,
 		Client: "aws-sdk-go-v2 s3.PutObject, SDK defaults, body an io.ReadSeeker generated on the fly",
 	}
-	err := e.repeat(ctx, &t, func(ctx context.Context, ep *endpoint) error {
+	return e.measurePut(ctx, res, t, "put-aws-", func(ctx context.Context, ep *endpoint, key string) error {
 		_, err := ep.aws.PutObject(ctx, &s3.PutObjectInput{
-			Bucket: aws.String(bucket), Key: aws.String("put-aws-" + ep.name),
+			Bucket: aws.String(bucket), Key: aws.String(key),
 			Body: newGen(e.cfg.LargeSize), ContentLength: aws.Int64(e.cfg.LargeSize),
 		})
-		if err == nil && ep == e.proxy {
-			t.Mode = ep.rec.lastPut().describe()
-		}
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	if err := e.sameObject(ctx, res, "put-aws-direct", "put-aws-proxy", e.cfg.LargeSize); err != nil {
-		return err
-	}
-	res.Puts = append(res.Puts, t)
-	return nil
 }
 
 // measurePutMinio: minio-go PutObject with a stream (no seeking), single
@@ -194,9 +183,21 @@ func (e *env) measurePutMinio(ctx context.Context, res *results) error {
 		Size:   e.cfg.LargeSize,
 		Client: "minio-go PutObject, DisableMultipart, body a plain io.Reader generated on the fly",
 	}
-	err := e.repeat(ctx, &t, func(ctx context.Context, ep *endpoint) error {
-		_, err := ep.minio.PutObject(ctx, bucket, "put-minio-"+ep.name,
+	return e.measurePut(ctx, res, t, "put-minio-", func(ctx context.Context, ep *endpoint, key string) error {
+		_, err := ep.minio.PutObject(ctx, bucket, key,
 			streamOnly{newGen(e.cfg.LargeSize)}, e.cfg.LargeSize, minio.PutObjectOptions{DisableMultipart: true})
+		return err
+	})
+}
+
+// measurePut runs put against both endpoints (keys prefix+"direct" and
+// prefix+"proxy"), records the payload mode the proxy saw, and checks both
+// objects came out the same.
+func (e *env) measurePut(ctx context.Context, res *results, t throughput, prefix string,
+	put func(ctx context.Context, ep *endpoint, key string) error,
+) error {
+	err := e.repeat(ctx, &t, func(ctx context.Context, ep *endpoint) error {
+		err := put(ctx, ep, prefix+ep.name)
 		if err == nil && ep == e.proxy {
 			t.Mode = ep.rec.lastPut().describe()
 		}
@@ -205,7 +206,7 @@ func (e *env) measurePutMinio(ctx context.Context, res *results) error {
 	if err != nil {
 		return err
 	}
-	if err := e.sameObject(ctx, res, "put-minio-direct", "put-minio-proxy", e.cfg.LargeSize); err != nil {
+	if err := e.sameObject(ctx, res, prefix+"direct", prefix+"proxy", e.cfg.LargeSize); err != nil {
 		return err
 	}
 	res.Puts = append(res.Puts, t)
