@@ -9,7 +9,9 @@
 // Amazon S3 API reference, including "Signature Calculations for the
 // Authorization Header", "Query String Authentication", "Transferring Payload
 // in Multiple Chunks (Chunked Upload)" and "Authenticating Requests Using
-// Trailing Headers"; and "Signing and Authenticating REST Requests" (SigV2).
+// Trailing Headers"; "Signing and Authenticating REST Requests" (SigV2); and
+// "Authenticating Requests in Browser-Based Uploads Using POST" with
+// "Creating a POST Policy" (POST Object forms, see postpolicy.go).
 package sigv4
 
 import (
@@ -52,6 +54,12 @@ const (
 	PresignedV4                     // X-Amz-Algorithm=AWS4-HMAC-SHA256&… in the query
 	HeaderV2                        // Authorization: AWS AKID:signature
 	PresignedV2                     // AWSAccessKeyId=…&Expires=…&Signature=… in the query
+)
+
+// Authentication forms of browser-based POST uploads (Verifier.VerifyPostForm).
+const (
+	PostPolicyV4 = PresignedV2 + 1 + iota // policy field signed with AWS4-HMAC-SHA256 (x-amz-signature)
+	PostPolicyV2                          // policy field signed with HMAC-SHA1 (AWSAccessKeyId, signature)
 )
 
 // PayloadMode says how the request body is protected.
