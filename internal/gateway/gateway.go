@@ -83,20 +83,51 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if req.Operation == "PostObject" && upstream.IsPostForm(r) {
+		h.servePostForm(w, r, req)
+		return
+	}
 	auth, err := h.opts.Verifier.Verify(r, req.HostBucket)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = &idleBody{rc: r.Body, ctl: http.NewResponseController(w), idle: h.idle}
-	}
+	h.watchBody(w, r)
 	// Until the policy engine lands, every known access key may do
 	// everything; the operation is classified so that it can be enforced.
 	h.opts.Upstream.Forward(w, r, upstream.Call{
 		Bucket: req.Bucket, Key: req.Key, Auth: auth,
 		Operation: string(req.Operation), VirtualHost: req.HostBucket != "",
 	}, h.fail)
+}
+
+// servePostForm handles a browser-based upload, which is authenticated by
+// its form rather than its headers: the fields before the file are read
+// (bounded) and verified, and only then is the form forwarded, re-signed,
+// with its file streaming through.
+func (h *Handler) servePostForm(w http.ResponseWriter, r *http.Request, req *request.Request) {
+	h.watchBody(w, r)
+	form, err := upstream.ReadPostForm(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	auth, policy, err := h.opts.Verifier.VerifyPostForm(r.Context(), &sigv4.PostForm{Bucket: req.Bucket, Fields: form.Fields})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.opts.Upstream.ForwardPostForm(w, r, upstream.Call{
+		Bucket: req.Bucket, Key: form.Key(), Auth: auth,
+		Operation: string(req.Operation), VirtualHost: req.HostBucket != "",
+	}, form, policy, h.fail)
+}
+
+// watchBody puts r's body under the idle timeout.
+func (h *Handler) watchBody(w http.ResponseWriter, r *http.Request) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &idleBody{rc: r.Body, ctl: http.NewResponseController(w), idle: h.idle}
+	}
 }
 
 // fail is the one place a proxy-raised failure becomes an S3 XML error.
