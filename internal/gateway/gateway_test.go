@@ -293,6 +293,8 @@ func TestBodyMismatchAbortsUpstream(t *testing.T) {
 	if code := errorCode(t, resp); code != "XAmzContentSHA256Mismatch" {
 		t.Errorf("code %s", code)
 	}
+	up.mu.Lock()
+	defer up.mu.Unlock()
 	for _, s := range up.reqs {
 		if s.bodyErr == nil && len(s.body) == len(body) {
 			t.Error("the upstream received the complete mismatching body")
