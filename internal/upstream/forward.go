@@ -241,6 +241,15 @@ const maxLocationBody = 1 << 20
 // result with the one the client used, so the upstream's address never
 // reaches clients.
 func rewriteLocation(resp *http.Response, in *http.Request, call Call) error {
+	return replaceLocationElement(resp, func(string) (string, bool) {
+		return clientBaseURL(in, call) + strings.TrimPrefix(sigv4.EscapePath("/"+call.Key), "/"), true
+	})
+}
+
+// replaceLocationElement rewrites the <Location> element of a small XML
+// result body to mapLoc(old) (when ok) and fixes Content-Length. Bodies over
+// maxLocationBody pass through untouched.
+func replaceLocationElement(resp *http.Response, mapLoc func(old string) (string, bool)) error {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxLocationBody+1))
 	if err != nil {
 		return err
@@ -256,21 +265,33 @@ func rewriteLocation(resp *http.Response, in *http.Request, call Call) error {
 	const locOpen, locClose = "<Location>", "</Location>"
 	if i := bytes.Index(body, []byte(locOpen)); i >= 0 {
 		if j := bytes.Index(body[i:], []byte(locClose)); j >= 0 {
-			scheme := "http"
-			if in.TLS != nil {
-				scheme = "https"
+			var old struct {
+				S string `xml:",chardata"`
 			}
-			loc := scheme + "://" + in.Host + "/"
-			if !call.VirtualHost {
-				loc += call.Bucket + "/"
+			err := xml.Unmarshal(slices.Concat([]byte("<L>"), body[i+len(locOpen):i+j], []byte("</L>")), &old)
+			if mapped, ok := mapLoc(old.S); err == nil && ok {
+				var esc bytes.Buffer
+				_ = xml.EscapeText(&esc, []byte(mapped))
+				body = slices.Concat(body[:i+len(locOpen)], esc.Bytes(), body[i+j:])
 			}
-			var esc bytes.Buffer
-			_ = xml.EscapeText(&esc, []byte(loc+strings.TrimPrefix(sigv4.EscapePath("/"+call.Key), "/")))
-			body = slices.Concat(body[:i+len(locOpen)], esc.Bytes(), body[i+j:])
 		}
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	return nil
+}
+
+// clientBaseURL is the URL prefix of call's objects as the client addresses
+// them: scheme://host/ plus the bucket for path-style requests.
+func clientBaseURL(in *http.Request, call Call) string {
+	scheme := "http"
+	if in.TLS != nil {
+		scheme = "https"
+	}
+	base := scheme + "://" + in.Host + "/"
+	if !call.VirtualHost {
+		base += call.Bucket + "/"
+	}
+	return base
 }

@@ -8,7 +8,6 @@ package upstream
 import (
 	"bufio"
 	"bytes"
-	"encoding/xml"
 	"errors"
 	"io"
 	"mime"
@@ -17,8 +16,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -563,36 +560,9 @@ func rewritePostLocation(resp *http.Response, in *http.Request, call Call, upstr
 	if resp.StatusCode != http.StatusCreated {
 		return nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxLocationBody+1))
-	if err != nil {
-		return err
-	}
-	if len(body) > maxLocationBody {
-		resp.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
-		return nil
-	}
-	_ = resp.Body.Close()
-	const locOpen, locClose = "<Location>", "</Location>"
-	if i := bytes.Index(body, []byte(locOpen)); i >= 0 {
-		if j := bytes.Index(body[i:], []byte(locClose)); j >= 0 {
-			var old struct {
-				S string `xml:",chardata"`
-			}
-			err := xml.Unmarshal(slices.Concat([]byte("<L>"), body[i+len(locOpen):i+j], []byte("</L>")), &old)
-			if mapped, ok := proxyLocation(old.S, in, call, upstreamHost, pathStyle); err == nil && ok {
-				var esc bytes.Buffer
-				_ = xml.EscapeText(&esc, []byte(mapped))
-				body = append(append(bytes.Clone(body[:i+len(locOpen)]), esc.Bytes()...), body[i+j:]...)
-			}
-		}
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	resp.ContentLength = int64(len(body))
-	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	return nil
+	return replaceLocationElement(resp, func(old string) (string, bool) {
+		return proxyLocation(old, in, call, upstreamHost, pathStyle)
+	})
 }
 
 // proxyLocation maps an upstream object URL to the same object under the
@@ -609,13 +579,5 @@ func proxyLocation(loc string, in *http.Request, call Call, upstreamHost string,
 			return "", false
 		}
 	}
-	scheme := "http"
-	if in.TLS != nil {
-		scheme = "https"
-	}
-	out := scheme + "://" + in.Host + "/"
-	if !call.VirtualHost {
-		out += call.Bucket + "/"
-	}
-	return out + key, true
+	return clientBaseURL(in, call) + key, true
 }
