@@ -1,0 +1,229 @@
+// Package grants reads and writes the grant language: it turns the text of
+// Okera-compatible statements (CREATE ROLE, GRANT … ON URI …, SHOW GRANTS …)
+// into a typed syntax tree and prints that tree back in one canonical form.
+//
+// It is pure: no I/O, no storage, no evaluation. Deciding what a grant allows
+// is the job of internal/policy.
+//
+// Lexical rules: keywords are case-insensitive; identifiers match
+// [A-Za-z_][A-Za-z0-9_]* or are written between backquotes; string literals
+// sit between single quotes, and the typographic quotes ‘ ’ of copy-pasted
+// Okera docs count as single quotes; `--` starts a comment running to the end
+// of the line; statements are separated by `;`, and the last one may omit it.
+// Keywords of the language are reserved: a role, group, database, table or
+// column with such a name must be backquoted.
+package grants
+
+import (
+	"strings"
+)
+
+// Statement is one parsed statement. String returns its canonical text
+// without the terminating semicolon; parsing that text yields an equal
+// Statement.
+type Statement interface {
+	String() string
+	statement()
+}
+
+// Interface guards.
+var (
+	_ Statement = (*CreateRole)(nil)
+	_ Statement = (*DropRole)(nil)
+	_ Statement = (*GrantRole)(nil)
+	_ Statement = (*RevokeRole)(nil)
+	_ Statement = (*GrantPrivileges)(nil)
+	_ Statement = (*RevokePrivileges)(nil)
+	_ Statement = (*ShowRoles)(nil)
+	_ Statement = (*ShowGrants)(nil)
+	_ Statement = (*ShowRoleGrant)(nil)
+	_ Statement = (*ShowCurrentRoles)(nil)
+)
+
+// CreateRole is CREATE ROLE [IF NOT EXISTS] name.
+type CreateRole struct {
+	Name        string
+	IfNotExists bool
+}
+
+// DropRole is DROP ROLE [IF EXISTS] name.
+type DropRole struct {
+	Name     string
+	IfExists bool
+}
+
+// GrantRole is GRANT ROLE role TO GROUP group.
+type GrantRole struct {
+	Role  string
+	Group string
+}
+
+// RevokeRole is REVOKE ROLE role FROM GROUP group.
+type RevokeRole struct {
+	Role  string
+	Group string
+}
+
+// GrantPrivileges is GRANT privileges ON object [WHERE predicate] TO ROLE role.
+type GrantPrivileges struct {
+	Privileges Privileges
+	Object     Object
+	// Where is the row filter of a table grant, kept as text: tokens are
+	// copied from the source, comments dropped, and every run of blanks
+	// between tokens becomes one space. Empty when there is no filter.
+	Where string
+	Role  string
+}
+
+// RevokePrivileges is REVOKE privileges ON object FROM ROLE role.
+type RevokePrivileges struct {
+	Privileges Privileges
+	Object     Object
+	Role       string
+}
+
+// ShowRoles is SHOW ROLES.
+type ShowRoles struct{}
+
+// ShowGrants is SHOW GRANTS ON ROLE role.
+type ShowGrants struct {
+	Role string
+}
+
+// ShowRoleGrant is SHOW ROLE GRANT GROUP group.
+type ShowRoleGrant struct {
+	Group string
+}
+
+// ShowCurrentRoles is SHOW CURRENT ROLES.
+type ShowCurrentRoles struct{}
+
+func (*CreateRole) statement()       {}
+func (*DropRole) statement()         {}
+func (*GrantRole) statement()        {}
+func (*RevokeRole) statement()       {}
+func (*GrantPrivileges) statement()  {}
+func (*RevokePrivileges) statement() {}
+func (*ShowRoles) statement()        {}
+func (*ShowGrants) statement()       {}
+func (*ShowRoleGrant) statement()    {}
+func (*ShowCurrentRoles) statement() {}
+
+// Privilege is one grantable privilege.
+type Privilege uint8
+
+// The privileges, in canonical printing order.
+const (
+	All Privilege = 1 << iota
+	Select
+	Insert
+	Show
+	Delete
+	Create
+	Drop
+	Alter
+)
+
+var privilegeNames = []struct {
+	p    Privilege
+	name string
+}{
+	{All, "ALL"}, {Select, "SELECT"}, {Insert, "INSERT"}, {Show, "SHOW"},
+	{Delete, "DELETE"}, {Create, "CREATE"}, {Drop, "DROP"}, {Alter, "ALTER"},
+}
+
+// String returns the keyword of p, or "" if p is not a single privilege.
+func (p Privilege) String() string {
+	for _, n := range privilegeNames {
+		if n.p == p {
+			return n.name
+		}
+	}
+	return ""
+}
+
+func privilegeByName(word string) (Privilege, bool) {
+	for _, n := range privilegeNames {
+		if strings.EqualFold(n.name, word) {
+			return n.p, true
+		}
+	}
+	return 0, false
+}
+
+// Privileges is a set of privileges.
+type Privileges uint8
+
+// Has reports whether p is in the set.
+func (s Privileges) Has(p Privilege) bool { return s&Privileges(p) != 0 }
+
+// List returns the privileges of the set in canonical order.
+func (s Privileges) List() []Privilege {
+	var out []Privilege
+	for _, n := range privilegeNames {
+		if s.Has(n.p) {
+			out = append(out, n.p)
+		}
+	}
+	return out
+}
+
+// String returns the set as a comma-separated list in canonical order.
+func (s Privileges) String() string {
+	var names []string
+	for _, p := range s.List() {
+		names = append(names, p.String())
+	}
+	return strings.Join(names, ", ")
+}
+
+// ObjectKind says what a grant is on.
+type ObjectKind uint8
+
+// The object kinds.
+const (
+	ObjectURI ObjectKind = iota + 1
+	ObjectServer
+	ObjectDatabase
+	ObjectTable
+)
+
+// String returns the keyword of k.
+func (k ObjectKind) String() string {
+	switch k {
+	case ObjectURI:
+		return "URI"
+	case ObjectServer:
+		return "SERVER"
+	case ObjectDatabase:
+		return "DATABASE"
+	case ObjectTable:
+		return "TABLE"
+	}
+	return "?"
+}
+
+// Object is what a privilege grant is on. Which fields are set depends on
+// Kind: Bucket and Path for URI, Database for DATABASE, Database and Table
+// (and perhaps Columns) for TABLE, nothing for SERVER.
+type Object struct {
+	Kind ObjectKind
+	// Bucket is the bucket of a URI object.
+	Bucket string
+	// Path is the rest of a URI after "bucket/", without the leading slash;
+	// empty for a whole bucket.
+	Path     string
+	Database string
+	Table    string
+	// Columns is the column subset of GRANT SELECT(col, …) ON TABLE; nil
+	// means every column.
+	Columns []string
+}
+
+// URI returns the canonical s3:// form of a URI object.
+func (o Object) URI() string {
+	if o.Path == "" {
+		return "s3://" + o.Bucket
+	}
+	return "s3://" + o.Bucket + "/" + o.Path
+}

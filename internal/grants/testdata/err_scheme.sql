@@ -1,0 +1,1 @@
+GRANT SELECT ON URI 'gs://bucket/path' TO ROLE r;
