@@ -101,6 +101,9 @@ func lex(src string) ([]token, error) {
 			if body == "" {
 				return nil, &SyntaxError{Line: line, Col: col, Msg: "empty backquoted identifier"}
 			}
+			if strings.ContainsFunc(body, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+				return nil, &SyntaxError{Line: line, Col: col, Msg: "control character in backquoted identifier"}
+			}
 			t.kind, t.text = tokQIdent, body
 			advance(1 + n)
 		case c == '\'' || r == '‘' || r == '’':

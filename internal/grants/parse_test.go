@@ -78,6 +78,8 @@ func TestParseErrors(t *testing.T) {
 		{"unquoted uri", "GRANT SELECT ON URI s3://b/x TO ROLE r", 1, 21, `expected a quoted URI like 's3://bucket/path', found "s3"`},
 		{"unterminated string", "GRANT ALL ON URI 's3://experimental/workspaces/ TO ROLE analysts;", 1, 18, "unterminated string literal"},
 		{"unterminated backquote", "CREATE ROLE `abc", 1, 13, "unterminated backquoted identifier"},
+		{"control character in name", "CREATE ROLE x; DROP ROLE `a\tb`", 1, 26, "control character in backquoted identifier"},
+		{"empty backquoted name", "CREATE ROLE ``", 1, 13, "empty backquoted identifier"},
 		{"reserved name", "CREATE ROLE role", 1, 13, "expected role name, found keyword ROLE (backquote it to use it as a name)"},
 		{"missing semicolon", "SHOW ROLES SHOW ROLES", 1, 12, `expected ; or end of input, found "SHOW"`},
 		{"columns on uri", "GRANT SELECT(a) ON URI 's3://bkt' TO ROLE r", 1, 13, "a column list is only allowed ON TABLE, not ON URI"},
