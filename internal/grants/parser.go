@@ -2,6 +2,7 @@ package grants
 
 import (
 	"fmt"
+	"github.com/lakegate/lakegate/internal/s3/request"
 	"strings"
 	"unicode/utf8"
 )
@@ -450,51 +451,18 @@ func parseURI(uri string) (bucket, path, msg string) {
 	return bucket, path, ""
 }
 
-// checkBucket applies the S3 bucket naming rules: 3 to 63 characters of
-// lower-case letters, digits, dots and hyphens, starting and ending with a
-// letter or digit, no two adjacent dots, not shaped like an IP address.
+// checkBucket accepts the bucket names the access proxy accepts
+// (request.ValidBucketName), legacy names included, and explains a refusal.
 func checkBucket(b string) string {
 	if b == "" {
 		return "missing bucket name"
 	}
-	if len(b) < 3 || len(b) > 63 {
-		return fmt.Sprintf("bucket name %q must be 3 to 63 characters long", b)
-	}
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
-			return fmt.Sprintf("bucket name %q may hold only lower-case letters, digits, dots and hyphens", b)
-		}
-	}
-	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
-	if !alnum(b[0]) || !alnum(b[len(b)-1]) {
-		return fmt.Sprintf("bucket name %q must start and end with a letter or digit", b)
-	}
-	if strings.Contains(b, "..") {
-		return fmt.Sprintf("bucket name %q must not hold two adjacent dots", b)
-	}
-	if isIPv4(b) {
-		return fmt.Sprintf("bucket name %q must not be an IP address", b)
+	// The same rule the proxy applies to requests, so that every bucket a
+	// request can name can also be granted.
+	if !request.ValidBucketName(b) {
+		return fmt.Sprintf("bucket name %q is not valid: 3 to 255 letters, digits, '.', '-' or '_', not starting with '.' or '-', no \"..\"", b)
 	}
 	return ""
-}
-
-func isIPv4(s string) bool {
-	parts := strings.Split(s, ".")
-	if len(parts) != 4 {
-		return false
-	}
-	for _, p := range parts {
-		if p == "" || len(p) > 3 {
-			return false
-		}
-		for i := 0; i < len(p); i++ {
-			if p[i] < '0' || p[i] > '9' {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 func (p *parser) show() (Statement, error) {

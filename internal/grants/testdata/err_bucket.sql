@@ -1,1 +1,1 @@
-GRANT SELECT ON URI 's3://Invalid_Bucket/data' TO ROLE r;
+GRANT SELECT ON URI 's3://bad..bucket/data' TO ROLE r;

@@ -58,7 +58,7 @@ func Parse(r *http.Request, baseDomains []string) (*Request, error) {
 		bucket, key, _ := strings.Cut(rest, "/")
 		req.Bucket, req.Key = bucket, key
 	}
-	if req.Bucket != "" && !validBucketName(req.Bucket) {
+	if req.Bucket != "" && !ValidBucketName(req.Bucket) {
 		return nil, s3err.InvalidBucketName
 	}
 	if req.Bucket == "" && req.Key != "" {
@@ -102,11 +102,11 @@ func hostBucket(host string, baseDomains []string) string {
 	return ""
 }
 
-// validBucketName accepts S3 bucket names, including the legacy forms
+// ValidBucketName accepts S3 bucket names, including the legacy forms
 // (upper case, underscores) that older buckets and MinIO-compatible stores
 // still use, but never a name that could change the meaning of a path or a
 // host: no '/', no "..", no empty labels at the ends, 3..255 characters.
-func validBucketName(b string) bool {
+func ValidBucketName(b string) bool {
 	if len(b) < 3 || len(b) > 255 {
 		return false
 	}

@@ -112,7 +112,7 @@ func FuzzParse(f *testing.F) {
 		if got.Key != "" && got.Bucket == "" {
 			t.Fatalf("key %q without bucket", got.Key)
 		}
-		if got.Bucket != "" && !validBucketName(got.Bucket) {
+		if got.Bucket != "" && !ValidBucketName(got.Bucket) {
 			t.Fatalf("invalid bucket %q accepted", got.Bucket)
 		}
 	})
