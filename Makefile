@@ -18,7 +18,7 @@ BENCHTIME   ?= 1s
 ARGS        ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint e2e bench fuzz quickstart
+.PHONY: help build test lint e2e bench bench-proxy fuzz quickstart
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z0-9-]*:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,6 +43,9 @@ e2e: ## Run only the end-to-end tests (real S3 servers and clients), verbosely
 
 bench: ## Run benchmarks (compare runs with benchstat: make bench > new.txt)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) ./...
+
+bench-proxy: ## Measure the proxy against direct MinIO access and rewrite docs/BENCHMARKS.md
+	$(GO) run ./bench -out docs/BENCHMARKS.md
 
 fuzz: ## Run every fuzz target for FUZZTIME (default 30s) each
 	@set -e; for pkg in $$($(GO) list ./...); do \
