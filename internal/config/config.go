@@ -36,7 +36,8 @@ type Config struct {
 // The proxy sets no read or write timeout on requests: object bodies stream
 // for as long as they take. Slow-loris protection comes from
 // ReadHeaderTimeout, idle keep-alive connections are closed after
-// IdleTimeout, and stalled transfers are bounded by the client and upstream.
+// IdleTimeout, and a request body that stops arriving for BodyIdleTimeout
+// fails (its upstream request is aborted).
 type Proxy struct {
 	// Addr is the plain-HTTP listen address (host:port); empty disables it.
 	Addr string `yaml:"addr"`
@@ -62,6 +63,8 @@ type Proxy struct {
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// MaxHeaderBytes bounds the size of request headers.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// BodyIdleTimeout bounds the wait for each read of a request body.
+	BodyIdleTimeout time.Duration `yaml:"body_idle_timeout"`
 }
 
 // REST configures the REST API listener (health, and later tokens, grants
@@ -141,6 +144,7 @@ const (
 	DefaultMaxPresignExpiry  = 7 * 24 * time.Hour
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
+	DefaultBodyIdleTimeout   = 60 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
 	// SQLiteFile is the store file name inside DataDir when Store.DSN is
 	// empty.
@@ -159,6 +163,7 @@ func Default() *Config {
 			ReadHeaderTimeout: DefaultReadHeaderTimeout,
 			IdleTimeout:       DefaultIdleTimeout,
 			MaxHeaderBytes:    DefaultMaxHeaderBytes,
+			BodyIdleTimeout:   DefaultBodyIdleTimeout,
 		},
 		REST:     REST{Addr: DefaultRESTAddr},
 		Store:    Store{Driver: DefaultStoreDriver},

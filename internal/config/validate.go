@@ -58,6 +58,7 @@ func (c *Config) Validate() error {
 		v.add("proxy.max_presign_expiry", fmt.Sprintf("%s exceeds S3's limit of %s", c.Proxy.MaxPresignExpiry, MaxPresignExpiryLimit))
 	}
 	v.positive("proxy.read_header_timeout", c.Proxy.ReadHeaderTimeout)
+	v.positive("proxy.body_idle_timeout", c.Proxy.BodyIdleTimeout)
 	if c.Proxy.IdleTimeout < 0 {
 		v.add("proxy.idle_timeout", "must not be negative")
 	}

@@ -94,7 +94,7 @@ func (u *testUpstream) count() int {
 	return len(u.reqs)
 }
 
-func newProxy(t *testing.T) (proxyURL string, up *testUpstream) {
+func newProxy(t *testing.T, opts ...func(*Options)) (proxyURL string, up *testUpstream) {
 	t.Helper()
 	up = &testUpstream{}
 	us := httptest.NewServer(up)
@@ -106,10 +106,14 @@ func newProxy(t *testing.T) (proxyURL string, up *testUpstream) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Options{
+	o := Options{
 		Verifier: sigv4.NewVerifier(sigv4.Options{Credentials: keys{clientKey: clientSecret}, AllowSigV2: true}),
 		Upstream: client,
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	h, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,3 +310,60 @@ func TestBodyMismatchAbortsUpstream(t *testing.T) {
 type sha256Hasher struct{ hash.Hash }
 
 func (sha256Hasher) Close() {}
+
+// stallingReader sends n bytes, then blocks until release is closed.
+type stallingReader struct {
+	n       int
+	release chan struct{}
+}
+
+func (s *stallingReader) Read(p []byte) (int, error) {
+	if s.n == 0 {
+		<-s.release
+		return 0, io.EOF
+	}
+	k := min(len(p), s.n)
+	for i := range p[:k] {
+		p[i] = 'z'
+	}
+	s.n -= k
+	return k, nil
+}
+
+func TestStalledUploadIsAbortedAfterBodyIdleTimeout(t *testing.T) {
+	proxy, up := newProxy(t, func(o *Options) { o.BodyIdleTimeout = 200 * time.Millisecond })
+	body := &stallingReader{n: 1000, release: make(chan struct{})}
+	defer close(body.release)
+	r, _ := http.NewRequest(http.MethodPut, proxy+"/bucket1/stalled", body)
+	r.ContentLength = 5000
+	signV4(t, r, "UNSIGNED-PAYLOAD", time.Now())
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(r)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	deadline := time.After(10 * time.Second)
+	for {
+		up.mu.Lock()
+		n := len(up.reqs)
+		var s seen
+		if n > 0 {
+			s = up.reqs[n-1]
+		}
+		up.mu.Unlock()
+		if n > 0 {
+			if s.bodyErr == nil || len(s.body) == 5000 {
+				t.Fatalf("upstream got a complete body (%d bytes, err %v)", len(s.body), s.bodyErr)
+			}
+			return
+		}
+		select {
+		case <-deadline:
+			t.Fatal("the stalled upload was not aborted within 10s")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

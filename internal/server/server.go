@@ -138,10 +138,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		return nil, err
 	}
 	gw, err := gateway.New(gateway.Options{
-		Verifier:    verifier,
-		Upstream:    up,
-		BaseDomains: cfg.Proxy.BaseDomains,
-		Logger:      logger.With("component", "proxy"),
+		Verifier:        verifier,
+		Upstream:        up,
+		BaseDomains:     cfg.Proxy.BaseDomains,
+		Logger:          logger.With("component", "proxy"),
+		BodyIdleTimeout: cfg.Proxy.BodyIdleTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
