@@ -1,0 +1,378 @@
+// Package policy decides whether a user may exercise a privilege on an S3
+// URI. It compiles a snapshot of roles, their grants and the groups they are
+// granted to into an index, and evaluates plain requests against it,
+// returning a decision together with the reason for it: the grant that
+// allowed the request, or why nothing did.
+//
+// It is pure: no I/O, no clock, no caching. Mapping S3 operations to
+// privileges, cleaning keys and resolving groups happen before Evaluate;
+// caching decisions is a decorator's job.
+//
+// Rules:
+//   - a user's permissions are the union over the roles granted to any of
+//     the user's groups; group and role names are compared exactly;
+//   - ALL implies every privilege;
+//   - a grant ON SERVER covers every URI for the privileges it names, so
+//     ALL ON SERVER (catalog admin) allows everything;
+//   - a URI grant covers the object it names and everything below it on a
+//     '/' boundary: s3://b/data covers data and data/x, never database/x;
+//     a grant on s3://b covers the whole bucket; a grant path ending in '/'
+//     covers the paths under it (data/ covers data/ and data/x, not the
+//     object data); bucket names are compared exactly;
+//   - s3a:// is the same as s3://;
+//   - DATABASE and TABLE grants do not cover URIs here: table-derived
+//     access needs the catalog's table locations and is applied elsewhere.
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/lakegate/lakegate/internal/grants"
+)
+
+// Snapshot is the policy as plain data: every role with its grants and the
+// groups it is granted to.
+type Snapshot struct {
+	Roles []Role
+}
+
+// Role is one role of a snapshot.
+type Role struct {
+	Name string
+	// Grants are the privileges held by the role. Their Role field is
+	// ignored: Compile sets it to Name.
+	Grants []grants.GrantPrivileges
+	// Groups are the groups the role is granted to.
+	Groups []string
+}
+
+// Request is one authorization question: may User, a member of Groups,
+// exercise Privilege on URI ("s3://bucket/key"; "s3a://" is accepted)?
+type Request struct {
+	User      string
+	Groups    []string
+	Privilege grants.Privilege
+	URI       string
+}
+
+// Decision is the answer to a Request. Reason always explains it: for an
+// allowed request it names the grant and the group through which it is
+// held; for a denied one it says what was missing.
+type Decision struct {
+	Allowed bool
+	Reason  string
+	// Grant is the grant that allowed the request; nil when denied.
+	Grant *Match
+}
+
+// Match names the grant that allowed a request, the role holding it and the
+// user's group through which the user holds that role.
+type Match struct {
+	Role  string
+	Group string
+	// Grant points into the compiled policy and must not be modified.
+	Grant *grants.GrantPrivileges
+}
+
+// String prints the match, e.g. "GRANT SHOW ON URI 's3://b/p' TO ROLE r
+// (role r via group g)".
+func (m *Match) String() string {
+	return m.Grant.String() + " (role " + m.Role + " via group " + m.Group + ")"
+}
+
+// Policy is a compiled snapshot. It is immutable and safe for concurrent
+// use; a new snapshot means a new Policy.
+type Policy struct {
+	roles   []string          // role names, sorted; an entry's role is an index here
+	groups  map[string]*group // group name → the roles granted to it
+	buckets map[string]*bucketIndex
+	server  []entry // SERVER grants, sorted by role
+}
+
+type group struct {
+	roles []int32 // sorted, distinct
+	// admin is the first SERVER entry (in role order) holding ALL among
+	// this group's roles, or nil.
+	admin *entry
+}
+
+// entry is one grant as indexed: its role, what it grants, and the grant
+// itself for explanations.
+type entry struct {
+	role  int32
+	privs grants.Privileges
+	grant *grants.GrantPrivileges
+}
+
+// bucketIndex holds the URI grants on one bucket, keyed by grant path ("" for
+// the whole bucket), each list sorted by role.
+type bucketIndex struct {
+	nodes map[string][]entry
+	roles map[int32]struct{} // roles with any grant in the bucket
+}
+
+// Compile builds the index of s. Roles named more than once are merged.
+// Grants other than URI and SERVER are kept out of the URI index.
+func Compile(s Snapshot) *Policy {
+	p := &Policy{groups: map[string]*group{}, buckets: map[string]*bucketIndex{}}
+	byName := map[string][]*Role{}
+	for i := range s.Roles {
+		r := &s.Roles[i]
+		if _, ok := byName[r.Name]; !ok {
+			p.roles = append(p.roles, r.Name)
+		}
+		byName[r.Name] = append(byName[r.Name], r)
+	}
+	sort.Strings(p.roles)
+	for id, name := range p.roles {
+		rid := int32(id)
+		for _, r := range byName[name] {
+			for _, gname := range r.Groups {
+				g := p.groups[gname]
+				if g == nil {
+					g = &group{}
+					p.groups[gname] = g
+				}
+				g.roles = append(g.roles, rid)
+			}
+			for _, gr := range r.Grants {
+				gp := new(grants.GrantPrivileges)
+				*gp = gr
+				gp.Role = name
+				e := entry{role: rid, privs: gp.Privileges, grant: gp}
+				switch gp.Object.Kind {
+				case grants.ObjectServer:
+					p.server = append(p.server, e)
+				case grants.ObjectURI:
+					b := p.buckets[gp.Object.Bucket]
+					if b == nil {
+						b = &bucketIndex{nodes: map[string][]entry{}, roles: map[int32]struct{}{}}
+						p.buckets[gp.Object.Bucket] = b
+					}
+					b.nodes[gp.Object.Path] = append(b.nodes[gp.Object.Path], e)
+					b.roles[rid] = struct{}{}
+				}
+			}
+		}
+	}
+	// Entries were appended in role order already; groups' role lists too,
+	// but a role may name a group twice.
+	for _, g := range p.groups {
+		slices.Sort(g.roles)
+		g.roles = slices.Compact(g.roles)
+		for i := range p.server {
+			e := &p.server[i]
+			if e.privs.Has(grants.All) && hasRole(g.roles, e.role) {
+				g.admin = e
+				break
+			}
+		}
+	}
+	return p
+}
+
+func hasRole(sorted []int32, r int32) bool {
+	_, ok := slices.BinarySearch(sorted, r)
+	return ok
+}
+
+// userGroups resolves the request's groups that hold any role. The result
+// keeps the request's order.
+type userGroups struct {
+	names []string
+	gs    []*group
+	nrole int // total roles over gs, counting repeats
+}
+
+func (p *Policy) resolve(names []string, buf []*group, nbuf []string) userGroups {
+	u := userGroups{gs: buf[:0], names: nbuf[:0]}
+	for _, n := range names {
+		if g := p.groups[n]; g != nil {
+			u.gs = append(u.gs, g)
+			u.names = append(u.names, n)
+			u.nrole += len(g.roles)
+		}
+	}
+	return u
+}
+
+// via returns the first of the user's groups holding role r.
+func (u *userGroups) via(r int32) (string, bool) {
+	for i, g := range u.gs {
+		if hasRole(g.roles, r) {
+			return u.names[i], true
+		}
+	}
+	return "", false
+}
+
+// best returns the matching entry with the lowest role (then the first
+// listed) among entries, which are sorted by role, that grants priv to a
+// role the user holds.
+func (u *userGroups) best(entries []entry, priv grants.Privilege) *entry {
+	if len(entries) == 0 {
+		return nil
+	}
+	covers := func(e *entry) bool { return e.privs.Has(grants.All) || e.privs.Has(priv) }
+	if len(entries) <= 4*u.nrole {
+		// Few grants here: check each against the user's groups.
+		for i := range entries {
+			e := &entries[i]
+			if covers(e) {
+				if _, ok := u.via(e.role); ok {
+					return e
+				}
+			}
+		}
+		return nil
+	}
+	// Many grants here: look up each role the user holds.
+	var found *entry
+	for _, g := range u.gs {
+		for _, r := range g.roles {
+			if found != nil && r >= found.role {
+				break
+			}
+			i, _ := slices.BinarySearchFunc(entries, r, func(e entry, r int32) int { return int(e.role - r) })
+			for ; i < len(entries) && entries[i].role == r; i++ {
+				if covers(&entries[i]) {
+					found = &entries[i]
+					break
+				}
+			}
+		}
+	}
+	return found
+}
+
+// splitURI accepts s3://bucket[/key] and s3a://bucket[/key], the scheme in
+// any case, and returns the bucket and key ("" for the bucket itself).
+func splitURI(uri string) (bucket, key string, ok bool) {
+	scheme, rest, found := strings.Cut(uri, "://")
+	if !found || !(strings.EqualFold(scheme, "s3") || strings.EqualFold(scheme, "s3a")) {
+		return "", "", false
+	}
+	bucket, key, _ = strings.Cut(rest, "/")
+	return bucket, key, bucket != ""
+}
+
+func canonical(bucket, key string) string {
+	if key == "" {
+		return "s3://" + bucket
+	}
+	return "s3://" + bucket + "/" + key
+}
+
+func validPrivilege(p grants.Privilege) bool {
+	return p != 0 && p&(p-1) == 0 && p.String() != ""
+}
+
+// Evaluate decides req. The most specific covering grant explains an allowed
+// request: the grant on the longest path, then SERVER grants; among grants
+// on the same object, the role first by name, held through the first of the
+// user's groups (in request order) that holds it.
+func (p *Policy) Evaluate(req Request) Decision {
+	if !validPrivilege(req.Privilege) {
+		return Decision{Reason: fmt.Sprintf("invalid privilege %d", req.Privilege)}
+	}
+	bucket, key, ok := splitURI(req.URI)
+	if !ok {
+		return Decision{Reason: fmt.Sprintf("invalid URI %q: expected s3://bucket[/key]", req.URI)}
+	}
+	if len(req.Groups) == 0 {
+		return Decision{Reason: "user has no groups"}
+	}
+	var buf [8]*group
+	var nbuf [8]string
+	u := p.resolve(req.Groups, buf[:], nbuf[:])
+	if e := p.find(&u, bucket, key, req.Privilege); e != nil {
+		g, _ := u.via(e.role)
+		m := &Match{Role: p.roles[e.role], Group: g, Grant: e.grant}
+		reason := m.String()
+		if e.grant.Object.Kind == grants.ObjectServer && e.privs.Has(grants.All) {
+			reason = "catalog admin: " + reason
+		}
+		return Decision{Allowed: true, Reason: reason, Grant: m}
+	}
+	return Decision{Reason: fmt.Sprintf("no role granted to groups %v holds %s on %s",
+		req.Groups, req.Privilege, canonical(bucket, key))}
+}
+
+// find walks the grant paths that cover key, longest first: key itself, then
+// at each '/' boundary the prefix with and without its slash, then the whole
+// bucket, then SERVER. O(depth of key) map lookups.
+func (p *Policy) find(u *userGroups, bucket, key string, priv grants.Privilege) *entry {
+	if len(u.gs) == 0 {
+		return nil
+	}
+	if b := p.buckets[bucket]; b != nil {
+		if key != "" {
+			if e := u.best(b.nodes[key], priv); e != nil {
+				return e
+			}
+			for i := len(key) - 1; i > 0; i-- {
+				if key[i] != '/' {
+					continue
+				}
+				if i+1 < len(key) {
+					if e := u.best(b.nodes[key[:i+1]], priv); e != nil {
+						return e
+					}
+				}
+				if e := u.best(b.nodes[key[:i]], priv); e != nil {
+					return e
+				}
+			}
+			// A key starting with '/' has the prefix "/" too.
+			if key[0] == '/' && len(key) > 1 {
+				if e := u.best(b.nodes["/"], priv); e != nil {
+					return e
+				}
+			}
+		}
+		if e := u.best(b.nodes[""], priv); e != nil {
+			return e
+		}
+	}
+	return u.best(p.server, priv)
+}
+
+// IsCatalogAdmin reports whether any of groups holds a role with ALL ON
+// SERVER.
+func (p *Policy) IsCatalogAdmin(groups []string) bool {
+	for _, n := range groups {
+		if g := p.groups[n]; g != nil && g.admin != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// HasAnyGrantInBucket reports whether any of groups holds a role with a URI
+// grant somewhere in bucket, or with any SERVER grant (which covers every
+// bucket). It is meant for filtering ListBuckets.
+func (p *Policy) HasAnyGrantInBucket(groups []string, bucket string) bool {
+	b := p.buckets[bucket]
+	for _, n := range groups {
+		g := p.groups[n]
+		if g == nil {
+			continue
+		}
+		for _, r := range g.roles {
+			if b != nil {
+				if _, ok := b.roles[r]; ok {
+					return true
+				}
+			}
+		}
+		for i := range p.server {
+			if hasRole(g.roles, p.server[i].role) {
+				return true
+			}
+		}
+	}
+	return false
+}
