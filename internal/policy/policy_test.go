@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/lakegate/lakegate/internal/grants"
@@ -319,6 +320,54 @@ func TestHasAnyGrantInBucket(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := p.HasAnyGrantInBucket(tc.groups, tc.bucket); got != tc.want {
 				t.Errorf("HasAnyGrantInBucket(%v, %q) = %v, want %v", tc.groups, tc.bucket, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestCrowdedPath checks the lookup used when one path holds many more
+// grants than the user has roles (300 here, 23 roles a group): the same
+// answer as a scan, the role first by name, held through the first group in
+// request order.
+func TestCrowdedPath(t *testing.T) {
+	var s Snapshot
+	for i := range 300 {
+		priv := grants.Select
+		if i%2 == 1 {
+			priv = grants.Insert
+		}
+		s.Roles = append(s.Roles, Role{
+			Name:   fmt.Sprintf("r%03d", i),
+			Groups: []string{fmt.Sprintf("g%d", i%13)},
+			Grants: []grants.GrantPrivileges{{
+				Privileges: grants.Privileges(priv),
+				Object:     grants.Object{Kind: grants.ObjectURI, Bucket: "crowd", Path: "shared"},
+			}},
+		})
+	}
+	p := Compile(s)
+	tests := []struct {
+		name   string
+		groups []string
+		priv   grants.Privilege
+		reason string
+	}{
+		// g3 holds r003, r016, r017…: r003 is odd (INSERT), r016 even (SELECT).
+		{"select via g3", []string{"g3"}, grants.Select,
+			"GRANT SELECT ON URI 's3://crowd/shared' TO ROLE r016 (role r016 via group g3)"},
+		{"insert via g3", []string{"g3"}, grants.Insert,
+			"GRANT INSERT ON URI 's3://crowd/shared' TO ROLE r003 (role r003 via group g3)"},
+		// g0 holds r000 (SELECT); g1 holds r001 (INSERT).
+		{"lowest role wins across groups", []string{"g1", "g0"}, grants.Select,
+			"GRANT SELECT ON URI 's3://crowd/shared' TO ROLE r000 (role r000 via group g0)"},
+		{"delete held by none", []string{"g1", "g0"}, grants.Delete,
+			"no role granted to groups [g1 g0] holds DELETE on s3://crowd/shared/x"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := p.Evaluate(Request{Groups: tc.groups, Privilege: tc.priv, URI: "s3://crowd/shared/x"})
+			if d.Reason != tc.reason {
+				t.Errorf("Reason = %q\nwant       %q", d.Reason, tc.reason)
 			}
 		})
 	}
