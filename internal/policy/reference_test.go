@@ -97,7 +97,8 @@ func TestAgainstReference(t *testing.T) {
 				if rng.IntN(30) == 0 {
 					o = grants.Object{Kind: grants.ObjectServer}
 				}
-				ps := grants.Privileges(privs[rng.IntN(len(privs))]) | grants.Privileges(privs[rng.IntN(len(privs))])
+				first, second := privs[rng.IntN(len(privs))], privs[rng.IntN(len(privs))]
+				ps := grants.Privileges(first) | grants.Privileges(second)
 				r.Grants = append(r.Grants, grants.GrantPrivileges{Privileges: ps, Object: o})
 			}
 			s.Roles = append(s.Roles, r)
