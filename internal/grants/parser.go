@@ -100,13 +100,16 @@ func (p *parser) isPunct(s string) bool {
 	return t.kind == tokPunct && t.text == s
 }
 
-// expect consumes the keyword kw or fails naming it.
-func (p *parser) expect(kw string) error {
-	if !p.isKeyword(kw) {
-		t := p.peek()
-		return p.errorf(t, "expected %s, found %s", kw, t.describe(p.src))
+// expect consumes the keywords kws in order, or fails naming the first
+// one missing.
+func (p *parser) expect(kws ...string) error {
+	for _, kw := range kws {
+		if !p.isKeyword(kw) {
+			t := p.peek()
+			return p.errorf(t, "expected %s, found %s", kw, t.describe(p.src))
+		}
+		p.next()
 	}
-	p.next()
 	return nil
 }
 
@@ -165,10 +168,7 @@ func (p *parser) createRole() (Statement, error) {
 	st := &CreateRole{}
 	if p.isKeyword("IF") {
 		p.next()
-		if err := p.expect("NOT"); err != nil {
-			return nil, err
-		}
-		if err := p.expect("EXISTS"); err != nil {
+		if err := p.expect("NOT", "EXISTS"); err != nil {
 			return nil, err
 		}
 		st.IfNotExists = true
@@ -473,10 +473,7 @@ func (p *parser) show() (Statement, error) {
 		return &ShowRoles{}, nil
 	case isKeyword(t, "GRANTS"):
 		p.next()
-		if err := p.expect("ON"); err != nil {
-			return nil, err
-		}
-		if err := p.expect("ROLE"); err != nil {
+		if err := p.expect("ON", "ROLE"); err != nil {
 			return nil, err
 		}
 		role, err := p.ident("role name")
@@ -486,10 +483,7 @@ func (p *parser) show() (Statement, error) {
 		return &ShowGrants{Role: role}, nil
 	case isKeyword(t, "ROLE"):
 		p.next()
-		if err := p.expect("GRANT"); err != nil {
-			return nil, err
-		}
-		if err := p.expect("GROUP"); err != nil {
+		if err := p.expect("GRANT", "GROUP"); err != nil {
 			return nil, err
 		}
 		group, err := p.ident("group name")
