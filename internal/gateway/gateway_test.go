@@ -97,7 +97,14 @@ func (u *testUpstream) count() int {
 func newProxy(t *testing.T, opts ...func(*Options)) (proxyURL string, up *testUpstream) {
 	t.Helper()
 	up = &testUpstream{}
-	us := httptest.NewServer(up)
+	return startProxy(t, up, opts...), up
+}
+
+// startProxy runs the gateway in front of upstreamHandler, with the client
+// key for clients and the system key for the upstream, and returns its URL.
+func startProxy(t *testing.T, upstreamHandler http.Handler, opts ...func(*Options)) string {
+	t.Helper()
+	us := httptest.NewServer(upstreamHandler)
 	t.Cleanup(us.Close)
 	client, err := upstream.New(upstream.Options{
 		Default:     upstream.Target{Endpoint: us.URL, Region: "us-east-1", PathStyle: true},
@@ -119,7 +126,7 @@ func newProxy(t *testing.T, opts ...func(*Options)) (proxyURL string, up *testUp
 	}
 	ps := httptest.NewServer(h)
 	t.Cleanup(ps.Close)
-	return ps.URL, up
+	return ps.URL
 }
 
 func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }

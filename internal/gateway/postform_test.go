@@ -124,25 +124,7 @@ func (u *formUpstream) snapshot() []formSeen {
 func newFormProxy(t *testing.T) (proxyURL string, up *formUpstream) {
 	t.Helper()
 	up = &formUpstream{}
-	us := httptest.NewServer(up)
-	t.Cleanup(us.Close)
-	client, err := upstream.New(upstream.Options{
-		Default:     upstream.Target{Endpoint: us.URL, Region: "us-east-1", PathStyle: true},
-		Credentials: credentials.NewStaticCredentialsProvider(sysKey, sysSecret, ""),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(Options{
-		Verifier: sigv4.NewVerifier(sigv4.Options{Credentials: keys{clientKey: clientSecret}, AllowSigV2: true}),
-		Upstream: client,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps := httptest.NewServer(h)
-	t.Cleanup(ps.Close)
-	return ps.URL, up
+	return startProxy(t, up), up
 }
 
 // clientForm is a browser upload built by minio-go's PresignedPostPolicy.
