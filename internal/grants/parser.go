@@ -2,9 +2,10 @@ package grants
 
 import (
 	"fmt"
-	"github.com/lakegate/lakegate/internal/s3/request"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/lakegate/lakegate/internal/s3/s3name"
 )
 
 // SyntaxError is a statement that does not parse. Line and Col are 1-based;
@@ -38,24 +39,46 @@ func isReserved(word string) bool { return reserved[strings.ToUpper(word)] }
 // returns them in order. Empty statements are skipped. The error, if any, is
 // a *SyntaxError naming the first problem; no statements are returned with it.
 func Parse(src string) ([]Statement, error) {
+	located, err := ParseScript(src)
+	if err != nil {
+		return nil, err
+	}
+	var out []Statement
+	for _, l := range located {
+		out = append(out, l.Statement)
+	}
+	return out, nil
+}
+
+// Located is a parsed statement with the 1-based line and column (in
+// characters) where it starts in the source, so that a failure executing
+// it can be reported where the author wrote it.
+type Located struct {
+	Statement
+	Line, Col int
+}
+
+// ParseScript is Parse keeping each statement's position.
+func ParseScript(src string) ([]Located, error) {
 	toks, err := lex(src)
 	if err != nil {
 		return nil, err
 	}
 	p := &parser{src: src, toks: toks}
-	var out []Statement
+	var out []Located
 	for {
 		for p.isPunct(";") {
 			p.next()
 		}
-		if p.peek().kind == tokEOF {
+		start := p.peek()
+		if start.kind == tokEOF {
 			return out, nil
 		}
 		st, err := p.statement()
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, st)
+		out = append(out, Located{Statement: st, Line: start.line, Col: start.col})
 		if t := p.peek(); t.kind != tokEOF && !p.isPunct(";") {
 			return nil, p.errorf(t, "expected ; or end of input, found %s", t.describe(src))
 		}
@@ -452,14 +475,14 @@ func parseURI(uri string) (bucket, path, msg string) {
 }
 
 // checkBucket accepts the bucket names the access proxy accepts
-// (request.ValidBucketName), legacy names included, and explains a refusal.
+// (s3name.ValidBucket), legacy names included, and explains a refusal.
 func checkBucket(b string) string {
 	if b == "" {
 		return "missing bucket name"
 	}
 	// The same rule the proxy applies to requests, so that every bucket a
 	// request can name can also be granted.
-	if !request.ValidBucketName(b) {
+	if !s3name.ValidBucket(b) {
 		return fmt.Sprintf("bucket name %q is not valid: 3 to 255 letters, digits, '.', '-' or '_', not starting with '.' or '-', no \"..\"", b)
 	}
 	return ""

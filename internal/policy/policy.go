@@ -376,3 +376,95 @@ func (p *Policy) HasAnyGrantInBucket(groups []string, bucket string) bool {
 	}
 	return false
 }
+
+// View is what one user may see of one bucket with one privilege: the
+// answer to many questions about keys and prefixes of a listing, computed
+// once. The zero View sees nothing.
+type View struct {
+	all   bool
+	paths map[string]struct{} // granted paths in the bucket
+	keys  []string            // the same, sorted, for prefix queries
+}
+
+// View returns the view of groups on bucket for priv (ALL counts for
+// every privilege). A SERVER grant or a grant on the whole bucket makes a
+// view that sees everything.
+func (p *Policy) View(groups []string, bucket string, priv grants.Privilege) *View {
+	v := &View{paths: map[string]struct{}{}}
+	if !validPrivilege(priv) || len(groups) == 0 {
+		return v
+	}
+	var buf [8]*group
+	var nbuf [8]string
+	u := p.resolve(groups, buf[:], nbuf[:])
+	if len(u.gs) == 0 {
+		return v
+	}
+	if u.best(p.server, priv) != nil {
+		v.all = true
+		return v
+	}
+	b := p.buckets[bucket]
+	if b == nil {
+		return v
+	}
+	for path, entries := range b.nodes {
+		if u.best(entries, priv) != nil {
+			if path == "" {
+				v.all = true
+				return v
+			}
+			v.paths[path] = struct{}{}
+			v.keys = append(v.keys, path)
+		}
+	}
+	sort.Strings(v.keys)
+	return v
+}
+
+// All reports whether the view sees the whole bucket.
+func (v *View) All() bool { return v.all }
+
+// Empty reports whether the view sees nothing at all.
+func (v *View) Empty() bool { return !v.all && len(v.keys) == 0 }
+
+// Key reports whether a grant of the view covers key, by the rules of
+// Evaluate.
+func (v *View) Key(key string) bool {
+	if v.all {
+		return true
+	}
+	if len(v.keys) == 0 || key == "" {
+		return false
+	}
+	has := func(p string) bool { _, ok := v.paths[p]; return ok }
+	if has(key) {
+		return true
+	}
+	for i := len(key) - 1; i > 0; i-- {
+		if key[i] != '/' {
+			continue
+		}
+		if i+1 < len(key) && has(key[:i+1]) {
+			return true
+		}
+		if has(key[:i]) {
+			return true
+		}
+	}
+	return key[0] == '/' && len(key) > 1 && has("/")
+}
+
+// Prefix reports whether a listing prefix (a common prefix, or the prefix
+// a listing asks for) may be shown: a grant covers it, or a grant lies
+// below it, i.e. a granted path starts with it.
+func (v *View) Prefix(prefix string) bool {
+	if v.all {
+		return true
+	}
+	if v.Key(prefix) {
+		return true
+	}
+	i := sort.SearchStrings(v.keys, prefix)
+	return i < len(v.keys) && strings.HasPrefix(v.keys[i], prefix)
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/lakegate/lakegate/internal/s3/s3err"
+	"github.com/lakegate/lakegate/internal/s3/s3name"
 )
 
 // Request is a parsed S3 request.
@@ -58,13 +59,13 @@ func Parse(r *http.Request, baseDomains []string) (*Request, error) {
 		bucket, key, _ := strings.Cut(rest, "/")
 		req.Bucket, req.Key = bucket, key
 	}
-	if req.Bucket != "" && !ValidBucketName(req.Bucket) {
+	if req.Bucket != "" && !s3name.ValidBucket(req.Bucket) {
 		return nil, s3err.InvalidBucketName
 	}
 	if req.Bucket == "" && req.Key != "" {
 		return nil, s3err.InvalidBucketName
 	}
-	if hasDotSegment(req.Key) {
+	if s3name.HasDotSegment(req.Key) {
 		// S3 servers disagree on such keys (AWS keeps them literally, MinIO
 		// cleans the path), so the object acted on would be ambiguous.
 		return nil, s3err.InvalidArgument.WithMessage("Object keys with '.' or '..' path segments are not accepted by this proxy.")
@@ -100,37 +101,4 @@ func hostBucket(host string, baseDomains []string) string {
 		}
 	}
 	return ""
-}
-
-// ValidBucketName accepts S3 bucket names, including the legacy forms
-// (upper case, underscores) that older buckets and MinIO-compatible stores
-// still use, but never a name that could change the meaning of a path or a
-// host: no '/', no "..", no empty labels at the ends, 3..255 characters.
-func ValidBucketName(b string) bool {
-	if len(b) < 3 || len(b) > 255 {
-		return false
-	}
-	if b[0] == '.' || b[len(b)-1] == '.' || b[0] == '-' || strings.Contains(b, "..") {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '.', c == '_':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// hasDotSegment reports whether key has a "." or ".." segment between
-// slashes.
-func hasDotSegment(key string) bool {
-	for seg := range strings.SplitSeq(key, "/") {
-		if seg == "." || seg == ".." {
-			return true
-		}
-	}
-	return false
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/lakegate/lakegate/internal/s3/s3err"
+	"github.com/lakegate/lakegate/internal/s3/s3name"
 )
 
 func TestParse(t *testing.T) {
@@ -112,7 +113,7 @@ func FuzzParse(f *testing.F) {
 		if got.Key != "" && got.Bucket == "" {
 			t.Fatalf("key %q without bucket", got.Key)
 		}
-		if got.Bucket != "" && !ValidBucketName(got.Bucket) {
+		if got.Bucket != "" && !s3name.ValidBucket(got.Bucket) {
 			t.Fatalf("invalid bucket %q accepted", got.Bucket)
 		}
 	})
