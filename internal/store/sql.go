@@ -20,6 +20,20 @@ type dialect struct {
 	createAccessKey string
 	// putAccessKey inserts a row or replaces the one with the same id.
 	putAccessKey string
+
+	// The statements below insert a row and affect zero rows when a row
+	// with the same key exists (the key named in each ON CONFLICT).
+	createRole       string
+	grantRoleToGroup string
+	addGrant         string
+	createUser       string
+	createToken      string
+	ensureSecret     string
+
+	// readTx begins the read transactions that must see one snapshot
+	// (LoadPolicy): SQLite's deferred BEGIN does in WAL mode; PostgreSQL and
+	// MySQL need sql.LevelRepeatableRead.
+	readTx sql.TxOptions
 }
 
 var sqliteDialect = dialect{
@@ -37,6 +51,24 @@ var sqliteDialect = dialect{
 			session_token = excluded.session_token,
 			created_at = excluded.created_at,
 			expires_at = excluded.expires_at`,
+	createRole: `INSERT INTO roles (name) VALUES (?)
+		ON CONFLICT (name) DO NOTHING`,
+	grantRoleToGroup: `INSERT INTO role_groups (role_name, group_name) VALUES (?, ?)
+		ON CONFLICT (role_name, group_name) DO NOTHING`,
+	addGrant: `INSERT INTO grants
+		(role_name, privilege, object_kind, object_name, column_list, row_filter)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (role_name, object_kind, object_name, column_list, row_filter, privilege) DO NOTHING`,
+	createUser: `INSERT INTO users (name, created_at) VALUES (?, ?)
+		ON CONFLICT (name) DO NOTHING`,
+	createToken: `INSERT INTO tokens (hash, user_name, created_at, expires_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (hash) DO NOTHING`,
+	ensureSecret: `INSERT INTO secrets (name, value) VALUES (?, ?)
+		ON CONFLICT (name) DO NOTHING`,
+	// modernc.org/sqlite begins read-only transactions DEFERRED although
+	// _txlock (sqliteParams) makes every other one IMMEDIATE, so they take
+	// no write lock; in WAL mode the first read fixes the snapshot.
+	readTx: sql.TxOptions{ReadOnly: true},
 }
 
 // rebind rewrites ? placeholders for the dialect. Queries here never contain

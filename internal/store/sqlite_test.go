@@ -1,8 +1,10 @@
 package store_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/lakegate/lakegate/internal/store"
@@ -86,5 +88,63 @@ func TestSQLiteReopenKeepsDataAndMigratesOnce(t *testing.T) {
 func TestOpenRejectsUnknownDriver(t *testing.T) {
 	if _, err := store.Open(t.Context(), "oracle", "x"); err == nil {
 		t.Fatal("want an error")
+	}
+}
+
+func TestSQLiteReopenKeepsPolicy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lakegate.db")
+	s, err := store.OpenSQLite(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.UpdatePolicy(t.Context(), func(tx store.PolicyTx) error { return tx.CreateRole(t.Context(), "analyst") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openSQLite(t, path)
+	p, err := s2.LoadPolicy(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Version != 1 || len(p.Roles) != 1 || p.Roles[0].Name != "analyst" {
+		t.Errorf("after reopen: %+v, want version 1 and role analyst", p)
+	}
+}
+
+// TestSQLiteSharedByTwoHandles stands in for two processes on one database
+// file: two stores, two connection pools, updating at once.
+func TestSQLiteSharedByTwoHandles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lakegate.db")
+	a, b := openSQLite(t, path), openSQLite(t, path)
+	const perStore = 20
+	var wg sync.WaitGroup
+	secrets := make([]string, 2)
+	for i, s := range []*store.SQL{a, b} {
+		wg.Go(func() {
+			for j := range perStore {
+				role := fmt.Sprintf("role-%d-%02d", i, j)
+				if err := s.UpdatePolicy(t.Context(), func(tx store.PolicyTx) error { return tx.CreateRole(t.Context(), role) }); err != nil {
+					t.Errorf("store %d: %v", i, err)
+				}
+			}
+			v, err := s.EnsureSecret(t.Context(), "key", fmt.Appendf(nil, "from store %d", i))
+			if err != nil {
+				t.Errorf("store %d: EnsureSecret: %v", i, err)
+			}
+			secrets[i] = string(v)
+		})
+	}
+	wg.Wait()
+	for i, s := range []*store.SQL{a, b} {
+		v, err := s.PolicyVersion(t.Context())
+		if err != nil || v != 2*perStore {
+			t.Errorf("store %d: PolicyVersion = %d, %v; want %d", i, v, err, 2*perStore)
+		}
+	}
+	if secrets[0] != secrets[1] {
+		t.Errorf("the stores disagree on the secret: %q, %q", secrets[0], secrets[1])
 	}
 }

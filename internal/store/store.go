@@ -1,5 +1,6 @@
 // Package store is lakegate's policy store: the durable state every proxy and
-// server shares (today issued access keys; later roles, grants, the catalog).
+// server shares (issued access keys, roles and grants, users, REST tokens and
+// shared secrets; later the catalog).
 // Implementations sit on database/sql with SQL that is dialect neutral where
 // it can be; SQLite (pure Go, embedded) is the only driver so far, PostgreSQL
 // and MySQL follow and must pass the same conformance suite in
@@ -62,6 +63,134 @@ type Store interface {
 	// DeleteExpiredAccessKeys removes keys whose ExpiresAt is set and not
 	// after now, returning how many it removed.
 	DeleteExpiredAccessKeys(ctx context.Context, now time.Time) (int, error)
+
+	PolicyStore
+
 	// Close releases the database.
 	Close() error
+}
+
+// Grant is one privilege held by a role on one object, as stored: one row
+// per privilege, so that revoking one privilege of a multi-privilege grant
+// leaves the others. Field values are canonical text produced by the grant
+// language's printer; the store compares them exactly.
+type Grant struct {
+	Role string
+	// Privilege is a single keyword: ALL, SELECT, INSERT, SHOW, DELETE,
+	// CREATE, DROP or ALTER.
+	Privilege string
+	// ObjectKind is URI, SERVER, DATABASE or TABLE.
+	ObjectKind string
+	// Object names the object: "s3://bucket/path" for URI, "" for SERVER,
+	// "db" for DATABASE, "db.table" for TABLE.
+	Object string
+	// Columns is the comma-separated column subset of a table grant; ""
+	// means every column.
+	Columns string
+	// RowFilter is the WHERE predicate of a table grant; "" means none.
+	RowFilter string
+}
+
+// RoleRecord is one role with everything attached to it.
+type RoleRecord struct {
+	Name string
+	// Groups the role is granted to, sorted.
+	Groups []string
+	// Grants held by the role, ordered by object kind, object, columns,
+	// row filter, privilege.
+	Grants []Grant
+}
+
+// User is a lakegate user and the groups it belongs to. Until identity
+// providers resolve groups, this record is where a user's groups come from.
+type User struct {
+	Name string
+	// Groups, sorted and distinct.
+	Groups []string
+	// CreatedAt is set by the store on create when zero.
+	CreatedAt time.Time
+}
+
+// PolicyData is a consistent snapshot of the policy: every role and every
+// user, read in one transaction, with the version it reflects.
+type PolicyData struct {
+	// Version increases with every committed UpdatePolicy.
+	Version int64
+	// Roles ordered by name.
+	Roles []RoleRecord
+	// Users ordered by name.
+	Users []User
+}
+
+// Token is a REST bearer token. Only its SHA-256 is stored: the raw token
+// is shown once, when it is issued.
+type Token struct {
+	// Hash is the lower-case hex SHA-256 of the raw token.
+	Hash     string
+	UserName string
+	// CreatedAt is set by the store on create when zero.
+	CreatedAt time.Time
+	// ExpiresAt is when the token stops working; zero means never.
+	ExpiresAt time.Time
+}
+
+// PolicyTx changes the policy inside one transaction (Store.UpdatePolicy).
+// Names are compared exactly (case-sensitive).
+type PolicyTx interface {
+	// CreateRole adds an empty role, or fails with ErrExists.
+	CreateRole(ctx context.Context, name string) error
+	// DropRole removes a role with its grants and group links, or fails
+	// with ErrNotFound.
+	DropRole(ctx context.Context, name string) error
+	// RoleExists reports whether the role exists.
+	RoleExists(ctx context.Context, name string) (bool, error)
+	// GrantRoleToGroup links role to group; linking twice is not an error.
+	// It fails with ErrNotFound when the role does not exist.
+	GrantRoleToGroup(ctx context.Context, role, group string) error
+	// RevokeRoleFromGroup unlinks role from group, or fails with
+	// ErrNotFound when they are not linked.
+	RevokeRoleFromGroup(ctx context.Context, role, group string) error
+	// AddGrant stores g; storing an identical grant twice is not an error.
+	// It fails with ErrNotFound when g.Role does not exist.
+	AddGrant(ctx context.Context, g Grant) error
+	// RemoveGrants deletes the grants equal to g in every field, except
+	// that an empty g.Privilege matches every privilege, and returns how
+	// many it deleted (zero is not an error).
+	RemoveGrants(ctx context.Context, g Grant) (int, error)
+	// PutUser creates u or replaces the groups of the user with that name.
+	PutUser(ctx context.Context, u User) error
+	// DeleteUser removes the user, its access keys and its tokens, or
+	// fails with ErrNotFound.
+	DeleteUser(ctx context.Context, name string) error
+}
+
+// PolicyStore is the policy half of the store.
+type PolicyStore interface {
+	// UpdatePolicy runs fn in one transaction. When fn returns nil the
+	// changes are committed and the policy version is increased, so every
+	// process sharing the database can see that its snapshot is stale;
+	// when fn returns an error nothing is changed and that error is
+	// returned as is. fn must not retain tx.
+	UpdatePolicy(ctx context.Context, fn func(tx PolicyTx) error) error
+	// LoadPolicy returns a consistent snapshot of all roles and users.
+	LoadPolicy(ctx context.Context) (PolicyData, error)
+	// PolicyVersion returns the current version; it is cheap enough to
+	// poll every second.
+	PolicyVersion(ctx context.Context) (int64, error)
+	// GetUser returns the user or an error wrapping ErrNotFound.
+	GetUser(ctx context.Context, name string) (User, error)
+
+	// CreateToken stores t, failing with ErrExists when the hash is taken.
+	CreateToken(ctx context.Context, t Token) error
+	// GetToken returns the token with this hash (expired ones too) or an
+	// error wrapping ErrNotFound.
+	GetToken(ctx context.Context, hash string) (Token, error)
+	// DeleteTokens removes every token of userName, returning how many.
+	DeleteTokens(ctx context.Context, userName string) (int, error)
+
+	// EnsureSecret stores value under name unless a value is stored
+	// already, and returns the stored value. Every process sharing the
+	// database thus agrees on one secret (e.g. the key that seals list
+	// continuation tokens).
+	EnsureSecret(ctx context.Context, name string, value []byte) ([]byte, error)
 }

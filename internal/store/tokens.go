@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Token errors leave the hash out: it names a credential, and error
+// messages end up in logs.
+
+// CreateToken implements PolicyStore.
+func (s *SQL) CreateToken(ctx context.Context, t Token) error {
+	created := t.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	var expires sql.NullInt64
+	if !t.ExpiresAt.IsZero() {
+		expires = sql.NullInt64{Int64: t.ExpiresAt.UnixMilli(), Valid: true}
+	}
+	n, err := execCount(ctx, s.db, s.d.rebind(s.d.createToken), t.Hash, t.UserName, created.UnixMilli(), expires)
+	if err != nil {
+		return fmt.Errorf("store: create token for user %s: %w", t.UserName, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("token: %w", ErrExists)
+	}
+	return nil
+}
+
+// GetToken implements PolicyStore.
+func (s *SQL) GetToken(ctx context.Context, hash string) (Token, error) {
+	var (
+		t       = Token{Hash: hash}
+		created int64
+		expires sql.NullInt64
+	)
+	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT user_name, created_at, expires_at
+		FROM tokens WHERE hash = ?`), hash).Scan(&t.UserName, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, fmt.Errorf("token: %w", ErrNotFound)
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("store: get token: %w", err)
+	}
+	t.CreatedAt = time.UnixMilli(created).UTC()
+	if expires.Valid {
+		t.ExpiresAt = time.UnixMilli(expires.Int64).UTC()
+	}
+	return t, nil
+}
+
+// DeleteTokens implements PolicyStore.
+func (s *SQL) DeleteTokens(ctx context.Context, userName string) (int, error) {
+	n, err := execCount(ctx, s.db, s.d.rebind(`DELETE FROM tokens WHERE user_name = ?`), userName)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete tokens of user %s: %w", userName, err)
+	}
+	return int(n), nil
+}
