@@ -49,6 +49,9 @@ authenticated, authorized and re-signed with the real credentials.`,
 		newServeCmd(stderr),
 		newQuickstartCmd(stdout, stderr),
 		newConfigCmd(stdout, stderr),
+		newSQLCmd(stdout),
+		newUsersCmd(stdout),
+		newCheckCmd(stdout),
 		newVersionCmd(stdout),
 	)
 	return root

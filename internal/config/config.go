@@ -118,11 +118,16 @@ type Bucket struct {
 	PathStyle *bool `yaml:"path_style,omitempty"`
 }
 
-// Admin is a bootstrap access key, upserted into the store at start when
-// both fields are set.
+// Admin is the bootstrap admin: user "admin", in group "admin", which a new
+// policy store makes catalog admin (role admin_role, ALL ON SERVER). Its
+// access key is upserted into the store at start when both key fields are
+// set, its REST bearer token when Token is set.
 type Admin struct {
 	AccessKeyID     string `yaml:"access_key_id"`
 	SecretAccessKey string `yaml:"secret_access_key"`
+	// Token authenticates the REST API (lakegate sql, users, check) as the
+	// admin; it must start with "lgt_".
+	Token string `yaml:"token"`
 }
 
 // Log configures logging (always to stderr).

@@ -125,6 +125,10 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	if a.Token != "" && (!strings.HasPrefix(a.Token, "lgt_") || len(a.Token) < 24 || strings.ContainsAny(a.Token, " \t\r\n")) {
+		v.add("admin.token", "must start with lgt_ and be at least 24 characters without spaces")
+	}
+
 	// log
 	v.oneOf("log.level", c.Log.Level, logLevels)
 	v.oneOf("log.format", c.Log.Format, logFormats)

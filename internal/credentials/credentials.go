@@ -54,6 +54,7 @@ func (s *Service) LookupCredential(ctx context.Context, accessKeyID string) (sig
 		SecretAccessKey: k.SecretAccessKey,
 		SessionToken:    k.SessionToken,
 		Expires:         k.ExpiresAt,
+		Owner:           k.UserName,
 	}, nil
 }
 

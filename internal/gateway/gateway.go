@@ -16,6 +16,7 @@ import (
 
 	"github.com/lakegate/lakegate/internal/s3/request"
 	"github.com/lakegate/lakegate/internal/s3/s3err"
+	"github.com/lakegate/lakegate/internal/s3/s3xml"
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
 	"github.com/lakegate/lakegate/internal/upstream"
 )
@@ -26,6 +27,12 @@ type Options struct {
 	Verifier *sigv4.Verifier
 	// Upstream forwards authorized requests. Required.
 	Upstream *upstream.Client
+	// Authorizer decides what each user may do. Required: without one
+	// the proxy would allow everything.
+	Authorizer Authorizer
+	// Sealer hides listing markers that would name objects a user may not
+	// see; nil drops such markers instead.
+	Sealer *s3xml.Sealer
 	// BaseDomains enable virtual-hosted-style addressing: a Host of
 	// <bucket>.<base domain> names the bucket. Path style always works.
 	BaseDomains []string
@@ -40,6 +47,7 @@ type Options struct {
 // Handler is the access proxy.
 type Handler struct {
 	opts   Options
+	sealer *s3xml.Sealer
 	log    *slog.Logger
 	idle   time.Duration
 	prefix string
@@ -57,6 +65,9 @@ func New(o Options) (*Handler, error) {
 	if o.Upstream == nil {
 		errs = append(errs, errors.New("gateway: an upstream is required"))
 	}
+	if o.Authorizer == nil {
+		errs = append(errs, errors.New("gateway: an authorizer is required"))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -70,7 +81,7 @@ func New(o Options) (*Handler, error) {
 	if idle <= 0 {
 		idle = time.Minute
 	}
-	return &Handler{opts: o, log: log, idle: idle, prefix: hex.EncodeToString(p[:])}, nil
+	return &Handler{opts: o, sealer: o.Sealer, log: log, idle: idle, prefix: hex.EncodeToString(p[:])}, nil
 }
 
 // ServeHTTP runs one S3 request through the pipeline: parse, authenticate,
@@ -92,13 +103,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.watchBody(w, r)
-	// Until the policy engine lands, every known access key may do
-	// everything; the operation is classified so that it can be enforced.
-	h.opts.Upstream.Forward(w, r, upstream.Call{
-		Bucket: req.Bucket, Key: req.Key, Auth: auth,
-		Operation: string(req.Operation), VirtualHost: req.HostBucket != "",
-	}, h.fail)
+	h.authorizeAndForward(w, r, req, auth)
 }
 
 // servePostForm handles a browser-based upload, which is authenticated by
@@ -114,6 +119,10 @@ func (h *Handler) servePostForm(w http.ResponseWriter, r *http.Request, req *req
 	}
 	auth, policy, err := h.opts.Verifier.VerifyPostForm(r.Context(), &sigv4.PostForm{Bucket: req.Bucket, Fields: form.Fields})
 	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.authorizePostForm(auth, req.Bucket, form.Key()); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -139,7 +148,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		fwd  *upstream.ForwardError
 		cred *upstream.CredentialsError
 	)
+	var deny *deniedError
 	switch {
+	case errors.As(err, &deny):
+		s3e = s3err.AccessDenied
 	case errors.As(err, &s3e):
 	case errors.As(err, &fwd) && fwd.ClientGone():
 		h.log.Debug("client went away", "request_id", id, "method", r.Method, "path", r.URL.Path)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +22,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/minio/minio-go/v7/pkg/signer"
 
+	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
+	"github.com/lakegate/lakegate/internal/store"
 	"github.com/lakegate/lakegate/internal/upstream"
 )
 
@@ -33,7 +36,31 @@ func (k keys) LookupCredential(_ context.Context, id string) (sigv4.Credential, 
 	if !ok {
 		return sigv4.Credential{}, fmt.Errorf("%q: %w", id, sigv4.ErrUnknownAccessKey)
 	}
-	return sigv4.Credential{AccessKeyID: id, SecretAccessKey: s}, nil
+	return sigv4.Credential{AccessKeyID: id, SecretAccessKey: s, Owner: id}, nil
+}
+
+// newEngine is a real policy engine over a fresh SQLite store in which the
+// client key's user is catalog admin and script has run.
+func newEngine(t testing.TB, script string) *authz.Engine {
+	t.Helper()
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "lakegate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	e, err := authz.New(context.Background(), authz.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Bootstrap(context.Background(), clientKey, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if script != "" {
+		if _, err := e.Exec(context.Background(), e.Principal(clientKey), script); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
 }
 
 const (
@@ -114,8 +141,9 @@ func startProxy(t *testing.T, upstreamHandler http.Handler, opts ...func(*Option
 		t.Fatal(err)
 	}
 	o := Options{
-		Verifier: sigv4.NewVerifier(sigv4.Options{Credentials: keys{clientKey: clientSecret}, AllowSigV2: true}),
-		Upstream: client,
+		Verifier:   sigv4.NewVerifier(sigv4.Options{Credentials: keys{clientKey: clientSecret}, AllowSigV2: true}),
+		Upstream:   client,
+		Authorizer: newEngine(t, ""),
 	}
 	for _, f := range opts {
 		f(&o)

@@ -380,7 +380,14 @@ func TestPostFormContentLength(t *testing.T) {
 		Default:     upstream.Target{Endpoint: us.URL, Region: "us-east-1", PathStyle: true},
 		Credentials: credentials.NewStaticCredentialsProvider(sysKey, sysSecret, ""),
 	})
-	h, _ := New(Options{Verifier: sigv4.NewVerifier(sigv4.Options{Credentials: keys{clientKey: clientSecret}}), Upstream: client})
+	h, err := New(Options{
+		Verifier:   sigv4.NewVerifier(sigv4.Options{Credentials: keys{clientKey: clientSecret}}),
+		Upstream:   client,
+		Authorizer: newEngine(t, ""),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ps := httptest.NewServer(h)
 	defer ps.Close()
 	resp, err := http.DefaultClient.Do(clientForm{file: randomBytes(123457)}.request(t, ps.URL))

@@ -28,7 +28,6 @@ const (
 	// ProfileName is the ~/.aws/config profile the banner prints.
 	ProfileName = "lakegate"
 	stateFile   = "quickstart.json"
-	tokenPrefix = "lgt_"
 	// backendStopTimeout bounds the embedded backend's shutdown.
 	backendStopTimeout = 10 * time.Second
 )
@@ -57,7 +56,7 @@ type Options struct {
 type State struct {
 	AdminAccessKeyID     string `json:"admin_access_key_id"`
 	AdminSecretAccessKey string `json:"admin_secret_access_key"`
-	// AdminToken will authenticate the REST API and the lakegate CLI.
+	// AdminToken authenticates the REST API and the lakegate CLI.
 	AdminToken string `json:"admin_token"`
 }
 
@@ -136,7 +135,7 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 		AccessKeyID:     backend.Creds.AccessKeyID,
 		SecretAccessKey: backend.Creds.SecretAccessKey,
 	}
-	cfg.Admin = config.Admin{AccessKeyID: st.AdminAccessKeyID, SecretAccessKey: st.AdminSecretAccessKey}
+	cfg.Admin = config.Admin{AccessKeyID: st.AdminAccessKeyID, SecretAccessKey: st.AdminSecretAccessKey, Token: st.AdminToken}
 	if err := cfg.Resolve(); err != nil {
 		return nil, err
 	}
@@ -224,7 +223,7 @@ func newState() State {
 	return State{
 		AdminAccessKeyID:     id,
 		AdminSecretAccessKey: secret,
-		AdminToken:           tokenPrefix + credentials.RandomToken(40),
+		AdminToken:           credentials.TokenPrefix + credentials.RandomToken(40),
 	}
 }
 

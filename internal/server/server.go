@@ -7,6 +7,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -20,9 +21,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lakegate/lakegate/internal/api"
+	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/config"
 	"github.com/lakegate/lakegate/internal/credentials"
 	"github.com/lakegate/lakegate/internal/gateway"
+	"github.com/lakegate/lakegate/internal/s3/s3xml"
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
 	"github.com/lakegate/lakegate/internal/store"
 	"github.com/lakegate/lakegate/internal/upstream"
@@ -32,8 +36,17 @@ import (
 // to finish once the context ends, then their connections are closed.
 const ShutdownTimeout = 10 * time.Second
 
-// AdminUser is the user name of the bootstrap admin key (config admin.*).
-const AdminUser = "admin"
+// AdminUser is the user name of the bootstrap admin (config admin.*), and
+// AdminGroup its group, which a new policy store makes catalog admin.
+const (
+	AdminUser  = "admin"
+	AdminGroup = "admin"
+)
+
+// sealKeySecret names the store secret that seals listing markers; every
+// proxy sharing the store uses the same key, so a token one issues another
+// accepts.
+const sealKeySecret = "list-marker-seal-key"
 
 // REST server timeouts. REST requests are small, unlike proxy requests,
 // whose bodies stream for as long as they take (see config.Proxy).
@@ -46,6 +59,7 @@ const (
 type Server struct {
 	log       *slog.Logger
 	store     *store.SQL
+	engine    *authz.Engine
 	listeners []*listener
 }
 
@@ -119,12 +133,32 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		return nil, err
 	}
 	s.store = st
+	engine, err := authz.New(ctx, authz.Options{Store: st, Logger: logger.With("component", "policy")})
+	if err != nil {
+		return nil, err
+	}
+	s.engine = engine
 	creds := credentials.New(s.store)
+	tokens := credentials.NewTokens(s.store)
+	if cfg.Admin.AccessKeyID != "" || cfg.Admin.Token != "" {
+		if err := engine.Bootstrap(ctx, AdminUser, AdminGroup); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Admin.AccessKeyID != "" {
 		if err := creds.Ensure(ctx, cfg.Admin.AccessKeyID, cfg.Admin.SecretAccessKey, AdminUser); err != nil {
 			return nil, err
 		}
 		logger.Info("admin access key ready", "access_key_id", cfg.Admin.AccessKeyID)
+	}
+	if cfg.Admin.Token != "" {
+		if err := tokens.Ensure(ctx, cfg.Admin.Token, AdminUser); err != nil {
+			return nil, err
+		}
+	}
+	sealer, err := newSealer(ctx, st)
+	if err != nil {
+		return nil, err
 	}
 
 	verifier := sigv4.NewVerifier(sigv4.Options{
@@ -140,6 +174,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	gw, err := gateway.New(gateway.Options{
 		Verifier:        verifier,
 		Upstream:        up,
+		Authorizer:      engine,
+		Sealer:          sealer,
 		BaseDomains:     cfg.Proxy.BaseDomains,
 		Logger:          logger.With("component", "proxy"),
 		BodyIdleTimeout: cfg.Proxy.BodyIdleTimeout,
@@ -148,7 +184,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
 
-	rest := restHandler()
+	rest, err := api.New(api.Options{Engine: engine, Tokens: tokens, Keys: creds, Logger: logger.With("component", "rest")})
+	if err != nil {
+		return nil, err
+	}
 	for _, l := range s.listeners {
 		if l.name == "rest" {
 			l.srv.Handler = rest
@@ -158,6 +197,20 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	}
 	built = true
 	return s, nil
+}
+
+// newSealer returns the listing-marker sealer with the store's shared key,
+// creating the key on first use.
+func newSealer(ctx context.Context, st *store.SQL) (*s3xml.Sealer, error) {
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	key, err := st.EnsureSecret(ctx, sealKeySecret, fresh)
+	if err != nil {
+		return nil, err
+	}
+	return s3xml.NewSealer(key)
 }
 
 func newUpstream(ctx context.Context, u config.Upstream) (*upstream.Client, error) {
@@ -292,6 +345,14 @@ func (s *Server) Addrs() Addrs {
 // shuts all of them down gracefully (at most ShutdownTimeout) and closes the
 // store. It returns nil after a stop caused by ctx. Call it once.
 func (s *Server) Serve(ctx context.Context) error {
+	// The policy poll stops before the store closes.
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	defer stopPoll()
+	polling := make(chan struct{})
+	go func() {
+		defer close(polling)
+		s.engine.Run(pollCtx)
+	}()
 	errc := make(chan error, len(s.listeners))
 	for _, l := range s.listeners {
 		go func() {
@@ -311,6 +372,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	case serveErr = <-errc:
 		s.log.Error("listener failed, shutting down", "err", serveErr)
 	}
+	stopPoll()
+	<-polling
 	shutdownErr := s.shutdown()
 	s.log.Info("stopped")
 	return errors.Join(serveErr, shutdownErr)

@@ -3,6 +3,10 @@ package upstream
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -28,6 +32,15 @@ type Call struct {
 	Operation string
 	// VirtualHost is set when the client named the bucket in its Host.
 	VirtualHost bool
+	// Body, when non-nil, replaces the client's body, which the caller has
+	// already read and verified (DeleteObjects): it is sent with its own
+	// SHA-256 and Content-MD5, the client's checksum and chunked-encoding
+	// headers removed.
+	Body []byte
+	// ModifyResponse, when set, may rewrite a response before it is sent
+	// back (e.g. filter a listing). It runs after the proxy's own
+	// rewrites; an error aborts the response with 502.
+	ModifyResponse func(*http.Response) error
 }
 
 // ErrorFunc writes err to the client. It is called at most once per request
@@ -67,7 +80,12 @@ func (c *Client) Forward(w http.ResponseWriter, in *http.Request, call Call, onE
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			if call.Operation == "CompleteMultipartUpload" && resp.StatusCode == http.StatusOK {
-				return rewriteLocation(resp, in, call)
+				if err := rewriteLocation(resp, in, call); err != nil {
+					return err
+				}
+			}
+			if call.ModifyResponse != nil {
+				return call.ModifyResponse(resp)
 			}
 			return nil
 		},
@@ -114,6 +132,11 @@ func (c *Client) rewrite(out *http.Request, call Call, t resolved, creds awsCred
 		h.Del("Expect")
 	}
 
+	if call.Body != nil {
+		c.signReplacedBody(out, call, t, creds)
+		return
+	}
+
 	auth := call.Auth
 	payloadHash := "UNSIGNED-PAYLOAD"
 	switch auth.Payload {
@@ -146,6 +169,44 @@ func (c *Client) rewrite(out *http.Request, call Call, t resolved, creds awsCred
 	}
 	body.rc, body.r = out.Body, r
 	out.Body = body
+}
+
+// replacedBodyHeaders describe the client's original body and are dropped
+// when the proxy sends a body of its own.
+var replacedBodyHeaders = []string{
+	"Content-Md5", "Content-Encoding", "Transfer-Encoding", "X-Amz-Decoded-Content-Length",
+	"X-Amz-Trailer", "X-Amz-Sdk-Checksum-Algorithm", "X-Amz-Checksum-Algorithm",
+}
+
+// signReplacedBody sets call.Body as out's body, with the headers that
+// describe it, and signs out with its SHA-256.
+func (c *Client) signReplacedBody(out *http.Request, call Call, t resolved, creds awsCredentials) {
+	h := out.Header
+	for _, name := range replacedBodyHeaders {
+		h.Del(name)
+	}
+	for name := range h {
+		if strings.HasPrefix(name, "X-Amz-Checksum-") {
+			h.Del(name)
+		}
+	}
+	if out.Body != nil {
+		_ = out.Body.Close()
+	}
+	sum := md5.Sum(call.Body) // Content-MD5 is an integrity header S3 requires here, not a security measure
+	h.Set("Content-Md5", base64.StdEncoding.EncodeToString(sum[:]))
+	out.TransferEncoding = nil
+	out.ContentLength = int64(len(call.Body))
+	out.Body = io.NopCloser(bytes.NewReader(call.Body))
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(call.Body)), nil }
+	hash := sha256.Sum256(call.Body)
+	signer := sigv4.Signer{
+		AccessKeyID:     creds.AccessKeyID,
+		SecretAccessKey: creds.SecretAccessKey,
+		SessionToken:    creds.SessionToken,
+		Region:          t.region,
+	}
+	signer.Sign(out, hex.EncodeToString(hash[:]), time.Now().UTC())
 }
 
 const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

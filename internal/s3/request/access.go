@@ -144,3 +144,31 @@ func ParseCopySource(v string) (CopySource, error) {
 	cs.Bucket, cs.Key = bucket, key
 	return cs, nil
 }
+
+// knownOperations are the names classify can produce.
+var knownOperations = func() map[Operation]bool {
+	m := map[Operation]bool{}
+	for op := range accessByOperation {
+		m[op] = true
+	}
+	for _, s := range bucketSubresources {
+		for _, verb := range []string{"Get", "Put", "Delete"} {
+			m[Operation(verb+"Bucket"+s.name)] = true
+		}
+	}
+	for _, s := range objectSubresources {
+		m[Operation("GetObject"+s.name)] = true
+		m[Operation("PutObject"+s.name)] = true
+	}
+	for _, op := range []Operation{"CreateBucket", "DeleteBucket", "RestoreObject"} {
+		m[op] = true
+	}
+	return m
+}()
+
+// ParseOperation returns the operation named name (e.g. "GetObject"), or
+// false when the proxy does not know it.
+func ParseOperation(name string) (Operation, bool) {
+	op := Operation(name)
+	return op, knownOperations[op]
+}

@@ -39,6 +39,7 @@ var (
 	InvalidDigest                     = &Error{"InvalidDigest", "The Content-MD5 you specified is not valid.", http.StatusBadRequest}
 	InvalidRequest                    = &Error{"InvalidRequest", "Invalid Request", http.StatusBadRequest}
 	InvalidToken                      = &Error{"InvalidToken", "The provided token is malformed or otherwise invalid.", http.StatusBadRequest}
+	MalformedXML                      = &Error{"MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.", http.StatusBadRequest}
 	MaxMessageLengthExceeded          = &Error{"MaxMessageLengthExceeded", "Your request was too big.", http.StatusBadRequest}
 	MethodNotAllowed                  = &Error{"MethodNotAllowed", "The specified method is not allowed against this resource.", http.StatusMethodNotAllowed}
 	MissingContentLength              = &Error{"MissingContentLength", "You must provide the Content-Length HTTP header.", http.StatusLengthRequired}

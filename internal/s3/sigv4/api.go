@@ -29,6 +29,9 @@ type Credential struct {
 	SessionToken string
 	// Expires is when the key stops working; the zero time means never.
 	Expires time.Time
+	// Owner names the user the key acts as. Verification ignores it; it is
+	// carried to whoever authorizes the verified request.
+	Owner string
 }
 
 // CredentialLookup resolves an access key id to its credential.

@@ -1,0 +1,400 @@
+// Package api is lakegate's REST API: Okera-compatible health endpoints and
+// the policy endpoints behind `lakegate sql`, `lakegate users` and
+// `lakegate check`. Every response, errors included, is JSON; callers
+// authenticate with a bearer token.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/lakegate/lakegate/internal/authz"
+	"github.com/lakegate/lakegate/internal/credentials"
+	"github.com/lakegate/lakegate/internal/grants"
+	"github.com/lakegate/lakegate/internal/store"
+)
+
+// Engine is the policy engine as the API uses it.
+type Engine interface {
+	Principal(user string) authz.Principal
+	IsCatalogAdmin(p authz.Principal) bool
+	Exec(ctx context.Context, caller authz.Principal, script string) ([]authz.Result, error)
+	Check(p authz.Principal, target, operation string) (authz.Decision, error)
+	PutUser(ctx context.Context, name string, groups []string) error
+	DeleteUser(ctx context.Context, name string) error
+}
+
+// Tokens authenticates and issues bearer tokens.
+type Tokens interface {
+	// Authenticate returns the token's user, or an error wrapping
+	// credentials.ErrInvalidToken for a bad token (other errors are
+	// technical failures).
+	Authenticate(ctx context.Context, raw string) (string, error)
+	Issue(ctx context.Context, userName string, ttl time.Duration) (string, error)
+}
+
+// Keys issues AWS-style access keys.
+type Keys interface {
+	Issue(ctx context.Context, userName string, ttl time.Duration) (store.AccessKey, error)
+}
+
+var (
+	_ Engine = (*authz.Engine)(nil)
+	_ Tokens = (*credentials.Tokens)(nil)
+	_ Keys   = (*credentials.Service)(nil)
+)
+
+// Options configure the API handler.
+type Options struct {
+	Engine Engine
+	Tokens Tokens
+	Keys   Keys
+	// Logger receives internal errors; nil discards.
+	Logger *slog.Logger
+}
+
+// maxBody bounds request bodies (a policy script of 1 MiB plus JSON).
+const maxBody = 2 << 20
+
+type handler struct {
+	Options
+	log *slog.Logger
+}
+
+// New returns the REST API handler.
+func New(o Options) (http.Handler, error) {
+	if o.Engine == nil || o.Tokens == nil || o.Keys == nil {
+		return nil, errors.New("api: engine, tokens and keys are required")
+	}
+	h := &handler{Options: o, log: o.Logger}
+	if h.log == nil {
+		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/health", only("GET, HEAD", h.health))
+	mux.HandleFunc("/api/sql", only("POST", h.authed(h.sql)))
+	mux.HandleFunc("/api/check", only("GET", h.authed(h.check)))
+	mux.HandleFunc("/api/users", only("POST", h.authed(h.createUser)))
+	mux.HandleFunc("/api/users/{name}", only("DELETE", h.authed(h.deleteUser)))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint")
+	})
+	return mux, nil
+}
+
+// only answers 405 with an Allow header to methods not in allow (a
+// comma-separated list), so that errors stay JSON.
+func only(allow string, next http.HandlerFunc) http.HandlerFunc {
+	methods := splitList(allow)
+	return func(w http.ResponseWriter, r *http.Request) {
+		for _, m := range methods {
+			if r.Method == m {
+				next(w, r)
+				return
+			}
+		}
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+	}
+}
+
+func (h *handler) health(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"health": "ok"})
+}
+
+// authed authenticates the bearer token and passes the caller on.
+func (h *handler) authed(next func(w http.ResponseWriter, r *http.Request, caller authz.Principal)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || strings.TrimSpace(raw) == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="lakegate"`)
+			writeError(w, http.StatusUnauthorized, "authentication required: send Authorization: Bearer <token>")
+			return
+		}
+		user, err := h.Tokens.Authenticate(r.Context(), strings.TrimSpace(raw))
+		if errors.Is(err, credentials.ErrInvalidToken) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="lakegate", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "invalid or expired token")
+			return
+		}
+		if err != nil {
+			h.internal(w, r, err)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		next(w, r, h.Engine.Principal(user))
+	}
+}
+
+// sqlRequest is the body of POST /api/sql. A text/plain body is the script
+// itself.
+type sqlRequest struct {
+	SQL string `json:"sql"`
+}
+
+type sqlResponse struct {
+	Results []authz.Result `json:"results"`
+}
+
+// sqlError locates a failed statement.
+type sqlError struct {
+	Error  string `json:"error"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
+}
+
+func (h *handler) sql(w http.ResponseWriter, r *http.Request, caller authz.Principal) {
+	var req sqlRequest
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeBodyError(w, err)
+			return
+		}
+		req.SQL = string(b)
+	} else if !decodeJSON(w, r, &req) {
+		return
+	}
+	if strings.TrimSpace(req.SQL) == "" {
+		writeError(w, http.StatusBadRequest, `no statements: send {"sql": "GRANT …;"}`)
+		return
+	}
+	results, err := h.Engine.Exec(r.Context(), caller, req.SQL)
+	var (
+		syn  *grants.SyntaxError
+		exec *authz.ExecError
+	)
+	switch {
+	case err == nil:
+		if results == nil {
+			results = []authz.Result{}
+		}
+		writeJSON(w, http.StatusOK, sqlResponse{Results: results})
+	case errors.As(err, &syn):
+		writeJSON(w, http.StatusBadRequest, sqlError{Error: "syntax error: " + syn.Error(), Line: syn.Line, Column: syn.Col})
+	case errors.As(err, &exec):
+		writeJSON(w, statusOf(err), sqlError{Error: exec.Error(), Line: exec.Line, Column: exec.Col})
+	case errors.Is(err, authz.ErrInvalid) || errors.Is(err, authz.ErrForbidden):
+		writeError(w, statusOf(err), err.Error())
+	default:
+		h.internal(w, r, err)
+	}
+}
+
+// statusOf maps the engine's errors to HTTP statuses.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, authz.ErrForbidden):
+		return http.StatusForbidden
+	case errors.Is(err, authz.ErrInvalid):
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+// checkResponse is the answer of GET /api/check.
+type checkResponse struct {
+	Decision  string   `json:"decision"` // ALLOW or DENY
+	Allowed   bool     `json:"allowed"`
+	Reason    string   `json:"reason"`
+	User      string   `json:"user"`
+	Groups    []string `json:"groups"`
+	URI       string   `json:"uri"`
+	Operation string   `json:"operation"`
+}
+
+// check explains a decision: GET /api/check?user=U&groups=g1,g2&uri=…&operation=…
+// Without groups, the user's own groups are used. Catalog admins may check
+// anyone; other users only themselves with their own groups.
+func (h *handler) check(w http.ResponseWriter, r *http.Request, caller authz.Principal) {
+	q := r.URL.Query()
+	user, uri, op := q.Get("user"), q.Get("uri"), q.Get("operation")
+	if user == "" {
+		user = caller.User
+	}
+	if uri == "" || op == "" {
+		writeError(w, http.StatusBadRequest, "uri and operation are required, e.g. ?user=alice&uri=s3://bucket/key&operation=GetObject")
+		return
+	}
+	admin := h.Engine.IsCatalogAdmin(caller)
+	p := h.Engine.Principal(user)
+	if gs := q.Get("groups"); gs != "" {
+		p.Groups = splitList(gs)
+		if !admin {
+			writeError(w, http.StatusForbidden, "only catalog admins may check with groups of their choosing")
+			return
+		}
+	}
+	if !admin && user != caller.User {
+		writeError(w, http.StatusForbidden, "only catalog admins may check another user's access")
+		return
+	}
+	d, err := h.Engine.Check(p, uri, op)
+	if err != nil {
+		if errors.Is(err, authz.ErrInvalid) {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		h.internal(w, r, err)
+		return
+	}
+	resp := checkResponse{Decision: "DENY", Allowed: d.Allowed, Reason: d.Reason, User: p.User, Groups: p.Groups, URI: uri, Operation: op}
+	if d.Allowed {
+		resp.Decision = "ALLOW"
+	}
+	if resp.Groups == nil {
+		resp.Groups = []string{}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+type createUserRequest struct {
+	Name   string   `json:"name"`
+	Groups []string `json:"groups"`
+}
+
+type createUserResponse struct {
+	User            string   `json:"user"`
+	Groups          []string `json:"groups"`
+	AccessKeyID     string   `json:"access_key_id"`
+	SecretAccessKey string   `json:"secret_access_key"`
+	Token           string   `json:"token"`
+}
+
+// createUser creates a user (or replaces its groups) and issues it a new
+// access key and token: POST /api/users {"name": …, "groups": […]}.
+func (h *handler) createUser(w http.ResponseWriter, r *http.Request, caller authz.Principal) {
+	if !h.Engine.IsCatalogAdmin(caller) {
+		writeError(w, http.StatusForbidden, "only catalog admins may create users")
+		return
+	}
+	var req createUserRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if !validName(req.Name) {
+		writeError(w, http.StatusBadRequest, "name must be 1 to 128 characters without spaces, slashes or control characters")
+		return
+	}
+	for _, g := range req.Groups {
+		if !validName(g) {
+			writeError(w, http.StatusBadRequest, "group "+jsonQuote(g)+" is not a valid name")
+			return
+		}
+	}
+	if err := h.Engine.PutUser(r.Context(), req.Name, req.Groups); err != nil {
+		h.internal(w, r, err)
+		return
+	}
+	key, err := h.Keys.Issue(r.Context(), req.Name, 0)
+	if err != nil {
+		h.internal(w, r, err)
+		return
+	}
+	tok, err := h.Tokens.Issue(r.Context(), req.Name, 0)
+	if err != nil {
+		h.internal(w, r, err)
+		return
+	}
+	p := h.Engine.Principal(req.Name)
+	if p.Groups == nil {
+		p.Groups = []string{}
+	}
+	writeJSON(w, http.StatusCreated, createUserResponse{
+		User: req.Name, Groups: p.Groups, AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey, Token: tok,
+	})
+}
+
+// deleteUser removes a user with its keys and tokens: DELETE /api/users/{name}.
+func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request, caller authz.Principal) {
+	if !h.Engine.IsCatalogAdmin(caller) {
+		writeError(w, http.StatusForbidden, "only catalog admins may delete users")
+		return
+	}
+	name := r.PathValue("name")
+	if err := h.Engine.DeleteUser(r.Context(), name); err != nil {
+		if errors.Is(err, authz.ErrInvalid) {
+			writeError(w, http.StatusNotFound, err.Error())
+			return
+		}
+		h.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"deleted": name})
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f || r == '/' || r == ',' {
+			return false
+		}
+	}
+	return true
+}
+
+func jsonQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// decodeJSON reads one JSON object into v, answering 400 on failure.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeBodyError(w, err)
+		return false
+	}
+	return true
+}
+
+func writeBodyError(w http.ResponseWriter, err error) {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+		return
+	}
+	writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+}
+
+// internal logs err and answers 500 without detail.
+func (h *handler) internal(w http.ResponseWriter, r *http.Request, err error) {
+	h.log.Error("REST request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error")
+}
+
+// errorBody is the JSON shape of every REST error.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
+}

@@ -1,0 +1,116 @@
+package authz
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/lakegate/lakegate/internal/grants"
+	"github.com/lakegate/lakegate/internal/policy"
+	"github.com/lakegate/lakegate/internal/s3/request"
+)
+
+// Decision is an authorization answer with its reason.
+type Decision = policy.Decision
+
+// Decide answers whether p may perform an operation that needs a, on
+// bucket and key. For ScopeListing, key is the listing's prefix; for
+// ScopeEachKey it is one of the keys (call Decide once per key).
+func (e *Engine) Decide(p Principal, a request.Access, bucket, key string) Decision {
+	pol := e.cur.Load().pol
+	switch a.Scope {
+	case request.ScopeObject, request.ScopeEachKey:
+		return evaluateAny(pol, p, a.AnyOf, uri(bucket, key))
+	case request.ScopeBucket:
+		return evaluateAny(pol, p, a.AnyOf, uri(bucket, ""))
+	case request.ScopeBucketAny:
+		if pol.HasAnyGrantInBucket(p.Groups, bucket) {
+			return Decision{Allowed: true, Reason: fmt.Sprintf("groups %v hold a grant in %s", p.Groups, uri(bucket, ""))}
+		}
+		return Decision{Reason: fmt.Sprintf("no role granted to groups %v holds any grant in %s", p.Groups, uri(bucket, ""))}
+	case request.ScopeListing:
+		return decideListing(pol, p, a.AnyOf, bucket, key)
+	case request.ScopeService:
+		return Decision{Allowed: true, Reason: "every user may list buckets; the result shows only buckets in which the user holds a grant"}
+	}
+	return Decision{Reason: "the operation is not supported by the access proxy"}
+}
+
+// evaluateAny allows when any privilege of any covers target, explaining
+// with the first that does.
+func evaluateAny(pol *policy.Policy, p Principal, any grants.Privileges, target string) Decision {
+	var last Decision
+	for _, priv := range any.List() {
+		last = pol.Evaluate(policy.Request{User: p.User, Groups: p.Groups, Privilege: priv, URI: target})
+		if last.Allowed {
+			return last
+		}
+	}
+	if len(any.List()) > 1 && len(p.Groups) > 0 {
+		return Decision{Reason: fmt.Sprintf("no role granted to groups %v holds %s on %s",
+			p.Groups, strings.ReplaceAll(any.String(), ", ", " or "), target)}
+	}
+	if len(any.List()) == 0 {
+		return Decision{Reason: "the operation needs no privilege the policy can grant"}
+	}
+	return last
+}
+
+// decideListing allows a listing under prefix when the privilege covers
+// the prefix, or when some grant lies below it (the listing is then
+// filtered down to it).
+func decideListing(pol *policy.Policy, p Principal, any grants.Privileges, bucket, prefix string) Decision {
+	d := evaluateAny(pol, p, any, uri(bucket, prefix))
+	if d.Allowed {
+		return d
+	}
+	for _, priv := range any.List() {
+		if pol.View(p.Groups, bucket, priv).Prefix(prefix) {
+			return Decision{Allowed: true, Reason: fmt.Sprintf(
+				"groups %v hold %s below %s; the listing shows only what those grants cover", p.Groups, priv, uri(bucket, prefix))}
+		}
+	}
+	return d
+}
+
+// View returns what p may see of bucket with priv, for filtering listings.
+func (e *Engine) View(p Principal, bucket string, priv grants.Privilege) *policy.View {
+	return e.cur.Load().pol.View(p.Groups, bucket, priv)
+}
+
+// BucketVisible reports whether ListBuckets may show bucket to p.
+func (e *Engine) BucketVisible(p Principal, bucket string) bool {
+	return e.cur.Load().pol.HasAnyGrantInBucket(p.Groups, bucket)
+}
+
+func uri(bucket, key string) string {
+	if key == "" {
+		return "s3://" + bucket
+	}
+	return "s3://" + bucket + "/" + key
+}
+
+// Check explains whether p may perform operation on target (s3://bucket
+// or s3://bucket/key; s3a:// accepted). For listings the key is the prefix.
+func (e *Engine) Check(p Principal, target, operation string) (Decision, error) {
+	op, ok := request.ParseOperation(operation)
+	if !ok {
+		return Decision{}, fmt.Errorf("%w: unknown S3 operation %q (use an API action name such as GetObject, PutObject, ListObjectsV2)", ErrInvalid, operation)
+	}
+	scheme, rest, found := strings.Cut(target, "://")
+	if !found || !(strings.EqualFold(scheme, "s3") || strings.EqualFold(scheme, "s3a")) {
+		return Decision{}, fmt.Errorf("%w: invalid URI %q: expected s3://bucket[/key]", ErrInvalid, target)
+	}
+	bucket, key, _ := strings.Cut(rest, "/")
+	a := op.Access()
+	if bucket == "" && a.Scope != request.ScopeService {
+		return Decision{}, fmt.Errorf("%w: invalid URI %q: a bucket is required for %s", ErrInvalid, target, op)
+	}
+	if a.Scope == request.ScopeObject && key == "" {
+		return Decision{}, fmt.Errorf("%w: %s acts on an object: give s3://bucket/key", ErrInvalid, op)
+	}
+	d := e.Decide(p, a, bucket, key)
+	if a.Scope == request.ScopeDenied {
+		d.Reason = string(op) + " is not supported by the access proxy"
+	}
+	return d, nil
+}

@@ -1,0 +1,210 @@
+// Package authz is lakegate's live policy engine. It keeps a compiled copy
+// of the policy store current (reloading at once after its own changes and
+// within a poll interval after other processes' changes), answers the
+// proxy's authorization questions for S3 operations with reasons, and
+// executes grant-language statements for the REST API.
+//
+// The decisions themselves are internal/policy's; this package adds the
+// users' groups, the operation scopes of internal/s3/request and the
+// statement semantics.
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lakegate/lakegate/internal/grants"
+	"github.com/lakegate/lakegate/internal/policy"
+	"github.com/lakegate/lakegate/internal/store"
+)
+
+// Store is what the engine needs from the policy store.
+type Store interface {
+	UpdatePolicy(ctx context.Context, fn func(tx store.PolicyTx) error) error
+	LoadPolicy(ctx context.Context) (store.PolicyData, error)
+	PolicyVersion(ctx context.Context) (int64, error)
+}
+
+// Options configure an Engine.
+type Options struct {
+	// Store holds the policy. Required.
+	Store Store
+	// Logger receives reload failures; nil discards.
+	Logger *slog.Logger
+	// PollInterval is how often Run checks the store for changes made by
+	// other processes; zero means one second.
+	PollInterval time.Duration
+}
+
+// Engine is the live policy. It is safe for concurrent use.
+type Engine struct {
+	st   Store
+	log  *slog.Logger
+	poll time.Duration
+	cur  atomic.Pointer[snapshot]
+	mu   sync.Mutex // serializes reloads
+}
+
+// snapshot is one compiled version of the policy.
+type snapshot struct {
+	version int64
+	pol     *policy.Policy
+	data    store.PolicyData
+	users   map[string][]string // user → groups
+}
+
+// New loads the policy once and returns the engine. Call Run to follow
+// changes made by other processes.
+func New(ctx context.Context, o Options) (*Engine, error) {
+	if o.Store == nil {
+		return nil, errors.New("authz: a store is required")
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	poll := o.PollInterval
+	if poll <= 0 {
+		poll = time.Second
+	}
+	e := &Engine{st: o.Store, log: log, poll: poll}
+	if err := e.reload(ctx, true); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Run polls the store's policy version until ctx ends, reloading when it
+// changed. Failures are logged and the last good policy stays in force.
+func (e *Engine) Run(ctx context.Context) {
+	t := time.NewTicker(e.poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := e.reload(ctx, false); err != nil && ctx.Err() == nil {
+				e.log.Warn("policy reload failed; keeping the last policy", "err", err)
+			}
+		}
+	}
+}
+
+// Version is the policy version in force.
+func (e *Engine) Version() int64 { return e.cur.Load().version }
+
+// reload compiles the store's policy when its version differs from the
+// one in force (always when force is set).
+func (e *Engine) reload(ctx context.Context, force bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if cur := e.cur.Load(); cur != nil && !force {
+		v, err := e.st.PolicyVersion(ctx)
+		if err != nil {
+			return fmt.Errorf("authz: policy version: %w", err)
+		}
+		if v == cur.version {
+			return nil
+		}
+	}
+	data, err := e.st.LoadPolicy(ctx)
+	if err != nil {
+		return fmt.Errorf("authz: load policy: %w", err)
+	}
+	snap, err := compile(data)
+	if err != nil {
+		return err
+	}
+	e.cur.Store(snap)
+	return nil
+}
+
+// compile turns stored rows into a compiled policy. A row that does not
+// parse fails the whole load rather than silently dropping a grant (which
+// could matter for a REVOKE-less deny model only in one direction, but an
+// operator must hear about a corrupt store either way).
+func compile(data store.PolicyData) (*snapshot, error) {
+	s := policy.Snapshot{Roles: make([]policy.Role, 0, len(data.Roles))}
+	for _, r := range data.Roles {
+		gs, err := mergeGrants(r.Grants)
+		if err != nil {
+			return nil, fmt.Errorf("authz: role %s: %w", r.Name, err)
+		}
+		s.Roles = append(s.Roles, policy.Role{Name: r.Name, Grants: gs, Groups: r.Groups})
+	}
+	users := make(map[string][]string, len(data.Users))
+	for _, u := range data.Users {
+		users[u.Name] = u.Groups
+	}
+	return &snapshot{version: data.Version, pol: policy.Compile(s), data: data, users: users}, nil
+}
+
+// grantObject is what one stored row grants on, without the privilege.
+type grantObject struct {
+	kind, object, columns, where string
+}
+
+// mergeGrants folds the one-privilege rows of a role into one grant per
+// object, keeping the store's order.
+func mergeGrants(rows []store.Grant) ([]grants.GrantPrivileges, error) {
+	var out []grants.GrantPrivileges
+	index := map[grantObject]int{}
+	for _, g := range rows {
+		priv, ok := grants.PrivilegeByName(g.Privilege)
+		if !ok {
+			return nil, fmt.Errorf("stored privilege %q is unknown", g.Privilege)
+		}
+		k := grantObject{g.ObjectKind, g.Object, g.Columns, g.RowFilter}
+		if i, ok := index[k]; ok {
+			out[i].Privileges |= grants.Privileges(priv)
+			continue
+		}
+		kind, ok := grants.ObjectKindByName(g.ObjectKind)
+		if !ok {
+			return nil, fmt.Errorf("stored object kind %q is unknown", g.ObjectKind)
+		}
+		obj, err := grants.ParseObjectKey(kind, g.Object, g.Columns)
+		if err != nil {
+			return nil, err
+		}
+		index[k] = len(out)
+		out = append(out, grants.GrantPrivileges{
+			Privileges: grants.Privileges(priv), Object: obj, Where: g.RowFilter, Role: g.Role,
+		})
+	}
+	return out, nil
+}
+
+// Principal is a user and the groups whose roles it holds.
+type Principal struct {
+	User   string
+	Groups []string
+}
+
+// Principal returns user with the groups the policy store lists for it. An
+// unknown user has no groups, and so no permissions.
+func (e *Engine) Principal(user string) Principal {
+	return Principal{User: user, Groups: slices.Clone(e.cur.Load().users[user])}
+}
+
+// KnownUser reports whether the policy store lists user.
+func (e *Engine) KnownUser(user string) bool {
+	_, ok := e.cur.Load().users[user]
+	return ok
+}
+
+// IsCatalogAdmin reports whether p holds ALL ON SERVER.
+func (e *Engine) IsCatalogAdmin(p Principal) bool {
+	return e.cur.Load().pol.IsCatalogAdmin(p.Groups)
+}
+
+// Policy returns the compiled policy in force.
+func (e *Engine) Policy() *policy.Policy { return e.cur.Load().pol }

@@ -1,0 +1,79 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/lakegate/lakegate/internal/store"
+)
+
+// AdminRole is the role Bootstrap creates for a new policy store.
+const AdminRole = "admin_role"
+
+// Bootstrap prepares the policy store for adminUser. On a store where no
+// policy change was ever committed it creates AdminRole, grants it ALL ON
+// SERVER and grants it to adminGroup, so a fresh installation has a catalog
+// admin; later it never touches roles again, so an admin's REVOKE sticks.
+// It makes sure adminUser exists, in adminGroup among others.
+func (e *Engine) Bootstrap(ctx context.Context, adminUser, adminGroup string) error {
+	fresh := e.cur.Load().version == 0
+	u, known := e.user(adminUser)
+	if !fresh && known && slices.Contains(u, adminGroup) {
+		return nil
+	}
+	err := e.st.UpdatePolicy(ctx, func(tx store.PolicyTx) error {
+		if fresh {
+			if err := tx.CreateRole(ctx, AdminRole); err != nil && !errors.Is(err, store.ErrExists) {
+				return err
+			}
+			if err := tx.AddGrant(ctx, store.Grant{Role: AdminRole, Privilege: "ALL", ObjectKind: "SERVER"}); err != nil {
+				return err
+			}
+			if err := tx.GrantRoleToGroup(ctx, AdminRole, adminGroup); err != nil {
+				return err
+			}
+		}
+		groups := append(slices.Clone(u), adminGroup)
+		return tx.PutUser(ctx, store.User{Name: adminUser, Groups: groups})
+	})
+	if err != nil {
+		return fmt.Errorf("authz: bootstrap: %w", err)
+	}
+	return e.reload(ctx, true)
+}
+
+func (e *Engine) user(name string) ([]string, bool) {
+	g, ok := e.cur.Load().users[name]
+	return g, ok
+}
+
+// PutUser creates user name with groups, or replaces its groups. The
+// change is in force when PutUser returns.
+func (e *Engine) PutUser(ctx context.Context, name string, groups []string) error {
+	if name == "" {
+		return fmt.Errorf("%w: a user name is required", ErrInvalid)
+	}
+	err := e.st.UpdatePolicy(ctx, func(tx store.PolicyTx) error {
+		return tx.PutUser(ctx, store.User{Name: name, Groups: groups})
+	})
+	if err != nil {
+		return err
+	}
+	return e.reload(ctx, true)
+}
+
+// DeleteUser removes the user with its access keys and tokens.
+func (e *Engine) DeleteUser(ctx context.Context, name string) error {
+	err := e.st.UpdatePolicy(ctx, func(tx store.PolicyTx) error {
+		return tx.DeleteUser(ctx, name)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: user %s does not exist", ErrInvalid, name)
+	}
+	if err != nil {
+		return err
+	}
+	return e.reload(ctx, true)
+}

@@ -1,0 +1,199 @@
+// Package client talks to a lakegate REST server for the command-line
+// client commands (sql, users, check): it finds the server and the bearer
+// token the way the CLI documents, sends requests, and turns JSON errors
+// into Go errors that read well on a terminal.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/lakegate/lakegate/internal/authz"
+)
+
+// TokenEnv names the environment variable holding the bearer token.
+const TokenEnv = "LAKEGATE_TOKEN"
+
+// DefaultServer is the REST address of a local lakegate.
+const DefaultServer = "http://127.0.0.1:8083"
+
+// Client is a REST client with one server and token.
+type Client struct {
+	server string
+	token  string
+	http   *http.Client
+}
+
+// New returns a client for server (a base URL). An empty token sends no
+// Authorization header.
+func New(server, token string) (*Client, error) {
+	u, err := url.Parse(server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("invalid server %q: expected http://host:port or https://host:port", server)
+	}
+	return &Client{
+		server: strings.TrimSuffix(server, "/"),
+		token:  token,
+		http:   &http.Client{Timeout: 60 * time.Second},
+	}, nil
+}
+
+// FindToken returns the bearer token: $LAKEGATE_TOKEN, else the first line
+// of ~/.lakegate/token, else of ~/.okera/token (Okera's location). It
+// returns "" when there is none.
+func FindToken(getenv func(string) string) (string, error) {
+	if t := strings.TrimSpace(getenv(TokenEnv)); t != "" {
+		return t, nil
+	}
+	home := getenv("HOME")
+	if home == "" {
+		return "", nil
+	}
+	for _, p := range []string{filepath.Join(home, ".lakegate", "token"), filepath.Join(home, ".okera", "token")} {
+		b, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		if t := strings.TrimSpace(line); t != "" {
+			return t, nil
+		}
+	}
+	return "", nil
+}
+
+// APIError is an error answer of the server.
+type APIError struct {
+	Status  int
+	Message string
+	// Line and Column locate a failed SQL statement (0 when not given).
+	Line, Column int
+}
+
+func (e *APIError) Error() string {
+	switch e.Status {
+	case http.StatusUnauthorized:
+		return e.Message + " (set " + TokenEnv + " or write the token to ~/.lakegate/token)"
+	case 0:
+		return e.Message
+	}
+	return e.Message
+}
+
+// SQL runs a script of grant-language statements.
+func (c *Client) SQL(ctx context.Context, script string) ([]authz.Result, error) {
+	var resp struct {
+		Results []authz.Result `json:"results"`
+	}
+	err := c.do(ctx, http.MethodPost, "/api/sql", map[string]string{"sql": script}, &resp)
+	return resp.Results, err
+}
+
+// CreatedUser is the answer to CreateUser.
+type CreatedUser struct {
+	User            string   `json:"user"`
+	Groups          []string `json:"groups"`
+	AccessKeyID     string   `json:"access_key_id"`
+	SecretAccessKey string   `json:"secret_access_key"`
+	Token           string   `json:"token"`
+}
+
+// CreateUser creates a user with groups (or replaces its groups) and
+// returns a new access key and token for it.
+func (c *Client) CreateUser(ctx context.Context, name string, groups []string) (CreatedUser, error) {
+	if groups == nil {
+		groups = []string{}
+	}
+	var out CreatedUser
+	err := c.do(ctx, http.MethodPost, "/api/users", map[string]any{"name": name, "groups": groups}, &out)
+	return out, err
+}
+
+// DeleteUser removes a user with its keys and tokens.
+func (c *Client) DeleteUser(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/api/users/"+url.PathEscape(name), nil, nil)
+}
+
+// CheckResult is the answer to Check.
+type CheckResult struct {
+	Decision  string   `json:"decision"`
+	Allowed   bool     `json:"allowed"`
+	Reason    string   `json:"reason"`
+	User      string   `json:"user"`
+	Groups    []string `json:"groups"`
+	URI       string   `json:"uri"`
+	Operation string   `json:"operation"`
+}
+
+// Check asks whether user (with groups, or the user's own when nil) may
+// perform operation on uri.
+func (c *Client) Check(ctx context.Context, user string, groups []string, uri, operation string) (CheckResult, error) {
+	q := url.Values{"user": {user}, "uri": {uri}, "operation": {operation}}
+	if groups != nil {
+		q.Set("groups", strings.Join(groups, ","))
+	}
+	var out CheckResult
+	err := c.do(ctx, http.MethodGet, "/api/check?"+q.Encode(), nil, &out)
+	return out, err
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.server+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach the lakegate server at %s: %w", c.server, errors.Unwrap(err))
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("reading the answer of %s: %w", c.server, err)
+	}
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error  string `json:"error"`
+			Line   int    `json:"line"`
+			Column int    `json:"column"`
+		}
+		if json.Unmarshal(data, &e) != nil || e.Error == "" {
+			return &APIError{Status: resp.StatusCode, Message: fmt.Sprintf("%s answered %s", c.server, resp.Status)}
+		}
+		return &APIError{Status: resp.StatusCode, Message: e.Error, Line: e.Line, Column: e.Column}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s answered with unexpected JSON: %w", c.server, err)
+	}
+	return nil
+}

@@ -1,0 +1,100 @@
+package credentials
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lakegate/lakegate/internal/store"
+)
+
+// TokenPrefix starts every lakegate bearer token, so that a leaked token is
+// recognisable (secret scanners) and never mistaken for a JWT.
+const TokenPrefix = "lgt_"
+
+// ErrInvalidToken means a bearer token is unknown or expired.
+var ErrInvalidToken = errors.New("invalid or expired token")
+
+// TokenStore is what bearer tokens need from the policy store.
+type TokenStore interface {
+	CreateToken(ctx context.Context, t store.Token) error
+	GetToken(ctx context.Context, hash string) (store.Token, error)
+}
+
+// Tokens issues and checks REST bearer tokens. Only a token's SHA-256 is
+// stored: tokens are 40 random base62 characters (238 bits), so a plain
+// hash is enough to make a stolen database useless for logging in, and the
+// lookup by hash needs no constant-time comparison.
+type Tokens struct {
+	store TokenStore
+	now   func() time.Time
+}
+
+// NewTokens returns a token service over s.
+func NewTokens(s TokenStore) *Tokens { return &Tokens{store: s, now: time.Now} }
+
+// HashToken is the stored form of a raw token.
+func HashToken(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return hex.EncodeToString(sum[:])
+}
+
+// Issue creates a token for userName valid for ttl (zero: no expiry) and
+// returns it; it is not retrievable later.
+func (t *Tokens) Issue(ctx context.Context, userName string, ttl time.Duration) (string, error) {
+	if userName == "" {
+		return "", errors.New("credentials: issue token: empty user name")
+	}
+	raw := TokenPrefix + RandomToken(40)
+	now := t.now().UTC()
+	rec := store.Token{Hash: HashToken(raw), UserName: userName, CreatedAt: now}
+	if ttl > 0 {
+		rec.ExpiresAt = now.Add(ttl)
+	}
+	if err := t.store.CreateToken(ctx, rec); err != nil {
+		return "", fmt.Errorf("credentials: issue token: %w", err)
+	}
+	return raw, nil
+}
+
+// Ensure registers raw (e.g. the configured admin token) for userName
+// unless it is registered already.
+func (t *Tokens) Ensure(ctx context.Context, raw, userName string) error {
+	h := HashToken(raw)
+	old, err := t.store.GetToken(ctx, h)
+	switch {
+	case err == nil && old.UserName == userName:
+		return nil
+	case err == nil:
+		return fmt.Errorf("credentials: the configured token already belongs to user %s", old.UserName)
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("credentials: ensure token: %w", err)
+	}
+	if err := t.store.CreateToken(ctx, store.Token{Hash: h, UserName: userName, CreatedAt: t.now().UTC()}); err != nil {
+		return fmt.Errorf("credentials: ensure token: %w", err)
+	}
+	return nil
+}
+
+// Authenticate returns the user raw belongs to, or an error wrapping
+// ErrInvalidToken; other errors are technical failures.
+func (t *Tokens) Authenticate(ctx context.Context, raw string) (string, error) {
+	if !strings.HasPrefix(raw, TokenPrefix) || len(raw) > 256 {
+		return "", ErrInvalidToken
+	}
+	rec, err := t.store.GetToken(ctx, HashToken(raw))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", ErrInvalidToken
+	}
+	if err != nil {
+		return "", fmt.Errorf("credentials: authenticate token: %w", err)
+	}
+	if !rec.ExpiresAt.IsZero() && !t.now().Before(rec.ExpiresAt) {
+		return "", ErrInvalidToken
+	}
+	return rec.UserName, nil
+}

@@ -1,0 +1,246 @@
+package gateway
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/lakegate/lakegate/internal/authz"
+	"github.com/lakegate/lakegate/internal/grants"
+	"github.com/lakegate/lakegate/internal/policy"
+	"github.com/lakegate/lakegate/internal/s3/request"
+	"github.com/lakegate/lakegate/internal/s3/s3err"
+	"github.com/lakegate/lakegate/internal/s3/s3name"
+	"github.com/lakegate/lakegate/internal/s3/s3xml"
+	"github.com/lakegate/lakegate/internal/s3/sigv4"
+	"github.com/lakegate/lakegate/internal/upstream"
+)
+
+// Authorizer answers the proxy's authorization questions. Implementations
+// are pure lookups in memory: they never fail, and an unknown user has no
+// permissions.
+type Authorizer interface {
+	// Principal returns the user with its groups.
+	Principal(user string) authz.Principal
+	// Decide answers one question; see authz.Engine.Decide.
+	Decide(p authz.Principal, a request.Access, bucket, key string) authz.Decision
+	// View is what p may see of bucket with priv, for filtering listings.
+	View(p authz.Principal, bucket string, priv grants.Privilege) *policy.View
+	// BucketVisible reports whether ListBuckets may show bucket to p.
+	BucketVisible(p authz.Principal, bucket string) bool
+}
+
+var _ Authorizer = (*authz.Engine)(nil)
+
+// maxDeleteBody bounds a DeleteObjects request body: 1000 keys of at most
+// 1024 bytes each, escaped, with their version ids, fit well inside.
+const maxDeleteBody = 2 << 20
+
+// denied is the error of a refused request. The reason stays in the log;
+// the client gets S3's plain AccessDenied.
+func denied(d authz.Decision) error {
+	return &deniedError{reason: d.Reason}
+}
+
+type deniedError struct{ reason string }
+
+func (e *deniedError) Error() string { return "access denied: " + e.reason }
+
+// authorizeAndForward enforces the policy on a verified request and
+// forwards what may go upstream.
+func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, req *request.Request, auth *sigv4.Result) {
+	p := h.opts.Authorizer.Principal(auth.Credential.Owner)
+	call := upstream.Call{
+		Bucket: req.Bucket, Key: req.Key, Auth: auth,
+		Operation: string(req.Operation), VirtualHost: req.HostBucket != "",
+	}
+	acc := req.Operation.Access()
+	switch acc.Scope {
+	case request.ScopeEachKey:
+		h.deleteObjects(w, r, req, p, call)
+		return
+	case request.ScopeService:
+		call.ModifyResponse = filterOn200(func(dst io.Writer, src io.Reader) error {
+			_, err := s3xml.FilterBuckets(dst, src, func(b string) bool { return h.opts.Authorizer.BucketVisible(p, b) }, h.seal())
+			return err
+		})
+	case request.ScopeListing:
+		if d := h.opts.Authorizer.Decide(p, acc, req.Bucket, req.ListPrefix()); !d.Allowed {
+			h.fail(w, r, denied(d))
+			return
+		}
+		h.unsealMarkers(r)
+		view := h.opts.Authorizer.View(p, req.Bucket, grants.Show)
+		if !view.All() {
+			kind := listKinds[req.Operation]
+			opts := s3xml.FilterOptions{URLEncoded: req.Query.Get("encoding-type") == "url", Seal: h.seal()}
+			call.ModifyResponse = filterOn200(func(dst io.Writer, src io.Reader) error {
+				_, err := s3xml.FilterList(dst, src, kind, view, opts)
+				return err
+			})
+		}
+	default:
+		key := req.Key
+		if req.Operation == "PostObject" {
+			// Browser uploads are authorized in servePostForm.
+			break
+		}
+		if d := h.opts.Authorizer.Decide(p, acc, req.Bucket, key); !d.Allowed {
+			h.fail(w, r, denied(d))
+			return
+		}
+		if req.Operation == "CopyObject" || req.Operation == "UploadPartCopy" {
+			src, err := request.ParseCopySource(r.Header.Get("X-Amz-Copy-Source"))
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			read := request.Access{Scope: request.ScopeObject, AnyOf: grants.Privileges(grants.Select)}
+			if d := h.opts.Authorizer.Decide(p, read, src.Bucket, src.Key); !d.Allowed {
+				h.fail(w, r, denied(d))
+				return
+			}
+		}
+	}
+	h.watchBody(w, r)
+	h.opts.Upstream.Forward(w, r, call, h.fail)
+}
+
+var listKinds = map[request.Operation]s3xml.ListKind{
+	"ListObjects":          s3xml.ListObjects,
+	"ListObjectsV2":        s3xml.ListObjectsV2,
+	"ListObjectVersions":   s3xml.ListObjectVersions,
+	"ListMultipartUploads": s3xml.ListMultipartUploads,
+}
+
+// markerParams are the listing parameters into which clients copy the
+// markers and tokens of a previous page, which may be sealed.
+var markerParams = []string{"marker", "continuation-token", "key-marker"}
+
+// unsealMarkers replaces sealed markers in r's query by what they seal,
+// for the upstream. Verification is done, so the query may change.
+func (h *Handler) unsealMarkers(r *http.Request) {
+	if h.sealer == nil || r.URL.RawQuery == "" {
+		return
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return
+	}
+	changed := false
+	for _, name := range markerParams {
+		if v := q.Get(name); v != "" {
+			if plain, ok := h.sealer.Open(v); ok {
+				q.Set(name, plain)
+				changed = true
+			}
+		}
+	}
+	if changed {
+		r.URL.RawQuery = q.Encode()
+	}
+}
+
+// seal is the sealing function for s3xml, nil without a sealer (markers
+// that would leak a name are then dropped).
+func (h *Handler) seal() func(string) string {
+	if h.sealer == nil {
+		return nil
+	}
+	return h.sealer.Seal
+}
+
+// filterOn200 rewrites successful response bodies through filter as they
+// stream; errors and other statuses pass unchanged.
+func filterOn200(filter func(dst io.Writer, src io.Reader) error) func(*http.Response) error {
+	return func(resp *http.Response) error {
+		if resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		src := resp.Body
+		pr, pw := io.Pipe()
+		go func() {
+			err := filter(pw, src)
+			_ = src.Close()
+			_ = pw.CloseWithError(err)
+		}()
+		resp.Body = pr
+		resp.ContentLength = -1
+		resp.Header.Del("Content-Length")
+		resp.Header.Del("Content-Md5")
+		return nil
+	}
+}
+
+// deleteObjects authorizes each key of a DeleteObjects body: allowed keys
+// are deleted upstream, the others answered with per-key AccessDenied, as
+// S3 itself reports per-key failures.
+func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, req *request.Request, p authz.Principal, call upstream.Call) {
+	h.watchBody(w, r)
+	body := call.Auth.NewPayloadReader(r.Body, r.ContentLength)
+	raw, err := io.ReadAll(io.LimitReader(body, maxDeleteBody+1))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if len(raw) > maxDeleteBody {
+		h.fail(w, r, s3err.MalformedXML.WithMessage("The DeleteObjects request body is too large."))
+		return
+	}
+	del, err := s3xml.ParseDelete(bytes.NewReader(raw), maxDeleteBody)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	acc := req.Operation.Access()
+	var allowed, refused []s3xml.ObjectID
+	for _, o := range del.Objects {
+		d := h.opts.Authorizer.Decide(p, acc, req.Bucket, o.Key)
+		// A key with '.' or '..' segments names different objects on
+		// different S3 servers; it is refused like such a request path.
+		if d.Allowed && !s3name.HasDotSegment(o.Key) {
+			allowed = append(allowed, o)
+		} else {
+			refused = append(refused, o)
+		}
+	}
+	if len(allowed) == 0 {
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusOK)
+		_ = s3xml.WriteDeleteResult(w, nil, refused)
+		return
+	}
+	if len(refused) == 0 {
+		call.Body = raw
+	} else {
+		sub := &s3xml.DeleteRequest{Quiet: del.Quiet, Objects: allowed}
+		call.Body = sub.Marshal()
+		call.ModifyResponse = filterOn200(func(dst io.Writer, src io.Reader) error {
+			return s3xml.WriteDeleteResult(dst, src, refused)
+		})
+	}
+	h.opts.Upstream.Forward(w, r, call, h.fail)
+}
+
+// filenameVar is the POST form key placeholder S3 replaces with the name of
+// the uploaded file.
+const filenameVar = "${filename}"
+
+// authorizePostForm authorizes a browser upload of key. A key with
+// ${filename} names an object the client picks when it sends the file,
+// after this decision, so it needs INSERT on the whole bucket.
+func (h *Handler) authorizePostForm(auth *sigv4.Result, bucket, key string) error {
+	p := h.opts.Authorizer.Principal(auth.Credential.Owner)
+	acc := request.Operation("PostObject").Access()
+	if strings.Contains(key, filenameVar) {
+		acc.Scope, key = request.ScopeBucket, ""
+	} else if s3name.HasDotSegment(key) {
+		return s3err.InvalidArgument.WithMessage("Object keys with '.' or '..' path segments are not accepted by this proxy.")
+	}
+	if d := h.opts.Authorizer.Decide(p, acc, bucket, key); !d.Allowed {
+		return denied(d)
+	}
+	return nil
+}
