@@ -40,7 +40,7 @@ func TestQuickRun(t *testing.T) {
 	t.Log("\n" + md)
 
 	for _, h := range []string{"## Run", "## Summary", "## Large-object PUT", "## Large-object GET",
-		"## Small GETs", "### One request at a time", "## Proxy memory (RSS)", "## Checks", "## Method"} {
+		"## Small GETs", "### One request at a time", "## Proxy memory (RSS)", "## Policy decisions", "## Checks", "## Method"} {
 		if !strings.Contains(md, "\n"+h+"\n") && !strings.HasPrefix(md, h+"\n") {
 			t.Errorf("report lacks section %q", h)
 		}
@@ -68,6 +68,7 @@ func TestQuickRun(t *testing.T) {
 		{"GET 4 KiB c=1 p50", []int{1, 2}},
 		{"Proxy peak RSS, 96 MiB minio-go", []int{2}},
 		{"Proxy peak RSS, 96 MiB aws-sdk-go-v2 multipart", []int{2}},
+		{"Uncached policy decision, 100k grants / 10k roles", []int{2}},
 	} {
 		cells, ok := rows[want.prefix]
 		if !ok {
@@ -205,5 +206,24 @@ func TestGenReader(t *testing.T) {
 	}
 	if string(got) != string(whole[mib+5:2*mib+5]) {
 		t.Fatal("part reader differs from the whole")
+	}
+}
+
+func TestParseGoBench(t *testing.T) {
+	out := `goos: linux
+BenchmarkEvaluateUncached-2       	  500000	      2034 ns/op	       0 B/op	       0 allocs/op
+BenchmarkEvaluateUncached-2       	  500000	      2100.5 ns/op	       0 B/op	       0 allocs/op
+BenchmarkHasAnyGrantInBucket-2    	 9000000	       120 ns/op	      16 B/op	       1 allocs/op
+PASS
+`
+	got, err := parseGoBench(out, policyBenchmarks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || len(got[0].NsPerOp) != 2 || got[0].NsPerOp[1] != 2100.5 || got[1].BPerOp != 16 || got[1].AllocsOp != 1 {
+		t.Errorf("parseGoBench = %+v", got)
+	}
+	if _, err := parseGoBench("PASS\n", policyBenchmarks); err == nil {
+		t.Error("parseGoBench without results: want an error")
 	}
 }

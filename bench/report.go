@@ -26,10 +26,11 @@ type results struct {
 	Software software
 
 	// Each is empty (nil) when its step did not run (-only).
-	Puts  []throughput
-	Gets  []throughput
-	Small *smallResult
-	RSS   []rssResult
+	Puts   []throughput
+	Gets   []throughput
+	Small  *smallResult
+	RSS    []rssResult
+	Policy *policyResult
 
 	Checks []string // integrity checks that passed
 
@@ -157,6 +158,7 @@ func (r *results) evaluate() {
 		r.Rows = append(r.Rows, row{serial, ms(s.SerialDirect.P50) + " ms", ms(s.SerialProxy.P50) + " ms",
 			signedMS(s.SerialProxy.P50-s.SerialDirect.P50) + " ms", "—", "—"})
 	}
+	r.evaluatePolicy()
 	for _, m := range r.RSS {
 		ok := m.Peak < targetPeakRSS
 		label := fmt.Sprintf("Proxy peak RSS, %s %s", formatSize(m.Bytes), m.Name)
@@ -268,6 +270,9 @@ func render(r *results) string {
 	}
 	if len(r.RSS) > 0 {
 		renderRSS(&b, r.RSS)
+	}
+	if r.Policy != nil {
+		renderPolicy(&b, r.Policy)
 	}
 	p("## Checks\n\n")
 	for _, c := range r.Checks {

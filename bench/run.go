@@ -167,7 +167,7 @@ type step struct {
 }
 
 // stepKeys are the values -only accepts.
-var stepKeys = []string{"small", "put-aws", "put-minio", "get", "rss"}
+var stepKeys = []string{"small", "put-aws", "put-minio", "get", "rss", "policy"}
 
 func (e *env) steps() []step {
 	return []step{
@@ -177,6 +177,7 @@ func (e *env) steps() []step {
 		{"put-minio", "large PUT (minio-go)", e.measurePutMinio},
 		{"get", "large GET", e.measureGet},
 		{"rss", "proxy memory", e.measureRSS},
+		{"policy", "policy decisions", e.measurePolicy},
 	}
 }
 

@@ -62,6 +62,11 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 		h.deleteObjects(w, r, req, p, call)
 		return
 	case request.ScopeService:
+		// A SERVER grant covers every bucket (the view of no bucket sees
+		// all only through one): nothing to filter.
+		if h.opts.Authorizer.View(p, "", grants.Show).All() {
+			break
+		}
 		call.ModifyResponse = filterOn200(func(dst io.Writer, src io.Reader) error {
 			_, err := s3xml.FilterBuckets(dst, src, func(b string) bool { return h.opts.Authorizer.BucketVisible(p, b) }, h.seal())
 			return err
