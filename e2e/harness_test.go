@@ -734,6 +734,9 @@ type lakegateOptions struct {
 	BaseDomains []string
 	// DisableSigV2 turns proxy.allow_sigv2 off (it is on by default here).
 	DisableSigV2 bool
+	// AdminToken sets admin.token, the REST API's bearer token for the
+	// admin user, so that the client commands (sql, users, check) work.
+	AdminToken bool
 }
 
 // lakegateServer is a running `lakegate serve`.
@@ -742,8 +745,11 @@ type lakegateServer struct {
 	TLSAddr     string // 127.0.0.1:port (https)
 	ProxyURL    string // http://…
 	TLSURL      string // https://…
+	RESTAddr    string // 127.0.0.1:port (http)
+	RESTURL     string // http://…, the client commands' --server
 	AdminKey    string
 	AdminSecret string
+	AdminToken  string // admin.token, when lakegateOptions.AdminToken is set
 	CA          *testCA
 	ConfigFile  string
 	proc        *process
@@ -835,7 +841,7 @@ func newStack(t testing.TB, o lakegateOptions) *stack {
 
 // lakegateConfig renders the serve configuration. The shape follows
 // internal/config.
-func lakegateConfig(dataDir string, lg *lakegateServer, restAddr, upstreamURL string, m *minioServer, o lakegateOptions) ([]byte, error) {
+func lakegateConfig(dataDir string, lg *lakegateServer, upstreamURL string, m *minioServer, o lakegateOptions) ([]byte, error) {
 	proxy := map[string]any{
 		"addr":          lg.ProxyAddr,
 		"tls_addr":      lg.TLSAddr,
@@ -849,7 +855,7 @@ func lakegateConfig(dataDir string, lg *lakegateServer, restAddr, upstreamURL st
 	cfg := map[string]any{
 		"data_dir": dataDir,
 		"proxy":    proxy,
-		"rest":     map[string]any{"addr": restAddr},
+		"rest":     map[string]any{"addr": lg.RESTAddr},
 		"store":    map[string]any{"driver": "sqlite"},
 		"upstream": map[string]any{
 			"endpoint":          upstreamURL,
@@ -858,11 +864,15 @@ func lakegateConfig(dataDir string, lg *lakegateServer, restAddr, upstreamURL st
 			"access_key_id":     m.AccessKey,
 			"secret_access_key": m.SecretKey,
 		},
-		"admin": map[string]any{
-			"access_key_id":     lg.AdminKey,
-			"secret_access_key": lg.AdminSecret,
-		},
 	}
+	admin := map[string]any{
+		"access_key_id":     lg.AdminKey,
+		"secret_access_key": lg.AdminSecret,
+	}
+	if o.AdminToken {
+		admin["token"] = lg.AdminToken
+	}
+	cfg["admin"] = admin
 	return yaml.Marshal(cfg)
 }
 
@@ -872,6 +882,7 @@ func startLakegate(t testing.TB, upstreamURL string, m *minioServer, o lakegateO
 	lg := &lakegateServer{
 		ProxyAddr:   freeAddr(t),
 		TLSAddr:     freeAddr(t),
+		RESTAddr:    freeAddr(t),
 		AdminKey:    "LGADMIN" + randString(13, upperAlnum),
 		AdminSecret: randString(40, anyAlnum),
 		CA:          newTestCA(t),
@@ -879,7 +890,11 @@ func startLakegate(t testing.TB, upstreamURL string, m *minioServer, o lakegateO
 	}
 	lg.ProxyURL = "http://" + lg.ProxyAddr
 	lg.TLSURL = "https://" + lg.TLSAddr
-	cfg, err := lakegateConfig(filepath.Join(dir, "data"), lg, freeAddr(t), upstreamURL, m, o)
+	lg.RESTURL = "http://" + lg.RESTAddr
+	if o.AdminToken {
+		lg.AdminToken = "lgt_" + randString(40, anyAlnum)
+	}
+	cfg, err := lakegateConfig(filepath.Join(dir, "data"), lg, upstreamURL, m, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -921,7 +936,7 @@ func startLakegate(t testing.TB, upstreamURL string, m *minioServer, o lakegateO
 	for _, l := range []struct {
 		addr   string
 		useTLS bool
-	}{{lg.ProxyAddr, false}, {lg.TLSAddr, true}} {
+	}{{lg.ProxyAddr, false}, {lg.TLSAddr, true}, {lg.RESTAddr, false}} {
 		for {
 			err := probe(l.addr, l.useTLS)
 			if err == nil {
