@@ -87,12 +87,13 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 			})
 		}
 	default:
-		key := req.Key
 		if req.Operation == "PostObject" {
-			// Browser uploads are authorized in servePostForm.
-			break
+			// Browser uploads (multipart forms) are authorized in
+			// servePostForm; any other POST to a bucket is not S3.
+			h.fail(w, r, denied(authz.Decision{Reason: "a POST to a bucket that is not a form upload"}))
+			return
 		}
-		if d := h.opts.Authorizer.Decide(p, acc, req.Bucket, key); !d.Allowed {
+		if d := h.opts.Authorizer.Decide(p, acc, req.Bucket, req.Key); !d.Allowed {
 			h.fail(w, r, denied(d))
 			return
 		}

@@ -1,0 +1,253 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/lakegate/lakegate/internal/s3/s3xml"
+	"github.com/lakegate/lakegate/internal/s3/sigv4"
+)
+
+const userKey, userSecret = "LGUSERKEY00000000001", "user-secret-0123456789012345678901234567"
+
+// policyUpstream answers like S3 for the few operations the authorization
+// tests need and records what reached it.
+type policyUpstream struct {
+	mu   sync.Mutex
+	reqs []seen
+}
+
+const listBody = `<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>bk1</Name><Prefix></Prefix><KeyCount>4</KeyCount><MaxKeys>4</MaxKeys><Delimiter>/</Delimiter><IsTruncated>true</IsTruncated>` +
+	`<Contents><Key>public/a</Key><Size>1</Size></Contents><Contents><Key>secret-a</Key><Size>1</Size></Contents>` +
+	`<CommonPrefixes><Prefix>public/</Prefix></CommonPrefixes><CommonPrefixes><Prefix>secret/</Prefix></CommonPrefixes>` +
+	`<NextContinuationToken>token-naming-secret/zzz</NextContinuationToken></ListBucketResult>`
+
+const bucketsBody = `<?xml version="1.0" encoding="UTF-8"?>
+<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>o</ID></Owner><Buckets>` +
+	`<Bucket><Name>bk1</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate></Bucket>` +
+	`<Bucket><Name>hidden-bucket</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>`
+
+func (u *policyUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	v := sigv4.NewVerifier(sigv4.Options{Credentials: keys{sysKey: sysSecret}})
+	res, err := v.Verify(r, "")
+	s := seen{method: r.Method, path: r.URL.Path, query: r.URL.RawQuery, header: r.Header.Clone()}
+	if err == nil {
+		s.body, s.bodyErr = io.ReadAll(res.NewPayloadReader(r.Body, r.ContentLength))
+	}
+	u.mu.Lock()
+	u.reqs = append(u.reqs, s)
+	u.mu.Unlock()
+	if err != nil || s.bodyErr != nil {
+		http.Error(w, "upstream rejected the request", http.StatusForbidden)
+		return
+	}
+	switch {
+	case r.URL.Path == "/":
+		_, _ = io.WriteString(w, bucketsBody)
+	case r.Method == http.MethodGet && r.URL.Path == "/bk1":
+		_, _ = io.WriteString(w, listBody)
+	case r.Method == http.MethodPost && r.URL.Query().Has("delete"):
+		del, err := s3xml.ParseDelete(bytes.NewReader(s.body), 1<<20)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var b strings.Builder
+		b.WriteString(`<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">`)
+		for _, o := range del.Objects {
+			b.WriteString("<Deleted><Key>" + o.Key + "</Key></Deleted>")
+		}
+		b.WriteString("</DeleteResult>")
+		_, _ = io.WriteString(w, b.String())
+	default:
+		_, _ = io.WriteString(w, "ok")
+	}
+}
+
+func (u *policyUpstream) all() []seen {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]seen(nil), u.reqs...)
+}
+
+// newPolicyProxy runs the gateway with a user granted ALL on s3://bk1/public/
+// only, and returns a function that sends signed requests as that user.
+func newPolicyProxy(t *testing.T) (send func(method, path string, body []byte, hdr map[string]string) (*http.Response, []byte), up *policyUpstream) {
+	t.Helper()
+	up = &policyUpstream{}
+	sealer, err := s3xml.NewSealer(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := newEngine(t, `CREATE ROLE public_rw; GRANT ROLE public_rw TO GROUP analysts;
+		GRANT ALL ON URI 's3://bk1/public/' TO ROLE public_rw;`)
+	if err := engine.PutUser(context.Background(), userKey, []string{"analysts"}); err != nil {
+		t.Fatal(err)
+	}
+	proxy := startProxy(t, up, func(o *Options) {
+		o.Verifier = sigv4.NewVerifier(sigv4.Options{Credentials: keys{clientKey: clientSecret, userKey: userSecret}})
+		o.Authorizer = engine
+		o.Sealer = sealer
+	})
+	send = func(method, path string, body []byte, hdr map[string]string) (*http.Response, []byte) {
+		t.Helper()
+		r, _ := http.NewRequest(method, proxy+path, bytes.NewReader(body))
+		for k, v := range hdr {
+			r.Header.Set(k, v)
+		}
+		r.Header.Set("X-Amz-Content-Sha256", sha(body))
+		err := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }).SignHTTP(context.Background(),
+			aws.Credentials{AccessKeyID: userKey, SecretAccessKey: userSecret}, r, sha(body), "s3", "us-east-1", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	return send, up
+}
+
+func TestAuthorizeObjects(t *testing.T) {
+	send, up := newPolicyProxy(t)
+	tests := []struct {
+		name, method, path string
+		hdr                map[string]string
+		status             int
+	}{
+		{"get inside", http.MethodGet, "/bk1/public/a", nil, 200},
+		{"get outside", http.MethodGet, "/bk1/secret", nil, 403},
+		{"get sibling sharing the prefix", http.MethodGet, "/bk1/publicity/a", nil, 403},
+		{"get the grant path without its slash", http.MethodGet, "/bk1/public", nil, 403},
+		{"put inside", http.MethodPut, "/bk1/public/new", nil, 200},
+		{"put outside", http.MethodPut, "/bk1/other/new", nil, 403},
+		{"delete outside", http.MethodDelete, "/bk1/secret", nil, 403},
+		{"copy from outside", http.MethodPut, "/bk1/public/copy", map[string]string{"X-Amz-Copy-Source": "/bk1/secret"}, 403},
+		{"copy from another bucket", http.MethodPut, "/bk1/public/copy", map[string]string{"X-Amz-Copy-Source": "bk2/public/a"}, 403},
+		{"copy from inside", http.MethodPut, "/bk1/public/copy", map[string]string{"X-Amz-Copy-Source": "bk1/public/a"}, 200},
+		{"copy source with dot segments", http.MethodPut, "/bk1/public/copy", map[string]string{"X-Amz-Copy-Source": "bk1/public/../secret"}, 400},
+		{"upload part copy from outside", http.MethodPut, "/bk1/public/mp?partNumber=1&uploadId=u", map[string]string{"X-Amz-Copy-Source": "bk1/secret"}, 403},
+		{"bucket admin", http.MethodPut, "/bk1?versioning", nil, 403},
+		{"delete bucket", http.MethodDelete, "/bk1", nil, 403},
+		{"other bucket listing", http.MethodGet, "/bk2?list-type=2", nil, 403},
+		{"listing a hidden prefix", http.MethodGet, "/bk1?list-type=2&prefix=secret%2F", nil, 403},
+		{"head bucket with a grant in it", http.MethodHead, "/bk1", nil, 200},
+		{"head bucket without", http.MethodHead, "/bk2", nil, 403},
+		{"POST to a bucket that is not a form", http.MethodPost, "/bk1", nil, 403},
+		{"unknown operation", http.MethodPatch, "/bk1/public/a", nil, 403},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(up.all())
+			resp, body := send(tc.method, tc.path, nil, tc.hdr)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, body)
+			}
+			if reached := len(up.all()) > before; reached != (tc.status == 200) {
+				t.Errorf("upstream reached: %v, want %v", reached, tc.status == 200)
+			}
+		})
+	}
+}
+
+func TestAuthorizeListingFiltered(t *testing.T) {
+	send, up := newPolicyProxy(t)
+	resp, body := send(http.MethodGet, "/bk1?list-type=2&delimiter=%2F", nil, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	for _, hidden := range []string{"secret", "hidden"} {
+		if bytes.Contains(body, []byte(hidden)) {
+			t.Errorf("listing reveals %q:\n%s", hidden, body)
+		}
+	}
+	if !bytes.Contains(body, []byte("<Key>public/a</Key>")) || !bytes.Contains(body, []byte("<Prefix>public/</Prefix>")) {
+		t.Errorf("listing lost what the user may see:\n%s", body)
+	}
+	// The sealed token opens to the upstream's token on the next page.
+	i := bytes.Index(body, []byte("<NextContinuationToken>"))
+	j := bytes.Index(body, []byte("</NextContinuationToken>"))
+	if i < 0 || j < i {
+		t.Fatalf("no continuation token:\n%s", body)
+	}
+	token := string(body[i+len("<NextContinuationToken>") : j])
+	resp, body = send(http.MethodGet, "/bk1?list-type=2&delimiter=%2F&continuation-token="+strings.ReplaceAll(token, "=", "%3D"), nil, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("next page status %d: %s", resp.StatusCode, body)
+	}
+	reqs := up.all()
+	if q := reqs[len(reqs)-1].query; !strings.Contains(q, "continuation-token=token-naming-secret") {
+		t.Errorf("upstream got query %q, want the unsealed token", q)
+	}
+
+	resp, body = send(http.MethodGet, "/", nil, nil)
+	if resp.StatusCode != 200 || bytes.Contains(body, []byte("hidden-bucket")) || !bytes.Contains(body, []byte("<Name>bk1</Name>")) {
+		t.Errorf("ListBuckets: status %d body\n%s", resp.StatusCode, body)
+	}
+}
+
+func TestAuthorizeDeleteObjects(t *testing.T) {
+	send, up := newPolicyProxy(t)
+	deleteBody := func(keys ...string) ([]byte, map[string]string) {
+		var b strings.Builder
+		b.WriteString("<Delete>")
+		for _, k := range keys {
+			b.WriteString("<Object><Key>" + k + "</Key></Object>")
+		}
+		b.WriteString("</Delete>")
+		sum := md5.Sum([]byte(b.String()))
+		return []byte(b.String()), map[string]string{"Content-Md5": base64.StdEncoding.EncodeToString(sum[:])}
+	}
+
+	body, hdr := deleteBody("public/a", "secret", "public/../secret", "publicity/x", "public/b")
+	before := len(up.all())
+	resp, out := send(http.MethodPost, "/bk1?delete", body, hdr)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, out)
+	}
+	reqs := up.all()[before:]
+	if len(reqs) != 1 {
+		t.Fatalf("upstream saw %d requests, want 1", len(reqs))
+	}
+	sent := string(reqs[0].body)
+	for _, k := range []string{"secret", "publicity"} {
+		if strings.Contains(sent, k) {
+			t.Errorf("denied key %q reached the upstream: %s", k, sent)
+		}
+	}
+	if !strings.Contains(sent, "<Key>public/a</Key>") || !strings.Contains(sent, "<Key>public/b</Key>") {
+		t.Errorf("allowed keys missing upstream: %s", sent)
+	}
+	for _, want := range []string{"<Deleted><Key>public/a</Key>", "<Deleted><Key>public/b</Key>",
+		"<Key>secret</Key>", "<Key>publicity/x</Key>", "<Key>public/../secret</Key>", "AccessDenied"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("result lacks %q:\n%s", want, out)
+		}
+	}
+
+	body, hdr = deleteBody("secret", "other/x")
+	before = len(up.all())
+	resp, out = send(http.MethodPost, "/bk1?delete", body, hdr)
+	if resp.StatusCode != 200 || strings.Count(string(out), "AccessDenied") != 2 {
+		t.Errorf("all denied: status %d body %s", resp.StatusCode, out)
+	}
+	if len(up.all()) != before {
+		t.Error("a DeleteObjects with no allowed key reached the upstream")
+	}
+}
