@@ -54,7 +54,14 @@ func malformed(format string, args ...any) error {
 // errors.Is or errors.As). An error reading r is returned wrapped.
 //
 // Element names are matched by local name, whatever their namespace, as
-// S3 accepts <Delete> with or without its namespace.
+// S3 accepts <Delete> with or without its namespace; a second <Key> in
+// another namespace is a second <Key>.
+//
+// Markup that no S3 client sends and that another XML parser might read
+// differently is MalformedXML too: comments, processing instructions other
+// than the XML declaration, DOCTYPE, and CDATA sections. Otherwise the key a
+// policy checks could differ from the key S3 deletes, should the original
+// body be forwarded.
 func ParseDelete(r io.Reader, max int64) (*DeleteRequest, error) {
 	limit := max
 	if limit < math.MaxInt64 {
@@ -71,16 +78,19 @@ func ParseDelete(r io.Reader, max int64) (*DeleteRequest, error) {
 }
 
 func parseDelete(body []byte) (*DeleteRequest, error) {
-	d := xml.NewDecoder(bytes.NewReader(body))
+	if bytes.Contains(body, []byte("<![CDATA[")) {
+		return nil, malformed("CDATA section")
+	}
+	ts := &tokens{d: xml.NewDecoder(bytes.NewReader(body))}
 	req := &DeleteRequest{}
 	var rootSeen, rootDone, quietSeen bool
 	for {
-		t, err := d.Token()
+		t, err := ts.next(true)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, malformed("%v", err)
+			return nil, err
 		}
 		switch t := t.(type) {
 		case xml.StartElement:
@@ -96,14 +106,14 @@ func parseDelete(body []byte) (*DeleteRequest, error) {
 				if len(req.Objects) == MaxDeleteObjects {
 					return nil, malformed("more than %d objects", MaxDeleteObjects)
 				}
-				o, err := parseObject(d)
+				o, err := parseObject(ts)
 				if err != nil {
 					return nil, err
 				}
 				req.Objects = append(req.Objects, o)
 			case t.Name.Local == "Quiet" && !quietSeen:
 				quietSeen = true
-				s, err := readText(d)
+				s, err := readText(ts)
 				if err != nil {
 					return nil, err
 				}
@@ -134,30 +144,59 @@ func parseDelete(body []byte) (*DeleteRequest, error) {
 	return req, nil
 }
 
+// tokens reads a DeleteObjects body for the parser.
+type tokens struct {
+	d    *xml.Decoder
+	read int // tokens read so far
+}
+
+// next returns the next element or text. Anything else but a leading XML
+// declaration is MalformedXML, and so is the end of the body unless top
+// says it may end here.
+func (ts *tokens) next(top bool) (xml.Token, error) {
+	t, err := ts.d.Token()
+	ts.read++
+	switch {
+	case top && errors.Is(err, io.EOF):
+		return nil, err
+	case err != nil:
+		return nil, malformed("%v", err)
+	}
+	switch t := t.(type) {
+	case xml.StartElement, xml.EndElement, xml.CharData:
+		return t, nil
+	case xml.ProcInst:
+		if t.Target == "xml" && ts.read == 1 {
+			return t, nil
+		}
+	}
+	return nil, malformed("comment, processing instruction or DOCTYPE")
+}
+
 // parseObject reads the children of an <Object> whose start was just read.
-func parseObject(d *xml.Decoder) (ObjectID, error) {
+func parseObject(ts *tokens) (ObjectID, error) {
 	var o ObjectID
 	var keys, versions int
 	for {
-		t, err := d.Token()
+		t, err := ts.next(false)
 		if err != nil {
-			return o, malformed("%v", err)
+			return o, err
 		}
 		switch t := t.(type) {
 		case xml.StartElement:
 			switch t.Name.Local {
 			case "Key":
 				keys++
-				if o.Key, err = readText(d); err != nil {
+				if o.Key, err = readText(ts); err != nil {
 					return o, err
 				}
 			case "VersionId":
 				versions++
-				if o.VersionID, err = readText(d); err != nil {
+				if o.VersionID, err = readText(ts); err != nil {
 					return o, err
 				}
 			default:
-				if o.inner, err = copyElement(d, o.inner, t.Name.Local, 1); err != nil {
+				if o.inner, err = copyElement(ts, o.inner, t.Name.Local, 1); err != nil {
 					return o, err
 				}
 			}
@@ -176,12 +215,12 @@ func parseObject(d *xml.Decoder) (ObjectID, error) {
 
 // readText returns the text of an element whose start was just read,
 // rejecting child elements.
-func readText(d *xml.Decoder) (string, error) {
+func readText(ts *tokens) (string, error) {
 	var b []byte
 	for {
-		t, err := d.Token()
+		t, err := ts.next(false)
 		if err != nil {
-			return "", malformed("%v", err)
+			return "", err
 		}
 		switch t := t.(type) {
 		case xml.CharData:
@@ -204,7 +243,7 @@ const maxObjectDepth = 8
 // copyElement appends an element whose start was just read, with its
 // content, to dst under its local name, dropping attributes, comments and
 // processing instructions. depth is the element's nesting below <Object>.
-func copyElement(d *xml.Decoder, dst []byte, local string, depth int) ([]byte, error) {
+func copyElement(ts *tokens, dst []byte, local string, depth int) ([]byte, error) {
 	if depth > maxObjectDepth {
 		return nil, malformed("elements nested too deeply in <Object>")
 	}
@@ -212,9 +251,9 @@ func copyElement(d *xml.Decoder, dst []byte, local string, depth int) ([]byte, e
 	dst = append(dst, local...)
 	dst = append(dst, '>')
 	for {
-		t, err := d.Token()
+		t, err := ts.next(false)
 		if err != nil {
-			return nil, malformed("%v", err)
+			return nil, err
 		}
 		switch t := t.(type) {
 		case xml.CharData:
@@ -223,7 +262,7 @@ func copyElement(d *xml.Decoder, dst []byte, local string, depth int) ([]byte, e
 			}
 			dst = appendEscaped(dst, t, false)
 		case xml.StartElement:
-			if dst, err = copyElement(d, dst, t.Name.Local, depth+1); err != nil {
+			if dst, err = copyElement(ts, dst, t.Name.Local, depth+1); err != nil {
 				return nil, err
 			}
 		case xml.EndElement:

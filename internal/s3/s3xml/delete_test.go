@@ -52,17 +52,17 @@ func TestParseDelete(t *testing.T) {
 		{
 			name: "keys needing escapes",
 			body: deleteBody(obj("a&amp;b"), obj("&lt;tag&gt;"), obj("€uro/日本"), obj("/leading/slash"), obj(" spaces  "), obj("literal%2Fpercent"),
-				obj("cr&#13;lf&#10;tab&#9;"), obj("<![CDATA[cdata<&>]]>"), obj("quote\"'")),
+				obj("cr&#13;lf&#10;tab&#9;"), obj("&#x20AC;&#60;"), obj("quote\"'")),
 			want: []ObjectID{{Key: "a&b"}, {Key: "<tag>"}, {Key: "€uro/日本"}, {Key: "/leading/slash"}, {Key: " spaces  "}, {Key: "literal%2Fpercent"},
-				{Key: "cr\rlf\ntab\t"}, {Key: "cdata<&>"}, {Key: "quote\"'"}},
+				{Key: "cr\rlf\ntab\t"}, {Key: "€<"}, {Key: "quote\"'"}},
 		},
 		{
 			name: "empty version id is none", body: deleteBody(`<Object><Key>k</Key><VersionId></VersionId></Object>`),
 			want: []ObjectID{{Key: "k"}},
 		},
 		{
-			name: "comments ignored", body: deleteBody(`<!-- c --><Object><Key>a<!-- c -->b</Key></Object>`),
-			want: []ObjectID{{Key: "ab"}},
+			name: "no declaration", body: `<Delete><Object><Key>k</Key></Object></Delete>`,
+			want: []ObjectID{{Key: "k"}},
 		},
 		{
 			name: "1000 objects", body: deleteBody(slices.Repeat([]string{obj("k")}, 1000)...),
@@ -172,6 +172,13 @@ func TestParseDeleteErrors(t *testing.T) {
 		{name: "unknown entity", body: deleteBody(obj("&secret;")), want: s3err.MalformedXML},
 		{name: "invalid utf-8 key", body: deleteBody(obj("\xff")), want: s3err.MalformedXML},
 		{name: "latin-1", body: `<?xml version="1.0" encoding="ISO-8859-1"?><Delete><Object><Key>k</Key></Object></Delete>`, want: s3err.MalformedXML},
+		{name: "comment in key", body: deleteBody(`<Object><Key>pub<!-- -->lic/a</Key></Object>`), want: s3err.MalformedXML},
+		{name: "comment between objects", body: deleteBody(obj("k"), `<!-- c -->`, obj("j")), want: s3err.MalformedXML},
+		{name: "comment after root", body: deleteBody(obj("k")) + `<!-- c -->`, want: s3err.MalformedXML},
+		{name: "cdata key", body: deleteBody(obj("<![CDATA[public/a]]>")), want: s3err.MalformedXML},
+		{name: "processing instruction", body: deleteBody(`<?php x?>`, obj("k")), want: s3err.MalformedXML},
+		{name: "second declaration", body: `<?xml version="1.0"?><?xml version="1.0"?><Delete><Object><Key>k</Key></Object></Delete>`, want: s3err.MalformedXML},
+		{name: "doctype", body: `<!DOCTYPE Delete [<!ENTITY k "secret/a">]><Delete><Object><Key>k</Key></Object></Delete>`, want: s3err.MalformedXML},
 		{name: "deep object child", body: deleteBody(`<Object><Key>k</Key>` + strings.Repeat("<a>", 20) + strings.Repeat("</a>", 20) + `</Object>`), want: s3err.MalformedXML},
 	}
 	for _, tc := range tests {
@@ -249,9 +256,16 @@ func TestWriteDeleteResult(t *testing.T) {
 			failed:   deniedWant,
 		},
 		{
-			name:     "minio pretty, nothing denied",
+			name:     "pretty, nothing denied",
 			upstream: strings.NewReader("<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\n  <Deleted>\n    <Key>public/a.txt</Key>\n  </Deleted>\n</DeleteResult>\n"),
 			deleted:  []string{"public/a.txt"},
+		},
+		{
+			name:     "minio result merged",
+			upstream: strings.NewReader(minio(t, "delete-result.xml")),
+			denied:   denied,
+			deleted:  []string{"public/a.txt"},
+			failed:   append([]string{"public/sub/x|nonexistent|NoSuchVersion|The specified version does not exist. (invalid UUID length: 11)"}, deniedWant...),
 		},
 		{
 			name:   "nothing forwarded",

@@ -82,8 +82,12 @@ func decided(kind int, path string) bool {
 func FuzzFilterList(f *testing.F) {
 	for _, body := range []string{
 		awsV1Flat, awsV1Delimited, awsV1TruncatedHiddenTail, awsV1MarkerEcho, awsV1URL, awsV1Empty,
-		awsV2, awsV2Flat, awsV2URL, awsV2ContinuationEcho, minioV2, minioV2URL, docV2Pretty,
-		awsVersions, awsVersionsURL, minioVersionsDelimited, awsUploads, awsUploadsURL, minioUploadsDelimited,
+		awsV2, awsV2Flat, awsV2URL, awsV2ContinuationEcho, urlV2Prefixes, docV2Pretty,
+		awsVersions, awsVersionsURL, awsUploads, awsUploadsURL,
+		minio(f, "list-v1-truncated.xml"), minio(f, "list-v1-delimited.xml"), minio(f, "list-v1-url.xml"),
+		minio(f, "list-v2-delimited.xml"), minio(f, "list-v2-truncated.xml"), minio(f, "list-v2-url.xml"),
+		minio(f, "versions-truncated.xml"), minio(f, "versions-url.xml"), minio(f, "versions-delimited.xml"),
+		minio(f, "uploads.xml"), minio(f, "buckets.xml"),
 		`<ListBucketResult><Contents><Key>a<!--x-->b</Key></Contents></ListBucketResult>`,
 		`<s3:ListBucketResult xmlns:s3="http://s3.amazonaws.com/doc/2006-03-01/"><s3:Contents><s3:Key>k</s3:Key></s3:Contents></s3:ListBucketResult>`,
 		`<ListAllMyBucketsResult><Buckets><Bucket><Name>b</Name></Bucket></Buckets><ContinuationToken>t</ContinuationToken></ListAllMyBucketsResult>`,
@@ -169,10 +173,11 @@ func FuzzParseDelete(f *testing.F) {
 	for _, body := range []string{
 		deleteBody(obj("public/a.txt"), `<Object><Key>public/b</Key><VersionId>v</VersionId></Object>`, `<Quiet>true</Quiet>`),
 		deleteBody(`<Object><Key>k</Key><ETag>"e"</ETag><LastModifiedTime>2024-05-01T10:00:00.000Z</LastModifiedTime><Size>1</Size></Object>`),
-		deleteBody(obj("a&amp;b"), obj("&lt;t&gt;"), obj("cr&#13;"), obj("<![CDATA[x<y]]>"), obj(" €/%2F ")),
+		deleteBody(obj("a&amp;b"), obj("&lt;t&gt;"), obj("cr&#13;"), obj("&#x20AC;"), obj(" €/%2F ")),
 		`<s3:Delete xmlns:s3="http://s3.amazonaws.com/doc/2006-03-01/"><s3:Object><s3:Key>a</s3:Key><s3:Future a="1"><s3:X>y</s3:X></s3:Future></s3:Object></s3:Delete>`,
 		"<Delete>\n <Quiet>1</Quiet>\n <Object> <Key>a</Key> </Object>\n</Delete>",
 		`<Delete><Object><Key>a</Key></Object></Delete><!-- c -->`,
+		`<Delete><Object><Key><![CDATA[a]]></Key></Object></Delete>`,
 	} {
 		f.Add([]byte(body))
 	}

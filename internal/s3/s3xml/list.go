@@ -57,7 +57,8 @@ type FilterOptions struct {
 	// a space as "+", so they are decoded as url.QueryUnescape does).
 	// Names are decoded before Visibility sees them; a name that does not
 	// decode is treated as hidden. Kept elements keep their original,
-	// encoded text.
+	// encoded text. Set it from the request: the body's own
+	// <EncodingType> may come after the entries (MinIO puts it last).
 	URLEncoded bool
 	// Seal turns a marker or continuation token into an opaque string the
 	// client may send back (see Sealer.Seal). It is given the decoded
@@ -114,9 +115,9 @@ type FilterStats struct {
 // Every other element passes through unchanged. Comments, processing
 // instructions other than the XML declaration, and DOCTYPE are dropped.
 //
-// On error (ErrMalformed, ErrTooLarge, or a read or write error) w has
-// received part of the result; a caller that has sent headers must abort
-// the response instead of ending it.
+// v must not be nil. On error (ErrMalformed, ErrTooLarge, or a read or
+// write error) w has received part of the result; a caller that has sent
+// headers must abort the response instead of ending it.
 func FilterList(w io.Writer, r io.Reader, kind ListKind, v Visibility, o FilterOptions) (FilterStats, error) {
 	spec := listSpecs[kind]
 	if spec == nil {
