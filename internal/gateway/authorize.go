@@ -218,11 +218,11 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, req *req
 		_ = s3xml.WriteDeleteResult(w, nil, refused)
 		return
 	}
-	if len(refused) == 0 {
-		call.Body = raw
-	} else {
-		sub := &s3xml.DeleteRequest{Quiet: del.Quiet, Objects: allowed}
-		call.Body = sub.Marshal()
+	// The upstream gets the request as parsed here, never the client's
+	// bytes: another XML parser could read different keys from them.
+	sub := &s3xml.DeleteRequest{Quiet: del.Quiet, Objects: allowed}
+	call.Body = sub.Marshal()
+	if len(refused) > 0 {
 		call.ModifyResponse = filterOn200(func(dst io.Writer, src io.Reader) error {
 			return s3xml.WriteDeleteResult(dst, src, refused)
 		})
