@@ -105,7 +105,7 @@ func (e *Engine) Check(p Principal, target, operation string) (Decision, error) 
 	if bucket == "" && a.Scope != request.ScopeService {
 		return Decision{}, fmt.Errorf("%w: invalid URI %q: a bucket is required for %s", ErrInvalid, target, op)
 	}
-	if a.Scope == request.ScopeObject && key == "" {
+	if (a.Scope == request.ScopeObject || a.Scope == request.ScopeEachKey) && key == "" {
 		return Decision{}, fmt.Errorf("%w: %s acts on an object: give s3://bucket/key", ErrInvalid, op)
 	}
 	d := e.Decide(p, a, bucket, key)

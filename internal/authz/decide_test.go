@@ -183,6 +183,7 @@ func TestCheckErrors(t *testing.T) {
 		{"no bucket for a listing", "s3://", "ListObjectsV2", `invalid request: invalid URI "s3://": a bucket is required for ListObjectsV2`},
 		{"object operation without key", "s3://bkt", "GetObject", "invalid request: GetObject acts on an object: give s3://bucket/key"},
 		{"object operation with an empty key", "s3://bkt/", "PutObject", "invalid request: PutObject acts on an object: give s3://bucket/key"},
+		{"DeleteObjects is checked one key at a time", "s3://bkt", "DeleteObjects", "invalid request: DeleteObjects acts on an object: give s3://bucket/key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

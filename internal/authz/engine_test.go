@@ -255,3 +255,42 @@ func TestRunKeepsPolicyWhenReloadFails(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// fixedStore serves one PolicyData and refuses changes.
+type fixedStore struct{ data store.PolicyData }
+
+func (f *fixedStore) UpdatePolicy(context.Context, func(store.PolicyTx) error) error {
+	return errors.New("read-only")
+}
+func (f *fixedStore) LoadPolicy(context.Context) (store.PolicyData, error) { return f.data, nil }
+func (f *fixedStore) PolicyVersion(context.Context) (int64, error)         { return f.data.Version, nil }
+
+// TestNewRefusesCorruptPolicy: a stored row that does not parse fails the
+// load, naming the role, rather than silently dropping a grant.
+func TestNewRefusesCorruptPolicy(t *testing.T) {
+	tests := []struct {
+		name  string
+		grant store.Grant
+		want  string
+	}{
+		{"unknown privilege", store.Grant{Privilege: "READ", ObjectKind: "URI", Object: "s3://bkt"},
+			`authz: role r: stored privilege "READ" is unknown`},
+		{"unknown object kind", store.Grant{Privilege: "SELECT", ObjectKind: "VIEW", Object: "db.v"},
+			`authz: role r: stored object kind "VIEW" is unknown`},
+		{"bad URI", store.Grant{Privilege: "SELECT", ObjectKind: "URI", Object: "http://bkt"},
+			`authz: role r: grants: stored URI "http://bkt": scheme "http" is not supported; use s3:// (or s3a://)`},
+		{"bad table name", store.Grant{Privilege: "SELECT", ObjectKind: "TABLE", Object: "db"},
+			`authz: role r: grants: stored TABLE name "db" is invalid`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := tt.grant
+			g.Role = "r"
+			st := &fixedStore{data: store.PolicyData{Version: 3, Roles: []store.RoleRecord{{Name: "r", Groups: []string{"g"}, Grants: []store.Grant{g}}}}}
+			_, err := authz.New(t.Context(), authz.Options{Store: st})
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("New: %v\nwant %s", err, tt.want)
+			}
+		})
+	}
+}

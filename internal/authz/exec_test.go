@@ -185,14 +185,11 @@ func TestExecChanges(t *testing.T) {
 			state:  "role r\n  group g\n  SELECT URI \"s3://bkt/data\"\n",
 		},
 		{
-			name:   "revoke select does not take a column grant",
-			setup:  r1 + "GRANT SELECT(a) ON TABLE db.t TO ROLE r",
-			script: "REVOKE SELECT ON TABLE db.t FROM ROLE r; REVOKE SELECT(a) ON TABLE db.t FROM ROLE r",
-			want: []authz.Result{
-				msg("REVOKE SELECT ON TABLE db.t FROM ROLE r", "nothing to revoke: role r holds no such grant"),
-				msg("REVOKE SELECT(a) ON TABLE db.t FROM ROLE r", "1 privilege(s) revoked"),
-			},
-			state: "role r\n  group g\n",
+			name:   "revoke a column grant",
+			setup:  r1 + "GRANT SELECT(a, `b c`) ON TABLE db.t TO ROLE r; GRANT SELECT(a) ON TABLE db.t TO ROLE r",
+			script: "REVOKE SELECT(a, `b c`) ON TABLE db.t FROM ROLE r",
+			want:   []authz.Result{msg("REVOKE SELECT(a, `b c`) ON TABLE db.t FROM ROLE r", "1 privilege(s) revoked")},
+			state:  "role r\n  group g\n  SELECT TABLE \"db.t\" columns \"a\"\n",
 		},
 		{
 			name:    "revoke from a missing role",
