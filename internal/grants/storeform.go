@@ -83,6 +83,14 @@ func ParseObjectKey(kind ObjectKind, key, columns string) (Object, error) {
 		}
 		o.Columns = cols
 	}
+	// The store compares these values exactly: a stored form that parses
+	// but is not the one ObjectKey and ColumnsKey print (s3a://, a trailing
+	// slash, extra blanks, a comment) names a grant that no REVOKE, which
+	// stores the printed form, could ever match.
+	if o.ObjectKey() != key || o.ColumnsKey() != columns {
+		return Object{}, fmt.Errorf("grants: stored %s object %q (columns %q) is not in canonical form: want %q (columns %q)",
+			kind, key, columns, o.ObjectKey(), o.ColumnsKey())
+	}
 	return o, nil
 }
 
