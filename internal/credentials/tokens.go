@@ -61,9 +61,21 @@ func (t *Tokens) Issue(ctx context.Context, userName string, ttl time.Duration) 
 	return raw, nil
 }
 
+// maxTokenLen bounds the raw tokens Authenticate looks up.
+const maxTokenLen = 256
+
+// wellFormed reports whether raw has the shape Authenticate accepts.
+func wellFormed(raw string) bool {
+	return strings.HasPrefix(raw, TokenPrefix) && len(raw) <= maxTokenLen
+}
+
 // Ensure registers raw (e.g. the configured admin token) for userName
-// unless it is registered already.
+// unless it is registered already. It refuses a token that Authenticate
+// would never accept.
 func (t *Tokens) Ensure(ctx context.Context, raw, userName string) error {
+	if !wellFormed(raw) {
+		return fmt.Errorf("credentials: ensure token: a token must start with %s and be at most %d bytes long", TokenPrefix, maxTokenLen)
+	}
 	h := HashToken(raw)
 	old, err := t.store.GetToken(ctx, h)
 	switch {
@@ -83,7 +95,7 @@ func (t *Tokens) Ensure(ctx context.Context, raw, userName string) error {
 // Authenticate returns the user raw belongs to, or an error wrapping
 // ErrInvalidToken; other errors are technical failures.
 func (t *Tokens) Authenticate(ctx context.Context, raw string) (string, error) {
-	if !strings.HasPrefix(raw, TokenPrefix) || len(raw) > 256 {
+	if !wellFormed(raw) {
 		return "", ErrInvalidToken
 	}
 	rec, err := t.store.GetToken(ctx, HashToken(raw))
