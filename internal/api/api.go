@@ -111,8 +111,9 @@ func (h *handler) health(w http.ResponseWriter, _ *http.Request) {
 // authed authenticates the bearer token and passes the caller on.
 func (h *handler) authed(next func(w http.ResponseWriter, r *http.Request, caller authz.Principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || strings.TrimSpace(raw) == "" {
+		// The scheme is case-insensitive (RFC 7235 section 2.1).
+		scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lakegate"`)
 			writeError(w, http.StatusUnauthorized, "authentication required: send Authorization: Bearer <token>")
 			return
@@ -178,7 +179,9 @@ func (h *handler) sql(w http.ResponseWriter, r *http.Request, caller authz.Princ
 		writeJSON(w, http.StatusOK, sqlResponse{Results: results})
 	case errors.As(err, &syn):
 		writeJSON(w, http.StatusBadRequest, sqlError{Error: "syntax error: " + syn.Error(), Line: syn.Line, Column: syn.Col})
-	case errors.As(err, &exec):
+	case errors.As(err, &exec) && statusOf(err) != http.StatusInternalServerError:
+		// A statement that failed in the store is an internal error like
+		// any other: its text is the store's and stays in the log.
 		writeJSON(w, statusOf(err), sqlError{Error: exec.Error(), Line: exec.Line, Column: exec.Col})
 	case errors.Is(err, authz.ErrInvalid) || errors.Is(err, authz.ErrForbidden):
 		writeError(w, statusOf(err), err.Error())
