@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/client"
+	"github.com/lakegate/lakegate/internal/config"
 )
 
 // serverEnv names the environment variable that supplies --server.
@@ -23,11 +25,42 @@ type clientFlags struct {
 }
 
 func (f *clientFlags) add(cmd *cobra.Command) {
-	def := os.Getenv(serverEnv)
-	if def == "" {
-		def = client.DefaultServer
+	cmd.Flags().StringVar(&f.server, "server", "",
+		"lakegate REST server (default $"+serverEnv+", else rest.addr of $"+configEnv+", else "+client.DefaultServer+")")
+}
+
+// serverURL is --server, else $LAKEGATE_SERVER, else the REST address of
+// the configuration $LAKEGATE_CONFIG names, else the local default.
+func (f *clientFlags) serverURL() (string, error) {
+	if f.server != "" {
+		return f.server, nil
 	}
-	cmd.Flags().StringVar(&f.server, "server", def, "lakegate REST server (default $"+serverEnv+" or "+client.DefaultServer+")")
+	if s := os.Getenv(serverEnv); s != "" {
+		return s, nil
+	}
+	path := os.Getenv(configEnv)
+	if path == "" {
+		return client.DefaultServer, nil
+	}
+	cfg, err := config.Load(path, os.LookupEnv)
+	if err != nil {
+		return "", err
+	}
+	if cfg.REST.Addr == "" {
+		return "", errors.New("the configuration in $" + configEnv + " has no rest.addr; pass --server")
+	}
+	host, port, err := net.SplitHostPort(cfg.REST.Addr)
+	if err != nil {
+		return "", fmt.Errorf("rest.addr %q: %w", cfg.REST.Addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	scheme := "http"
+	if cfg.REST.TLSCertFile != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port), nil
 }
 
 func (f *clientFlags) client() (*client.Client, error) {
@@ -38,7 +71,11 @@ func (f *clientFlags) client() (*client.Client, error) {
 	if token == "" {
 		return nil, errors.New("no token: set " + client.TokenEnv + " or write it to ~/.lakegate/token")
 	}
-	return client.New(f.server, token)
+	server, err := f.serverURL()
+	if err != nil {
+		return nil, err
+	}
+	return client.New(server, token)
 }
 
 func newSQLCmd(stdout io.Writer) *cobra.Command {

@@ -65,6 +65,11 @@ func (e *Engine) Exec(ctx context.Context, caller Principal, script string) ([]R
 	if err != nil {
 		return nil, err
 	}
+	// Whether the caller may change the policy is decided on the store's
+	// latest version, not on one up to a poll interval old.
+	if err := e.reload(ctx, false); err != nil {
+		return nil, err
+	}
 	results := make([]Result, len(stmts))
 	var changes []int
 	admin := e.IsCatalogAdmin(caller)

@@ -18,6 +18,9 @@ const AdminRole = "admin_role"
 // admin; later it never touches roles again, so an admin's REVOKE sticks.
 // It makes sure adminUser exists, in adminGroup among others.
 func (e *Engine) Bootstrap(ctx context.Context, adminUser, adminGroup string) error {
+	if err := e.reload(ctx, false); err != nil {
+		return err
+	}
 	fresh := e.cur.Load().version == 0
 	u, known := e.user(adminUser)
 	if !fresh && known && slices.Contains(u, adminGroup) {
