@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -139,19 +140,30 @@ type s3User struct {
 	hc                *http.Client
 }
 
+// newS3User returns a user whose client does not follow redirects: a
+// redirect is an answer to assert, not to act on.
 func newS3User(lg *lakegateServer, name, key, secret string) *s3User {
-	return &s3User{Name: name, Key: key, Secret: secret, lg: lg, hc: lg.HTTPClient()}
+	hc := lg.HTTPClient()
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &s3User{Name: name, Key: key, Secret: secret, lg: lg, hc: hc}
 }
 
 // rawReq describes one hand-signed request. Path is sent exactly as given
 // (already escaped); Host overrides the Host header.
+//
+// Requests ask for Accept-Encoding: identity, as the AWS SDKs do, unless
+// Header sets it: Go's transport would otherwise ask for gzip on its own.
 type rawReq struct {
 	Method string
 	Path   string
-	Query  string // raw
-	Host   string
-	Header http.Header
-	Body   []byte
+	// SignPath, when set, is the path the signature covers instead of
+	// Path: the canonical form a server computes for a path it decodes
+	// (MinIO and lakegate sign "/b/x%2Fy" as "/b/x/y").
+	SignPath string
+	Query    string // raw
+	Host     string
+	Header   http.Header
+	Body     []byte
 }
 
 // String is the request as a test failure shows it.
@@ -172,11 +184,16 @@ func (r rawReq) String() string {
 // build returns the signed *http.Request.
 func (u *s3User) build(t testing.TB, r rawReq) *http.Request {
 	t.Helper()
-	target := r.Path
+	signPath := r.Path
+	if r.SignPath != "" {
+		signPath = r.SignPath
+	}
+	target := signPath
 	if r.Query != "" {
 		target += "?" + r.Query
 	}
 	req := newRawRequest(t, r.Method, u.lg.ProxyURL, target, r.Body)
+	req.Header.Set("Accept-Encoding", "identity")
 	for k, v := range r.Header {
 		req.Header[k] = v
 	}
@@ -186,8 +203,18 @@ func (u *s3User) build(t testing.TB, r rawReq) *http.Request {
 	hash := emptySHA256
 	if r.Body != nil {
 		hash = sha256Hex(r.Body)
+		if req.Header.Get("Content-Md5") == "" {
+			req.Header.Set("Content-Md5", contentMD5(r.Body))
+		}
 	}
 	signV4(t, req, u.Key, u.Secret, hash, time.Now())
+	if r.SignPath != "" {
+		wire, err := url.Parse(u.lg.ProxyURL + r.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.URL.Path, req.URL.RawPath = wire.Path, wire.RawPath
+	}
 	return req
 }
 
