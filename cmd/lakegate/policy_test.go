@@ -9,10 +9,9 @@ import (
 	"testing"
 
 	"github.com/lakegate/lakegate/internal/api"
-	"github.com/lakegate/lakegate/internal/authz"
+	"github.com/lakegate/lakegate/internal/authz/authztest"
 	"github.com/lakegate/lakegate/internal/client"
 	"github.com/lakegate/lakegate/internal/credentials"
-	"github.com/lakegate/lakegate/internal/store"
 )
 
 // restServer runs the real REST API over SQLite with a catalog admin and
@@ -22,44 +21,20 @@ import (
 // alice's token.
 func restServer(t *testing.T) (aliceToken string) {
 	t.Helper()
-	ctx := t.Context()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	e, err := authz.New(ctx, authz.Options{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Bootstrap(ctx, "admin", "admin"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Exec(ctx, e.Principal("admin"),
-		"CREATE ROLE readers; GRANT ROLE readers TO GROUP analysts; GRANT SELECT, SHOW ON URI 's3://bkt/data' TO ROLE readers"); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.PutUser(ctx, "alice", []string{"analysts"}); err != nil {
-		t.Fatal(err)
-	}
-	tokens := credentials.NewTokens(st)
-	adminToken, err := tokens.Issue(ctx, "admin", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if aliceToken, err = tokens.Issue(ctx, "alice", 0); err != nil {
-		t.Fatal(err)
-	}
-	h, err := api.New(api.Options{Engine: e, Tokens: tokens, Keys: credentials.New(st)})
+	fx := authztest.New(t, authztest.Options{
+		Script: "CREATE ROLE readers; GRANT ROLE readers TO GROUP analysts; GRANT SELECT, SHOW ON URI 's3://bkt/data' TO ROLE readers",
+		Users:  map[string][]string{"alice": {"analysts"}},
+	})
+	h, err := api.New(api.Options{Engine: fx.Engine, Tokens: fx.Tokens, Keys: credentials.New(fx.Store)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	t.Setenv(serverEnv, srv.URL)
-	t.Setenv(client.TokenEnv, adminToken)
+	t.Setenv(client.TokenEnv, fx.Token(t, "admin"))
 	t.Setenv("HOME", t.TempDir())
-	return aliceToken
+	return fx.Token(t, "alice")
 }
 
 // withStdin makes os.Stdin read s for the rest of the test.

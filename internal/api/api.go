@@ -139,15 +139,9 @@ type sqlRequest struct {
 	SQL string `json:"sql"`
 }
 
-type sqlResponse struct {
+// SQLResponse is the answer of POST /api/sql: one result per statement.
+type SQLResponse struct {
 	Results []authz.Result `json:"results"`
-}
-
-// sqlError locates a failed statement.
-type sqlError struct {
-	Error  string `json:"error"`
-	Line   int    `json:"line,omitempty"`
-	Column int    `json:"column,omitempty"`
 }
 
 func (h *handler) sql(w http.ResponseWriter, r *http.Request, caller authz.Principal) {
@@ -176,13 +170,13 @@ func (h *handler) sql(w http.ResponseWriter, r *http.Request, caller authz.Princ
 		if results == nil {
 			results = []authz.Result{}
 		}
-		writeJSON(w, http.StatusOK, sqlResponse{Results: results})
+		writeJSON(w, http.StatusOK, SQLResponse{Results: results})
 	case errors.As(err, &syn):
-		writeJSON(w, http.StatusBadRequest, sqlError{Error: "syntax error: " + syn.Error(), Line: syn.Line, Column: syn.Col})
+		writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: "syntax error: " + syn.Error(), Line: syn.Line, Column: syn.Col})
 	case errors.As(err, &exec) && statusOf(err) != http.StatusInternalServerError:
 		// A statement that failed in the store is an internal error like
 		// any other: its text is the store's and stays in the log.
-		writeJSON(w, statusOf(err), sqlError{Error: exec.Error(), Line: exec.Line, Column: exec.Col})
+		writeJSON(w, statusOf(err), ErrorResponse{Error: exec.Error(), Line: exec.Line, Column: exec.Col})
 	case errors.Is(err, authz.ErrInvalid) || errors.Is(err, authz.ErrForbidden):
 		writeError(w, statusOf(err), err.Error())
 	default:
@@ -201,8 +195,9 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
-// checkResponse is the answer of GET /api/check.
-type checkResponse struct {
+// CheckResponse is the answer of GET /api/check: the decision on one access
+// with its reason, for the principal that was checked.
+type CheckResponse struct {
 	Decision  string   `json:"decision"` // ALLOW or DENY
 	Allowed   bool     `json:"allowed"`
 	Reason    string   `json:"reason"`
@@ -247,7 +242,7 @@ func (h *handler) check(w http.ResponseWriter, r *http.Request, caller authz.Pri
 		h.internal(w, r, err)
 		return
 	}
-	resp := checkResponse{Decision: "DENY", Allowed: d.Allowed, Reason: d.Reason, User: p.User, Groups: p.Groups, URI: uri, Operation: op}
+	resp := CheckResponse{Decision: "DENY", Allowed: d.Allowed, Reason: d.Reason, User: p.User, Groups: p.Groups, URI: uri, Operation: op}
 	if d.Allowed {
 		resp.Decision = "ALLOW"
 	}
@@ -272,7 +267,9 @@ type createUserRequest struct {
 	Groups []string `json:"groups"`
 }
 
-type createUserResponse struct {
+// CreatedUser is the answer of POST /api/users: the user with its groups
+// and its new access key and token.
+type CreatedUser struct {
 	User            string   `json:"user"`
 	Groups          []string `json:"groups"`
 	AccessKeyID     string   `json:"access_key_id"`
@@ -319,7 +316,7 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request, caller auth
 	if p.Groups == nil {
 		p.Groups = []string{}
 	}
-	writeJSON(w, http.StatusCreated, createUserResponse{
+	writeJSON(w, http.StatusCreated, CreatedUser{
 		User: req.Name, Groups: p.Groups, AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey, Token: tok,
 	})
 }
@@ -385,13 +382,16 @@ func (h *handler) internal(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, http.StatusInternalServerError, "internal error")
 }
 
-// errorBody is the JSON shape of every REST error.
-type errorBody struct {
-	Error string `json:"error"`
+// ErrorResponse is the JSON shape of every REST error. Line and Column
+// locate a failed SQL statement and are left out when not known.
+type ErrorResponse struct {
+	Error  string `json:"error"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, errorBody{Error: msg})
+	writeJSON(w, status, ErrorResponse{Error: msg})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

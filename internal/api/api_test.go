@@ -7,13 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/lakegate/lakegate/internal/api"
 	"github.com/lakegate/lakegate/internal/authz"
+	"github.com/lakegate/lakegate/internal/authz/authztest"
 	"github.com/lakegate/lakegate/internal/credentials"
 	"github.com/lakegate/lakegate/internal/store"
 )
@@ -40,36 +40,17 @@ GRANT ALL ON URI 's3://sales' TO ROLE sellers;
 
 func newFixture(t *testing.T, wrap func(api.Engine) api.Engine) *fixture {
 	t.Helper()
-	ctx := t.Context()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
+	fx := authztest.New(t, authztest.Options{
+		Script: fixturePolicy,
+		Users:  map[string][]string{"alice": {"analysts"}, "bob": {"sales"}},
+	})
+	f := &fixture{
+		engine: fx.Engine, store: fx.Store, keys: credentials.New(fx.Store), tokens: fx.Tokens,
+		admin: fx.Token(t, "admin"), alice: fx.Token(t, "alice"), bob: fx.Token(t, "bob"),
 	}
-	t.Cleanup(func() { _ = st.Close() })
-	e, err := authz.New(ctx, authz.Options{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Bootstrap(ctx, "admin", "admin"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Exec(ctx, e.Principal("admin"), fixturePolicy); err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{engine: e, store: st, keys: credentials.New(st), tokens: credentials.NewTokens(st)}
-	for user, groups := range map[string][]string{"alice": {"analysts"}, "bob": {"sales"}} {
-		if err := e.PutUser(ctx, user, groups); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for user, tok := range map[string]*string{"admin": &f.admin, "alice": &f.alice, "bob": &f.bob} {
-		if *tok, err = f.tokens.Issue(ctx, user, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var engine api.Engine = e
+	var engine api.Engine = fx.Engine
 	if wrap != nil {
-		engine = wrap(e)
+		engine = wrap(fx.Engine)
 	}
 	h, err := api.New(api.Options{Engine: engine, Tokens: f.tokens, Keys: f.keys})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lakegate/lakegate/internal/authz"
+	"github.com/lakegate/lakegate/internal/authz/authztest"
 	"github.com/lakegate/lakegate/internal/store"
 )
 
@@ -43,15 +44,8 @@ func newEngine(t *testing.T, st authz.Store, poll time.Duration) *authz.Engine {
 // catalog admin, after running setup (as admin) when it is not empty.
 func bootstrapped(t *testing.T, setup string) (*authz.Engine, *store.SQL) {
 	t.Helper()
-	st := openStore(t, "")
-	e := newEngine(t, st, 0)
-	if err := e.Bootstrap(t.Context(), admin.User, "admin"); err != nil {
-		t.Fatal(err)
-	}
-	if setup != "" {
-		mustExec(t, e, admin, setup)
-	}
-	return e, st
+	fx := authztest.New(t, authztest.Options{AdminUser: admin.User, Script: setup})
+	return fx.Engine, fx.Store
 }
 
 func mustExec(t *testing.T, e *authz.Engine, caller authz.Principal, script string) []authz.Result {

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lakegate/lakegate/internal/api"
 	"github.com/lakegate/lakegate/internal/authz"
 )
 
@@ -95,21 +96,13 @@ func (e *APIError) Error() string {
 
 // SQL runs a script of grant-language statements.
 func (c *Client) SQL(ctx context.Context, script string) ([]authz.Result, error) {
-	var resp struct {
-		Results []authz.Result `json:"results"`
-	}
+	var resp api.SQLResponse
 	err := c.do(ctx, http.MethodPost, "/api/sql", map[string]string{"sql": script}, &resp)
 	return resp.Results, err
 }
 
 // CreatedUser is the answer to CreateUser.
-type CreatedUser struct {
-	User            string   `json:"user"`
-	Groups          []string `json:"groups"`
-	AccessKeyID     string   `json:"access_key_id"`
-	SecretAccessKey string   `json:"secret_access_key"`
-	Token           string   `json:"token"`
-}
+type CreatedUser = api.CreatedUser
 
 // CreateUser creates a user with groups (or replaces its groups) and
 // returns a new access key and token for it.
@@ -128,15 +121,7 @@ func (c *Client) DeleteUser(ctx context.Context, name string) error {
 }
 
 // CheckResult is the answer to Check.
-type CheckResult struct {
-	Decision  string   `json:"decision"`
-	Allowed   bool     `json:"allowed"`
-	Reason    string   `json:"reason"`
-	User      string   `json:"user"`
-	Groups    []string `json:"groups"`
-	URI       string   `json:"uri"`
-	Operation string   `json:"operation"`
-}
+type CheckResult = api.CheckResponse
 
 // Check asks whether user (with groups, or the user's own when nil) may
 // perform operation on uri.
@@ -179,11 +164,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("reading the answer of %s: %w", c.server, err)
 	}
 	if resp.StatusCode >= 300 {
-		var e struct {
-			Error  string `json:"error"`
-			Line   int    `json:"line"`
-			Column int    `json:"column"`
-		}
+		var e api.ErrorResponse
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
 			return &APIError{Status: resp.StatusCode, Message: fmt.Sprintf("%s answered %s", c.server, resp.Status)}
 		}

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,8 +22,8 @@ import (
 	"github.com/minio/minio-go/v7/pkg/signer"
 
 	"github.com/lakegate/lakegate/internal/authz"
+	"github.com/lakegate/lakegate/internal/authz/authztest"
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
-	"github.com/lakegate/lakegate/internal/store"
 	"github.com/lakegate/lakegate/internal/upstream"
 )
 
@@ -43,24 +42,7 @@ func (k keys) LookupCredential(_ context.Context, id string) (sigv4.Credential, 
 // client key's user is catalog admin and script has run.
 func newEngine(t testing.TB, script string) *authz.Engine {
 	t.Helper()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "lakegate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	e, err := authz.New(context.Background(), authz.Options{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Bootstrap(context.Background(), clientKey, "admin"); err != nil {
-		t.Fatal(err)
-	}
-	if script != "" {
-		if _, err := e.Exec(context.Background(), e.Principal(clientKey), script); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return e
+	return authztest.New(t, authztest.Options{AdminUser: clientKey, Script: script}).Engine
 }
 
 const (
