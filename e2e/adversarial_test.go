@@ -410,6 +410,8 @@ func (w *advWorld) run(t *testing.T, u *s3User, c advCase) {
 	}
 	if !matched {
 		t.Errorf("got %d %s, want one of %v\n%s", resp.Status, code, c.want, show)
+	} else {
+		t.Logf("%s → %d %s", strings.SplitN(desc, "\n", 2)[0], resp.Status, code)
 	}
 	for _, leak := range w.leaks(resp.Body, desc) {
 		t.Errorf("response reveals %s\n%s", leak, show)
