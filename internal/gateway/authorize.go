@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -76,7 +77,10 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 			h.fail(w, r, denied(d))
 			return
 		}
-		h.unsealMarkers(r)
+		if err := h.unsealMarkers(r); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 		view := h.opts.Authorizer.View(p, req.Bucket, grants.Show)
 		if !view.All() {
 			kind := listKinds[req.Operation]
@@ -110,8 +114,19 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 			}
 		}
 	}
+	if call.ModifyResponse != nil {
+		identityEncoding(r)
+	}
 	h.watchBody(w, r)
 	h.opts.Upstream.Forward(w, r, call, h.fail)
+}
+
+// identityEncoding asks the upstream for an unencoded body, which a filter
+// can read: MinIO gzips listings for clients that accept it. Go's HTTP
+// client decodes gzip itself, and other clients send no Accept-Encoding
+// for S3, so they are served the same.
+func identityEncoding(r *http.Request) {
+	r.Header.Del("Accept-Encoding")
 }
 
 var listKinds = map[request.Operation]s3xml.ListKind{
@@ -123,30 +138,40 @@ var listKinds = map[request.Operation]s3xml.ListKind{
 
 // markerParams are the listing parameters into which clients copy the
 // markers and tokens of a previous page, which may be sealed.
-var markerParams = []string{"marker", "continuation-token", "key-marker"}
+var markerParams = []string{"marker", "continuation-token", "key-marker", "version-id-marker", "upload-id-marker"}
+
+// sealedPrefix starts every sealed marker (s3xml.Sealer).
+const sealedPrefix = "lg1."
 
 // unsealMarkers replaces sealed markers in r's query by what they seal,
-// for the upstream. Verification is done, so the query may change.
-func (h *Handler) unsealMarkers(r *http.Request) {
+// for the upstream. Verification is done, so the query may change. A
+// value that looks sealed but does not open (forged, or sealed with
+// another key) is refused.
+func (h *Handler) unsealMarkers(r *http.Request) error {
 	if h.sealer == nil || r.URL.RawQuery == "" {
-		return
+		return nil
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return
+		return nil // request.Parse accepted it; nothing sealed can be in it
 	}
 	changed := false
 	for _, name := range markerParams {
-		if v := q.Get(name); v != "" {
-			if plain, ok := h.sealer.Open(v); ok {
-				q.Set(name, plain)
-				changed = true
-			}
+		v := q.Get(name)
+		if !strings.HasPrefix(v, sealedPrefix) {
+			continue
 		}
+		plain, ok := h.sealer.Open(v)
+		if !ok {
+			return s3err.InvalidArgument.WithMessage("The " + name + " is not one this proxy issued.")
+		}
+		q.Set(name, plain)
+		changed = true
 	}
 	if changed {
 		r.URL.RawQuery = q.Encode()
 	}
+	return nil
 }
 
 // seal is the sealing function for s3xml, nil without a sealer (markers
@@ -158,12 +183,21 @@ func (h *Handler) seal() func(string) string {
 	return h.sealer.Seal
 }
 
+// errEncodedBody is the failure of a filter handed an encoded body.
+var errEncodedBody = errors.New("gateway: the upstream sent a content-encoded body to filter")
+
 // filterOn200 rewrites successful response bodies through filter as they
-// stream; errors and other statuses pass unchanged.
+// stream; errors and other statuses pass unchanged. The caller must have
+// removed Accept-Encoding from the request (see identityEncoding); an
+// encoded body anyway fails the response rather than reach the client
+// unfiltered.
 func filterOn200(filter func(dst io.Writer, src io.Reader) error) func(*http.Response) error {
 	return func(resp *http.Response) error {
 		if resp.StatusCode != http.StatusOK {
 			return nil
+		}
+		if ce := resp.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+			return errEncodedBody
 		}
 		src := resp.Body
 		pr, pw := io.Pipe()
@@ -226,6 +260,7 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, req *req
 		call.ModifyResponse = filterOn200(func(dst io.Writer, src io.Reader) error {
 			return s3xml.WriteDeleteResult(dst, src, refused)
 		})
+		identityEncoding(r)
 	}
 	h.opts.Upstream.Forward(w, r, call, h.fail)
 }

@@ -196,6 +196,21 @@ func TestAuthorizeListingFiltered(t *testing.T) {
 		t.Errorf("upstream got query %q, want the unsealed token", q)
 	}
 
+	// A forged sealed token is refused, not forwarded.
+	before := len(up.all())
+	resp, body = send(http.MethodGet, "/bk1?list-type=2&continuation-token=lg1.Zm9yZ2Vk", nil, nil)
+	if resp.StatusCode != http.StatusBadRequest || len(up.all()) != before {
+		t.Errorf("forged token: status %d, upstream reached %v: %s", resp.StatusCode, len(up.all()) != before, body)
+	}
+
+	// A filtered listing is asked for unencoded: a gzipped body cannot be
+	// filtered.
+	resp, body = send(http.MethodGet, "/bk1?list-type=2", nil, map[string]string{"Accept-Encoding": "gzip"})
+	reqs = up.all()
+	if resp.StatusCode != 200 || reqs[len(reqs)-1].header.Get("Accept-Encoding") != "" {
+		t.Errorf("gzip listing: status %d, upstream Accept-Encoding %q: %s", resp.StatusCode, reqs[len(reqs)-1].header.Get("Accept-Encoding"), body)
+	}
+
 	resp, body = send(http.MethodGet, "/", nil, nil)
 	if resp.StatusCode != 200 || bytes.Contains(body, []byte("hidden-bucket")) || !bytes.Contains(body, []byte("<Name>bk1</Name>")) {
 		t.Errorf("ListBuckets: status %d body\n%s", resp.StatusCode, body)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -14,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -329,13 +331,26 @@ func TestPostFormRefused(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := up.snapshot()
-			r := tc.form.request(t, proxy)
-			if tc.mod != nil {
-				tc.mod(r)
-			}
-			resp, err := http.DefaultClient.Do(r)
-			if err != nil {
-				t.Fatal(err)
+			// A fresh connection per attempt: a refused form leaves its
+			// connection unusable. The proxy may answer before the client
+			// has sent the whole form and close, so that the client's
+			// write fails with a reset before it reads the answer; that
+			// race is the client's, and the attempt is repeated.
+			client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+			var resp *http.Response
+			for attempt := 1; ; attempt++ {
+				r := tc.form.request(t, proxy)
+				if tc.mod != nil {
+					tc.mod(r)
+				}
+				var err error
+				resp, err = client.Do(r)
+				if err == nil {
+					break
+				}
+				if attempt == 5 || !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+					t.Fatal(err)
+				}
 			}
 			defer resp.Body.Close()
 			if code := errorCode(t, resp); code != tc.code {

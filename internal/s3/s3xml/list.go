@@ -203,12 +203,17 @@ var listSpecs = map[ListKind]*docSpec{
 	ListObjectVersions: {
 		root:    "ListVersionsResult",
 		entries: map[string]*entrySpec{"Version": keyEntry, "DeleteMarker": keyEntry, "CommonPrefixes": commonPrefixes},
-		fields:  map[string]fieldMode{"KeyMarker": markerField, "NextKeyMarker": markerField},
+		// A version id marker belongs to the key marker beside it, which
+		// may be hidden: it is always sealed, so that paging never hands
+		// out the version ids of hidden objects.
+		fields: map[string]fieldMode{"KeyMarker": markerField, "NextKeyMarker": markerField,
+			"VersionIdMarker": tokenField, "NextVersionIdMarker": tokenField},
 	},
 	ListMultipartUploads: {
 		root:    "ListMultipartUploadsResult",
 		entries: map[string]*entrySpec{"Upload": keyEntry, "CommonPrefixes": commonPrefixes},
-		fields:  map[string]fieldMode{"KeyMarker": markerField, "NextKeyMarker": markerField},
+		fields: map[string]fieldMode{"KeyMarker": markerField, "NextKeyMarker": markerField,
+			"UploadIdMarker": tokenField, "NextUploadIdMarker": tokenField},
 	},
 }
 

@@ -194,9 +194,10 @@ func TestSDKParsesFilteredListObjectVersions(t *testing.T) {
 					t.Errorf("NextKeyMarker %q opens to %q, %v", aws.ToString(out.NextKeyMarker), plain, ok)
 				}
 			}
-			// Version ID markers pass through unchanged.
-			if got, want := aws.ToString(out.NextVersionIdMarker), summarize(t, []byte(tc.body)).fields["NextVersionIdMarker"]; got != want {
-				t.Errorf("NextVersionIdMarker = %q, want %q", got, want)
+			// Version ID markers are sealed: they may belong to a hidden key.
+			want := summarize(t, []byte(tc.body)).fields["NextVersionIdMarker"]
+			if plain, ok := sealer.Open(aws.ToString(out.NextVersionIdMarker)); want != "" && (!ok || plain != want) {
+				t.Errorf("NextVersionIdMarker %q opens to %q, %v; want %q", aws.ToString(out.NextVersionIdMarker), plain, ok, want)
 			}
 		})
 	}
