@@ -81,8 +81,10 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 			h.fail(w, r, err)
 			return
 		}
+		// Every key a listing returns starts with its prefix: when the
+		// grants cover all of those, there is nothing to filter.
 		view := h.opts.Authorizer.View(p, req.Bucket, grants.Show)
-		if !view.All() {
+		if !view.Under(req.ListPrefix()) {
 			kind := listKinds[req.Operation]
 			opts := s3xml.FilterOptions{URLEncoded: req.Query.Get("encoding-type") == "url", Seal: h.seal()}
 			call.ModifyResponse = filterOn200(func(dst io.Writer, src io.Reader) error {

@@ -468,3 +468,30 @@ func (v *View) Prefix(prefix string) bool {
 	i := sort.SearchStrings(v.keys, prefix)
 	return i < len(v.keys) && strings.HasPrefix(v.keys[i], prefix)
 }
+
+// Under reports whether the view covers every key that starts with prefix,
+// so that a listing under prefix needs no filtering: a grant on the whole
+// bucket, on a path ending in '/' that prefix starts with, or on a path p
+// with prefix starting with p + "/".
+func (v *View) Under(prefix string) bool {
+	if v.all {
+		return true
+	}
+	if _, ok := v.paths[prefix]; ok && strings.HasSuffix(prefix, "/") {
+		return true
+	}
+	for i := len(prefix) - 1; i >= 0; i-- {
+		if prefix[i] != '/' {
+			continue
+		}
+		// prefix[:i+1] ends with '/': covers everything below it; and
+		// prefix[:i] covers everything below prefix[:i] + "/".
+		if _, ok := v.paths[prefix[:i+1]]; ok {
+			return true
+		}
+		if _, ok := v.paths[prefix[:i]]; ok && i > 0 {
+			return true
+		}
+	}
+	return false
+}
