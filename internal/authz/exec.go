@@ -198,7 +198,9 @@ func apply(ctx context.Context, tx store.PolicyTx, st grants.Statement) (string,
 			n += removed
 		}
 		if n == 0 {
-			return "nothing to revoke: role " + s.Role + " holds no such grant", nil
+			// A privilege held through ALL is not a grant of its own.
+			return "nothing to revoke: role " + s.Role + " holds no grant of " + privs.String() + " on " +
+				s.Object.String() + " (REVOKE ALL removes every privilege on it, including ALL)", nil
 		}
 		return fmt.Sprintf("%d privilege(s) revoked", n), nil
 	}

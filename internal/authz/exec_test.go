@@ -181,7 +181,7 @@ func TestExecChanges(t *testing.T) {
 			name:   "revoke a grant the role does not hold",
 			setup:  r1 + "GRANT SELECT ON URI 's3://bkt/data' TO ROLE r",
 			script: "REVOKE SELECT ON URI 's3://bkt/dat' FROM ROLE r",
-			want:   []authz.Result{msg("REVOKE SELECT ON URI 's3://bkt/dat' FROM ROLE r", "nothing to revoke: role r holds no such grant")},
+			want:   []authz.Result{msg("REVOKE SELECT ON URI 's3://bkt/dat' FROM ROLE r", "nothing to revoke: role r holds no grant of SELECT on URI 's3://bkt/dat' (REVOKE ALL removes every privilege on it, including ALL)")},
 			state:  "role r\n  group g\n  SELECT URI \"s3://bkt/data\"\n",
 		},
 		{
