@@ -195,6 +195,17 @@ func (e *Engine) Principal(user string) Principal {
 	return Principal{User: user, Groups: slices.Clone(e.cur.Load().users[user])}
 }
 
+// SessionPrincipal is the principal of a request made with an access key
+// issued to user: the groups the users table lists for the user when it
+// lists the user (an administrator's explicit assignment wins), else the
+// groups resolved when the key was issued (sessionGroups), else none.
+func (e *Engine) SessionPrincipal(user string, sessionGroups []string) Principal {
+	if g, ok := e.cur.Load().users[user]; ok || sessionGroups == nil {
+		return Principal{User: user, Groups: slices.Clone(g)}
+	}
+	return Principal{User: user, Groups: slices.Clone(sessionGroups)}
+}
+
 // KnownUser reports whether the policy store lists user.
 func (e *Engine) KnownUser(user string) bool {
 	_, ok := e.cur.Load().users[user]

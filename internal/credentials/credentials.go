@@ -55,6 +55,7 @@ func (s *Service) LookupCredential(ctx context.Context, accessKeyID string) (sig
 		SessionToken:    k.SessionToken,
 		Expires:         k.ExpiresAt,
 		Owner:           k.UserName,
+		SessionGroups:   k.SessionGroups,
 	}, nil
 }
 
@@ -62,15 +63,23 @@ func (s *Service) LookupCredential(ctx context.Context, accessKeyID string) (sig
 const maxIssueAttempts = 5
 
 // Issue generates a new key pair for userName, valid for ttl (zero: no
-// expiry), stores it and returns it.
+// expiry), stores it and returns it. Requests made with it act with the
+// user's groups in the users table.
 func (s *Service) Issue(ctx context.Context, userName string, ttl time.Duration) (store.AccessKey, error) {
+	return s.IssueSession(ctx, userName, nil, ttl)
+}
+
+// IssueSession is Issue for an authenticated session: requests made with
+// the key act with groups (non-nil, possibly empty), resolved when the
+// user authenticated, unless the users table lists the user.
+func (s *Service) IssueSession(ctx context.Context, userName string, groups []string, ttl time.Duration) (store.AccessKey, error) {
 	if userName == "" {
 		return store.AccessKey{}, errors.New("credentials: issue: empty user name")
 	}
 	now := s.now().UTC()
 	for range maxIssueAttempts {
 		id, secret := Generate()
-		k := store.AccessKey{AccessKeyID: id, SecretAccessKey: secret, UserName: userName, CreatedAt: now}
+		k := store.AccessKey{AccessKeyID: id, SecretAccessKey: secret, UserName: userName, CreatedAt: now, SessionGroups: groups}
 		if ttl > 0 {
 			k.ExpiresAt = now.Add(ttl)
 		}

@@ -23,8 +23,9 @@ import (
 // are pure lookups in memory: they never fail, and an unknown user has no
 // permissions.
 type Authorizer interface {
-	// Principal returns the user with its groups.
-	Principal(user string) authz.Principal
+	// SessionPrincipal returns the user of an access key with its groups;
+	// see authz.Engine.SessionPrincipal.
+	SessionPrincipal(user string, sessionGroups []string) authz.Principal
 	// Decide answers one question; see authz.Engine.Decide.
 	Decide(p authz.Principal, a request.Access, bucket, key string) authz.Decision
 	// View is what p may see of bucket with priv, for filtering listings.
@@ -52,7 +53,7 @@ func (e *deniedError) Error() string { return "access denied: " + e.reason }
 // authorizeAndForward enforces the policy on a verified request and
 // forwards what may go upstream.
 func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, req *request.Request, auth *sigv4.Result) {
-	p := h.opts.Authorizer.Principal(auth.Credential.Owner)
+	p := h.opts.Authorizer.SessionPrincipal(auth.Credential.Owner, auth.Credential.SessionGroups)
 	call := upstream.Call{
 		Bucket: req.Bucket, Key: req.Key, Auth: auth,
 		Operation: string(req.Operation), VirtualHost: req.HostBucket != "",
@@ -275,7 +276,7 @@ const filenameVar = "${filename}"
 // ${filename} names an object the client picks when it sends the file,
 // after this decision, so it needs INSERT on the whole bucket.
 func (h *Handler) authorizePostForm(auth *sigv4.Result, bucket, key string) error {
-	p := h.opts.Authorizer.Principal(auth.Credential.Owner)
+	p := h.opts.Authorizer.SessionPrincipal(auth.Credential.Owner, auth.Credential.SessionGroups)
 	acc := request.Operation("PostObject").Access()
 	if strings.Contains(key, filenameVar) {
 		acc.Scope, key = request.ScopeBucket, ""

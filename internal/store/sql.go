@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -39,18 +40,19 @@ type dialect struct {
 var sqliteDialect = dialect{
 	name: "sqlite",
 	createAccessKey: `INSERT INTO access_keys
-		(access_key_id, secret_access_key, user_name, session_token, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)
+		(access_key_id, secret_access_key, user_name, session_token, created_at, expires_at, session_groups)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (access_key_id) DO NOTHING`,
 	putAccessKey: `INSERT INTO access_keys
-		(access_key_id, secret_access_key, user_name, session_token, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)
+		(access_key_id, secret_access_key, user_name, session_token, created_at, expires_at, session_groups)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (access_key_id) DO UPDATE SET
 			secret_access_key = excluded.secret_access_key,
 			user_name = excluded.user_name,
 			session_token = excluded.session_token,
 			created_at = excluded.created_at,
-			expires_at = excluded.expires_at`,
+			expires_at = excluded.expires_at,
+			session_groups = excluded.session_groups`,
 	createRole: `INSERT INTO roles (name) VALUES (?)
 		ON CONFLICT (name) DO NOTHING`,
 	grantRoleToGroup: `INSERT INTO role_groups (role_name, group_name) VALUES (?, ?)
@@ -98,7 +100,7 @@ type SQL struct {
 
 var _ Store = (*SQL)(nil)
 
-const accessKeyColumns = `access_key_id, secret_access_key, user_name, session_token, created_at, expires_at`
+const accessKeyColumns = `access_key_id, secret_access_key, user_name, session_token, created_at, expires_at, session_groups`
 
 // CreateAccessKey implements Store.
 func (s *SQL) CreateAccessKey(ctx context.Context, k AccessKey) error {
@@ -201,7 +203,12 @@ func accessKeyArgs(k AccessKey) []any {
 	if !k.ExpiresAt.IsZero() {
 		expires = sql.NullInt64{Int64: k.ExpiresAt.UnixMilli(), Valid: true}
 	}
-	return []any{k.AccessKeyID, k.SecretAccessKey, k.UserName, k.SessionToken, created.UnixMilli(), expires}
+	groups := ""
+	if k.SessionGroups != nil {
+		b, _ := json.Marshal(k.SessionGroups) // []string always marshals
+		groups = string(b)
+	}
+	return []any{k.AccessKeyID, k.SecretAccessKey, k.UserName, k.SessionToken, created.UnixMilli(), expires, groups}
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -211,9 +218,15 @@ func scanAccessKey(row scanner) (AccessKey, error) {
 		k       AccessKey
 		created int64
 		expires sql.NullInt64
+		groups  string
 	)
-	if err := row.Scan(&k.AccessKeyID, &k.SecretAccessKey, &k.UserName, &k.SessionToken, &created, &expires); err != nil {
+	if err := row.Scan(&k.AccessKeyID, &k.SecretAccessKey, &k.UserName, &k.SessionToken, &created, &expires, &groups); err != nil {
 		return AccessKey{}, err
+	}
+	if groups != "" {
+		if err := json.Unmarshal([]byte(groups), &k.SessionGroups); err != nil {
+			return AccessKey{}, fmt.Errorf("session groups of %s: %w", k.AccessKeyID, err)
+		}
 	}
 	k.CreatedAt = time.UnixMilli(created).UTC()
 	if expires.Valid {

@@ -41,6 +41,11 @@ type AccessKey struct {
 	CreatedAt time.Time
 	// ExpiresAt is when the key stops working; zero means never.
 	ExpiresAt time.Time
+	// SessionGroups, when non-nil, are the groups resolved when the key
+	// was issued for an authenticated session (a JWT's groups claim, an
+	// LDAP lookup); requests made with the key act with them. Nil means
+	// the user's groups come from the users table.
+	SessionGroups []string
 }
 
 // Store is the whole policy store. Times are stored in UTC with millisecond

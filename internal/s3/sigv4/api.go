@@ -32,6 +32,9 @@ type Credential struct {
 	// Owner names the user the key acts as. Verification ignores it; it is
 	// carried to whoever authorizes the verified request.
 	Owner string
+	// SessionGroups are the groups the key was issued with, for keys of an
+	// authenticated session; nil otherwise. Verification ignores them.
+	SessionGroups []string
 }
 
 // CredentialLookup resolves an access key id to its credential.

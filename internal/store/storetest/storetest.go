@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Delete", testDelete},
 		{"DeleteExpired", testDeleteExpired},
 		{"Concurrent", testConcurrent},
+		{"SessionGroups", testSessionGroups},
 
 		// The policy half (policy.go).
 		{"CreateRole", testCreateRole},
@@ -82,7 +84,28 @@ func key(id, user string) store.AccessKey {
 func equal(a, b store.AccessKey) bool {
 	return a.AccessKeyID == b.AccessKeyID && a.SecretAccessKey == b.SecretAccessKey &&
 		a.UserName == b.UserName && a.SessionToken == b.SessionToken &&
-		a.CreatedAt.Equal(b.CreatedAt) && a.ExpiresAt.Equal(b.ExpiresAt)
+		a.CreatedAt.Equal(b.CreatedAt) && a.ExpiresAt.Equal(b.ExpiresAt) &&
+		(a.SessionGroups == nil) == (b.SessionGroups == nil) && slices.Equal(a.SessionGroups, b.SessionGroups)
+}
+
+func testSessionGroups(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, k := range []store.AccessKey{
+		func() store.AccessKey { k := key("LGSESSION1", "alice"); k.SessionGroups = []string{"analysts", "Data Eng"}; return k }(),
+		func() store.AccessKey { k := key("LGSESSION2", "bob"); k.SessionGroups = []string{}; return k }(),
+		key("LGSESSION3", "carol"),
+	} {
+		if err := s.CreateAccessKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetAccessKey(ctx, k.AccessKeyID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !equal(got, k) {
+			t.Errorf("round trip of %s: got groups %#v, want %#v", k.AccessKeyID, got.SessionGroups, k.SessionGroups)
+		}
+	}
 }
 
 func testCreateGet(t *testing.T, s store.Store) {
