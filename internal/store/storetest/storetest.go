@@ -91,7 +91,11 @@ func equal(a, b store.AccessKey) bool {
 func testSessionGroups(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	for _, k := range []store.AccessKey{
-		func() store.AccessKey { k := key("LGSESSION1", "alice"); k.SessionGroups = []string{"analysts", "Data Eng"}; return k }(),
+		func() store.AccessKey {
+			k := key("LGSESSION1", "alice")
+			k.SessionGroups = []string{"analysts", "Data Eng"}
+			return k
+		}(),
 		func() store.AccessKey { k := key("LGSESSION2", "bob"); k.SessionGroups = []string{}; return k }(),
 		key("LGSESSION3", "carol"),
 	} {
