@@ -17,12 +17,15 @@ import (
 	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/credentials"
 	"github.com/lakegate/lakegate/internal/grants"
+	"github.com/lakegate/lakegate/internal/identity"
 	"github.com/lakegate/lakegate/internal/store"
 )
 
 // Engine is the policy engine as the API uses it.
 type Engine interface {
 	Principal(user string) authz.Principal
+	SessionPrincipal(user string, sessionGroups []string) authz.Principal
+	KnownUser(user string) bool
 	IsCatalogAdmin(p authz.Principal) bool
 	Exec(ctx context.Context, caller authz.Principal, script string) ([]authz.Result, error)
 	Check(p authz.Principal, target, operation string) (authz.Decision, error)
@@ -42,6 +45,7 @@ type Tokens interface {
 // Keys issues AWS-style access keys.
 type Keys interface {
 	Issue(ctx context.Context, userName string, ttl time.Duration) (store.AccessKey, error)
+	IssueSession(ctx context.Context, userName string, groups []string, ttl time.Duration) (store.AccessKey, error)
 }
 
 var (
@@ -55,6 +59,20 @@ type Options struct {
 	Engine Engine
 	Tokens Tokens
 	Keys   Keys
+	// TokenAuthenticators accept bearer tokens other than lakegate's own
+	// (JWTs), tried in order.
+	TokenAuthenticators []identity.TokenAuthenticator
+	// Negotiator accepts Kerberos (Authorization: Negotiate); nil: off.
+	Negotiator Negotiator
+	// Passwords accepts user name and password (Authorization: Basic),
+	// e.g. an LDAP bind; nil: off.
+	Passwords identity.PasswordAuthenticator
+	// Groups resolves the groups of users the users table does not list;
+	// nil: the groups the credential carried (a JWT's claim), if any.
+	Groups GroupResolver
+	// CredentialTTL bounds keys from /api/aws-credentials
+	// (GO_REST_AWS_TOKEN_EXPIRY); zero means DefaultCredentialTTL.
+	CredentialTTL time.Duration
 	// Logger receives internal errors; nil discards.
 	Logger *slog.Logger
 }
@@ -64,6 +82,7 @@ const maxBody = 2 << 20
 
 type handler struct {
 	Options
+	tokens tokenCache
 	log *slog.Logger
 }
 
@@ -78,6 +97,10 @@ func New(o Options) (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/health", only("GET, HEAD", h.health))
+	mux.HandleFunc("/api/health-authenticated", only("GET", h.authedID(h.healthAuthenticated)))
+	mux.HandleFunc("/api/get-user", only("GET", h.authedID(h.getUser)))
+	mux.HandleFunc("/api/get-token", only("POST", h.authedID(h.getToken)))
+	mux.HandleFunc("/api/aws-credentials", only("POST", h.authedID(h.awsCredentials)))
 	mux.HandleFunc("/api/sql", only("POST", h.authed(h.sql)))
 	mux.HandleFunc("/api/check", only("GET", h.authed(h.check)))
 	mux.HandleFunc("/api/users", only("POST", h.authed(h.createUser)))
@@ -106,31 +129,6 @@ func only(allow string, next http.HandlerFunc) http.HandlerFunc {
 
 func (h *handler) health(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"health": "ok"})
-}
-
-// authed authenticates the bearer token and passes the caller on.
-func (h *handler) authed(next func(w http.ResponseWriter, r *http.Request, caller authz.Principal)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		// The scheme is case-insensitive (RFC 7235 section 2.1).
-		scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="lakegate"`)
-			writeError(w, http.StatusUnauthorized, "authentication required: send Authorization: Bearer <token>")
-			return
-		}
-		user, err := h.Tokens.Authenticate(r.Context(), strings.TrimSpace(raw))
-		if errors.Is(err, credentials.ErrInvalidToken) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="lakegate", error="invalid_token"`)
-			writeError(w, http.StatusUnauthorized, "invalid or expired token")
-			return
-		}
-		if err != nil {
-			h.internal(w, r, err)
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		next(w, r, h.Engine.Principal(user))
-	}
 }
 
 // sqlRequest is the body of POST /api/sql. A text/plain body is the script

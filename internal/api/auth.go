@@ -1,0 +1,289 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lakegate/lakegate/internal/authz"
+	"github.com/lakegate/lakegate/internal/credentials"
+	"github.com/lakegate/lakegate/internal/identity"
+)
+
+// Negotiator authenticates Kerberos SPNEGO (Authorization: Negotiate).
+type Negotiator interface {
+	// Negotiate returns the identity, or an error wrapping
+	// identity.ErrUnauthenticated for a missing or invalid token.
+	Negotiate(r *http.Request) (identity.Identity, error)
+}
+
+// GroupResolver resolves the groups of an authenticated identity (seed
+// 002's order); see identity.Resolver.
+type GroupResolver interface {
+	Resolve(ctx context.Context, id identity.Identity) ([]string, error)
+}
+
+// errNoCredentials is a request without any Authorization the server
+// accepts; errBadBearer one whose bearer token no authenticator accepts.
+var (
+	errNoCredentials = errors.New("authentication required")
+	errBadBearer     = errors.New("the bearer token is not valid")
+)
+
+// authenticate establishes who sent r: a lakegate token or another bearer
+// token (a JWT) in Authorization: Bearer, Kerberos in Authorization:
+// Negotiate, or an LDAP user name and password in Authorization: Basic.
+// Bad credentials give an error wrapping identity.ErrUnauthenticated.
+func (h *handler) authenticate(r *http.Request) (identity.Identity, error) {
+	ctx := r.Context()
+	var last error // why the last token authenticator refused
+	scheme, value, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	value = strings.TrimSpace(value)
+	// The scheme is case-insensitive (RFC 7235 section 2.1).
+	switch {
+	case strings.EqualFold(scheme, "Bearer") && value != "":
+		if strings.HasPrefix(value, credentials.TokenPrefix) {
+			user, err := h.Tokens.Authenticate(ctx, value)
+			if errors.Is(err, credentials.ErrInvalidToken) {
+				return identity.Identity{}, errors.Join(identity.ErrUnauthenticated, errBadBearer, err)
+			}
+			return identity.Identity{User: user, Method: "token"}, err
+		}
+		for _, a := range h.TokenAuthenticators {
+			id, err := a.AuthenticateToken(ctx, value)
+			if errors.Is(err, identity.ErrUnauthenticated) {
+				last = err
+				continue
+			}
+			return id, err
+		}
+		return identity.Identity{}, errors.Join(identity.ErrUnauthenticated, errBadBearer, last)
+	case strings.EqualFold(scheme, "Negotiate") && h.Negotiator != nil:
+		return h.Negotiator.Negotiate(r)
+	case strings.EqualFold(scheme, "Basic") && h.Passwords != nil:
+		raw, err := base64.StdEncoding.DecodeString(value)
+		if err != nil {
+			return identity.Identity{}, errors.Join(identity.ErrUnauthenticated, errors.New("malformed Basic credentials"))
+		}
+		user, password, ok := strings.Cut(string(raw), ":")
+		if !ok {
+			return identity.Identity{}, errors.Join(identity.ErrUnauthenticated, errors.New("malformed Basic credentials"))
+		}
+		return h.Passwords.AuthenticatePassword(ctx, user, password)
+	}
+	return identity.Identity{}, errors.Join(identity.ErrUnauthenticated, errNoCredentials)
+}
+
+// challenge answers 401 with the schemes the server accepts.
+func (h *handler) challenge(w http.ResponseWriter, err error) {
+	msg := "invalid or expired credentials"
+	switch {
+	case errors.Is(err, errBadBearer):
+		msg = "invalid or expired token"
+		w.Header().Add("WWW-Authenticate", `Bearer realm="lakegate", error="invalid_token"`)
+	case errors.Is(err, errNoCredentials):
+		msg = "authentication required: send Authorization: Bearer <token>"
+		w.Header().Add("WWW-Authenticate", `Bearer realm="lakegate"`)
+	default:
+		w.Header().Add("WWW-Authenticate", `Bearer realm="lakegate"`)
+	}
+	if h.Negotiator != nil {
+		w.Header().Add("WWW-Authenticate", "Negotiate")
+	}
+	if h.Passwords != nil {
+		w.Header().Add("WWW-Authenticate", `Basic realm="lakegate", charset="UTF-8"`)
+	}
+	writeError(w, http.StatusUnauthorized, msg)
+}
+
+// principal is the authorization principal of an authenticated identity:
+// the users table's groups when it lists the user, else the resolved ones.
+func (h *handler) principal(ctx context.Context, id identity.Identity) (authz.Principal, error) {
+	groups := id.Groups
+	if h.Groups != nil && !h.Engine.KnownUser(id.User) {
+		var err error
+		if groups, err = h.Groups.Resolve(ctx, id); err != nil {
+			return authz.Principal{}, err
+		}
+		if groups == nil {
+			groups = []string{}
+		}
+	}
+	return h.Engine.SessionPrincipal(id.User, groups), nil
+}
+
+// authed authenticates the request and passes the caller on.
+func (h *handler) authed(next func(w http.ResponseWriter, r *http.Request, caller authz.Principal)) http.HandlerFunc {
+	return h.authedID(func(w http.ResponseWriter, r *http.Request, _ identity.Identity, caller authz.Principal) {
+		next(w, r, caller)
+	})
+}
+
+// authedID is authed for handlers that need the identity too.
+func (h *handler) authedID(next func(w http.ResponseWriter, r *http.Request, id identity.Identity, caller authz.Principal)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := h.authenticate(r)
+		if errors.Is(err, identity.ErrUnauthenticated) {
+			h.log.Info("REST authentication failed", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "err", err.Error())
+			h.challenge(w, err)
+			return
+		}
+		if err != nil {
+			h.internal(w, r, err)
+			return
+		}
+		caller, err := h.principal(r.Context(), id)
+		if errors.Is(err, identity.ErrUnauthenticated) {
+			writeError(w, http.StatusForbidden, "access refused: "+err.Error())
+			return
+		}
+		if err != nil {
+			h.internal(w, r, err)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		next(w, r, id, caller)
+	}
+}
+
+// HealthAuthenticated is the answer of GET /api/health-authenticated, as
+// Okera's: the token is always null (it is never echoed).
+type HealthAuthenticated struct {
+	Health string  `json:"health"`
+	Token  *string `json:"token"`
+	User   string  `json:"user"`
+}
+
+func (h *handler) healthAuthenticated(w http.ResponseWriter, _ *http.Request, id identity.Identity, _ authz.Principal) {
+	writeJSON(w, http.StatusOK, HealthAuthenticated{Health: "ok", User: id.User})
+}
+
+// UserResponse is the answer of GET /api/get-user.
+type UserResponse struct {
+	User   string   `json:"user"`
+	Groups []string `json:"groups"`
+	// Method says how the request was authenticated.
+	Method string `json:"auth_method"`
+}
+
+func (h *handler) getUser(w http.ResponseWriter, _ *http.Request, id identity.Identity, p authz.Principal) {
+	groups := p.Groups
+	if groups == nil {
+		groups = []string{}
+	}
+	writeJSON(w, http.StatusOK, UserResponse{User: id.User, Groups: groups, Method: id.Method})
+}
+
+// TokenResponse is the answer of POST /api/get-token.
+type TokenResponse struct {
+	Token string `json:"token"`
+}
+
+// tokenTTL is how long a token from /api/get-token lasts; tokenReuse is
+// how long the same token is handed out again to its user (seed 002: "New
+// tokens are cached for one hour on a per-user basis").
+const (
+	tokenTTL   = 24 * time.Hour
+	tokenReuse = time.Hour
+)
+
+// tokenCache keeps the token last issued to each user, in memory only.
+type tokenCache struct {
+	mu sync.Mutex
+	m  map[string]cachedToken
+}
+
+type cachedToken struct {
+	raw     string
+	created time.Time
+}
+
+func (c *tokenCache) get(user string, now time.Time) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.m[user]
+	if !ok || now.Sub(t.created) >= tokenReuse {
+		return "", false
+	}
+	return t.raw, true
+}
+
+func (c *tokenCache) put(user, raw string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]cachedToken{}
+	}
+	for u, t := range c.m { // drop stale entries so the map stays small
+		if now.Sub(t.created) >= tokenReuse {
+			delete(c.m, u)
+		}
+	}
+	c.m[user] = cachedToken{raw: raw, created: now}
+}
+
+// getToken issues a lakegate token to an authenticated user (Kerberos,
+// LDAP password, a JWT): POST /api/get-token.
+func (h *handler) getToken(w http.ResponseWriter, r *http.Request, id identity.Identity, _ authz.Principal) {
+	now := time.Now()
+	if raw, ok := h.tokens.get(id.User, now); ok {
+		writeJSON(w, http.StatusOK, TokenResponse{Token: raw})
+		return
+	}
+	raw, err := h.Tokens.Issue(r.Context(), id.User, tokenTTL)
+	if err != nil {
+		h.internal(w, r, err)
+		return
+	}
+	h.tokens.put(id.User, raw, now)
+	writeJSON(w, http.StatusOK, TokenResponse{Token: raw})
+}
+
+// AWSCredentials is the answer of POST /api/aws-credentials: the JSON an
+// AWS SDK's credential_process expects.
+type AWSCredentials struct {
+	Version         int    `json:"Version"`
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+	SessionToken    string `json:"SessionToken,omitempty"`
+	Expiration      string `json:"Expiration,omitempty"`
+}
+
+// DefaultCredentialTTL is how long keys from /api/aws-credentials last when
+// GO_REST_AWS_TOKEN_EXPIRY does not say.
+const DefaultCredentialTTL = 12 * time.Hour
+
+// awsCredentials exchanges an authenticated identity for AWS-style keys
+// unique to the user, expiring after the credential TTL (and never after
+// the presented JWT expires): POST /api/aws-credentials.
+func (h *handler) awsCredentials(w http.ResponseWriter, r *http.Request, id identity.Identity, p authz.Principal) {
+	ttl := h.CredentialTTL
+	if ttl <= 0 {
+		ttl = DefaultCredentialTTL
+	}
+	if !id.Expires.IsZero() {
+		left := time.Until(id.Expires)
+		if left <= 0 {
+			h.challenge(w, identity.ErrUnauthenticated)
+			return
+		}
+		ttl = min(ttl, left)
+	}
+	groups := p.Groups
+	if groups == nil {
+		groups = []string{}
+	}
+	k, err := h.Keys.IssueSession(r.Context(), id.User, groups, ttl)
+	if err != nil {
+		h.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, AWSCredentials{
+		Version: 1, AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey,
+		SessionToken: k.SessionToken, Expiration: k.ExpiresAt.UTC().Format(time.RFC3339),
+	})
+}

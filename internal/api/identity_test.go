@@ -1,0 +1,163 @@
+package api_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lakegate/lakegate/internal/api"
+	"github.com/lakegate/lakegate/internal/authz/authztest"
+	"github.com/lakegate/lakegate/internal/credentials"
+	"github.com/lakegate/lakegate/internal/identity"
+)
+
+// fakeJWT accepts tokens "jwt:<user>" as a JWT authenticator would, with
+// the groups claim ["Analysts"] and an expiry in 30 minutes.
+type fakeJWT struct{ exp time.Time }
+
+func (f fakeJWT) AuthenticateToken(_ context.Context, token string) (identity.Identity, error) {
+	user, ok := strings.CutPrefix(token, "jwt:")
+	if !ok {
+		return identity.Identity{}, errors.Join(identity.ErrUnauthenticated, errors.New("bad signature"))
+	}
+	return identity.Identity{User: user, Groups: []string{"analysts"}, Method: "jwt", Expires: f.exp}, nil
+}
+
+// fakeLDAP accepts carol/secret.
+type fakeLDAP struct{}
+
+func (fakeLDAP) AuthenticatePassword(_ context.Context, user, password string) (identity.Identity, error) {
+	if user == "carol" && password == "secret" {
+		return identity.Identity{User: "carol", Method: "ldap"}, nil
+	}
+	return identity.Identity{}, identity.ErrUnauthenticated
+}
+
+// groupsByUser resolves groups from a map.
+type groupsByUser map[string][]string
+
+func (g groupsByUser) Resolve(_ context.Context, id identity.Identity) ([]string, error) {
+	if gs, ok := g[id.User]; ok {
+		return gs, nil
+	}
+	return id.Groups, nil
+}
+
+func TestIdentityEndpoints(t *testing.T) {
+	fx := authztest.New(t, authztest.Options{
+		Script: "CREATE ROLE readers; GRANT ROLE readers TO GROUP analysts; GRANT SELECT ON URI 's3://bkt/data' TO ROLE readers",
+		Users:  map[string][]string{"listed": {"from-table"}},
+	})
+	keys := credentials.New(fx.Store)
+	exp := time.Now().Add(30 * time.Minute)
+	h, err := api.New(api.Options{
+		Engine: fx.Engine, Tokens: fx.Tokens, Keys: keys,
+		TokenAuthenticators: []identity.TokenAuthenticator{fakeJWT{exp: exp}},
+		Passwords:           fakeLDAP{},
+		Groups:              groupsByUser{"carol": {"ldap-group"}},
+		CredentialTTL:       time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	call := func(method, path, auth string, out any) int {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), method, srv.URL+path, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if out != nil && resp.StatusCode == 200 {
+			if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return resp.StatusCode
+	}
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("carol:secret"))
+
+	t.Run("health-authenticated", func(t *testing.T) {
+		var got map[string]any
+		if code := call("GET", "/api/health-authenticated", "Bearer jwt:alice", &got); code != 200 {
+			t.Fatalf("status %d", code)
+		}
+		if got["health"] != "ok" || got["user"] != "alice" || got["token"] != nil {
+			t.Errorf("got %v", got)
+		}
+		if code := call("GET", "/api/health-authenticated", "Bearer not-a-jwt", nil); code != 401 {
+			t.Errorf("bad JWT: status %d, want 401", code)
+		}
+	})
+	t.Run("get-user with each method", func(t *testing.T) {
+		for _, tc := range []struct {
+			auth, user, method string
+			groups             []string
+		}{
+			{"Bearer jwt:alice", "alice", "jwt", []string{"analysts"}},
+			{basic, "carol", "ldap", []string{"ldap-group"}},
+			{"Bearer jwt:listed", "listed", "jwt", []string{"from-table"}},
+		} {
+			var got api.UserResponse
+			if code := call("GET", "/api/get-user", tc.auth, &got); code != 200 {
+				t.Fatalf("%s: status %d", tc.user, code)
+			}
+			if got.User != tc.user || got.Method != tc.method || !slices.Equal(got.Groups, tc.groups) {
+				t.Errorf("get-user = %+v, want %s %s %v", got, tc.user, tc.method, tc.groups)
+			}
+		}
+		wrong := "Basic " + base64.StdEncoding.EncodeToString([]byte("carol:wrong"))
+		if code := call("GET", "/api/get-user", wrong, nil); code != 401 {
+			t.Errorf("wrong password: status %d, want 401", code)
+		}
+	})
+	t.Run("get-token is reused for an hour and works", func(t *testing.T) {
+		var a, b api.TokenResponse
+		call("POST", "/api/get-token", basic, &a)
+		call("POST", "/api/get-token", basic, &b)
+		if a.Token == "" || a.Token != b.Token {
+			t.Fatalf("tokens %q and %q: want one token, reused", a.Token, b.Token)
+		}
+		var got api.UserResponse
+		if code := call("GET", "/api/get-user", "Bearer "+a.Token, &got); code != 200 || got.User != "carol" {
+			t.Errorf("the issued token: status %d, user %q", code, got.User)
+		}
+	})
+	t.Run("aws-credentials", func(t *testing.T) {
+		var c api.AWSCredentials
+		if code := call("POST", "/api/aws-credentials", "Bearer jwt:alice", &c); code != 200 {
+			t.Fatalf("status %d", code)
+		}
+		if c.Version != 1 || !strings.HasPrefix(c.AccessKeyID, "LG") || len(c.SecretAccessKey) < 40 {
+			t.Errorf("credentials %+v", c)
+		}
+		expires, err := time.Parse(time.RFC3339, c.Expiration)
+		if err != nil || expires.After(exp.Add(time.Second)) {
+			t.Errorf("Expiration %q: want at most the JWT's expiry %v", c.Expiration, exp)
+		}
+		k, err := keys.LookupCredential(t.Context(), c.AccessKeyID)
+		if err != nil || k.Owner != "alice" || !slices.Equal(k.SessionGroups, []string{"analysts"}) {
+			t.Errorf("issued key: %v, owner %q, groups %v", err, k.Owner, k.SessionGroups)
+		}
+		p := fx.Engine.SessionPrincipal(k.Owner, k.SessionGroups)
+		d, _ := fx.Engine.Check(p, "s3://bkt/data/x", "GetObject")
+		if !d.Allowed {
+			t.Errorf("alice's session is denied: %s", d.Reason)
+		}
+		if code := call("POST", "/api/aws-credentials", "", nil); code != 401 {
+			t.Errorf("anonymous: status %d, want 401", code)
+		}
+	})
+}
