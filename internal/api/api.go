@@ -83,7 +83,7 @@ const maxBody = 2 << 20
 type handler struct {
 	Options
 	tokens tokenCache
-	log *slog.Logger
+	log    *slog.Logger
 }
 
 // New returns the REST API handler.
