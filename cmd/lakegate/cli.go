@@ -52,6 +52,8 @@ authenticated, authorized and re-signed with the real credentials.`,
 		newSQLCmd(stdout),
 		newUsersCmd(stdout),
 		newCheckCmd(stdout),
+		newLoginCmd(stdout, stderr),
+		newCredentialsCmd(stdout),
 		newVersionCmd(stdout),
 	)
 	return root

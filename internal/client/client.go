@@ -28,11 +28,64 @@ const TokenEnv = "LAKEGATE_TOKEN"
 // DefaultServer is the REST address of a local lakegate.
 const DefaultServer = "http://127.0.0.1:8083"
 
-// Client is a REST client with one server and token.
+// Doer sends HTTP requests; *http.Client is one, and so is a Kerberos
+// SPNEGO client.
+type Doer interface {
+	Do(req *http.Request) (*http.Response, error)
+}
+
+// Client is a REST client with one server and one way to authenticate.
 type Client struct {
 	server string
 	token  string
-	http   *http.Client
+	// user and password, when user is set, authenticate with Basic.
+	user, password string
+	http           Doer
+}
+
+// NewWithPassword returns a client that authenticates with a user name and
+// password (LDAP), for getting a token.
+func NewWithPassword(server, user, password string) (*Client, error) {
+	c, err := New(server, "")
+	if err != nil {
+		return nil, err
+	}
+	c.user, c.password = user, password
+	return c, nil
+}
+
+// NewWithDoer returns a client whose requests d sends and authenticates
+// (a Kerberos SPNEGO client).
+func NewWithDoer(server string, d Doer) (*Client, error) {
+	c, err := New(server, "")
+	if err != nil {
+		return nil, err
+	}
+	c.http = d
+	return c, nil
+}
+
+// GetToken asks the server for a lakegate token for the authenticated
+// user (POST /api/get-token).
+func (c *Client) GetToken(ctx context.Context) (string, error) {
+	var out api.TokenResponse
+	err := c.do(ctx, http.MethodPost, "/api/get-token", nil, &out)
+	return out.Token, err
+}
+
+// GetUser returns who the server takes the caller for.
+func (c *Client) GetUser(ctx context.Context) (api.UserResponse, error) {
+	var out api.UserResponse
+	err := c.do(ctx, http.MethodGet, "/api/get-user", nil, &out)
+	return out, err
+}
+
+// AWSCredentials exchanges the caller's token for AWS-style keys (POST
+// /api/aws-credentials).
+func (c *Client) AWSCredentials(ctx context.Context) (api.AWSCredentials, error) {
+	var out api.AWSCredentials
+	err := c.do(ctx, http.MethodPost, "/api/aws-credentials", nil, &out)
+	return out, err
 }
 
 // New returns a client for server (a base URL). An empty token sends no
@@ -151,8 +204,11 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.token != "" {
+	switch {
+	case c.token != "":
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	case c.user != "":
+		req.SetBasicAuth(c.user, c.password)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
