@@ -24,7 +24,7 @@ import (
 // Engine is the policy engine as the API uses it.
 type Engine interface {
 	Principal(user string) authz.Principal
-	SessionPrincipal(user string, sessionGroups []string) authz.Principal
+	SessionPrincipal(user string, session *identity.Groups) authz.Principal
 	KnownUser(user string) bool
 	IsCatalogAdmin(p authz.Principal) bool
 	Exec(ctx context.Context, caller authz.Principal, script string) ([]authz.Result, error)
@@ -45,7 +45,7 @@ type Tokens interface {
 // Keys issues AWS-style access keys.
 type Keys interface {
 	Issue(ctx context.Context, userName string, ttl time.Duration) (store.AccessKey, error)
-	IssueSession(ctx context.Context, userName string, groups []string, ttl time.Duration) (store.AccessKey, error)
+	IssueSession(ctx context.Context, userName string, groups *identity.Groups, ttl time.Duration) (store.AccessKey, error)
 }
 
 var (

@@ -24,8 +24,10 @@ type Negotiator interface {
 // GroupResolver resolves the groups of an authenticated identity (seed
 // 002's order); see identity.Resolver.
 type GroupResolver interface {
-	Resolve(ctx context.Context, id identity.Identity) ([]string, error)
+	Resolve(ctx context.Context, id identity.Identity) (identity.Groups, error)
 }
+
+var _ GroupResolver = (*identity.Resolver)(nil)
 
 // errNoCredentials is a request without any Authorization the server
 // accepts; errBadBearer one whose bearer token no authenticator accepts.
@@ -100,31 +102,43 @@ func (h *handler) challenge(w http.ResponseWriter, err error) {
 	writeError(w, http.StatusUnauthorized, msg)
 }
 
-// principal is the authorization principal of an authenticated identity:
-// the users table's groups when it lists the user, else the resolved ones.
-func (h *handler) principal(ctx context.Context, id identity.Identity) (authz.Principal, error) {
-	groups := id.Groups
-	if h.Groups != nil && !h.Engine.KnownUser(id.User) {
+// caller is an authenticated request's identity and principal, with the
+// groups of its session (nil when the users table lists the user).
+type caller struct {
+	id      identity.Identity
+	p       authz.Principal
+	session *identity.Groups
+}
+
+// principal resolves who id is for authorization: the users table's
+// groups when it lists the user, else the groups resolved for the
+// identity (seed 002), else those the credential carried.
+func (h *handler) principal(ctx context.Context, id identity.Identity) (caller, error) {
+	if h.Engine.KnownUser(id.User) {
+		return caller{id: id, p: h.Engine.SessionPrincipal(id.User, nil)}, nil
+	}
+	g := identity.Groups{Names: id.Groups, CaseInsensitive: true, Source: identity.SourceJWT}
+	if h.Groups != nil {
 		var err error
-		if groups, err = h.Groups.Resolve(ctx, id); err != nil {
-			return authz.Principal{}, err
-		}
-		if groups == nil {
-			groups = []string{}
+		if g, err = h.Groups.Resolve(ctx, id); err != nil {
+			return caller{}, err
 		}
 	}
-	return h.Engine.SessionPrincipal(id.User, groups), nil
+	if g.Names == nil {
+		g.Names = []string{}
+	}
+	return caller{id: id, p: h.Engine.SessionPrincipal(id.User, &g), session: &g}, nil
 }
 
 // authed authenticates the request and passes the caller on.
 func (h *handler) authed(next func(w http.ResponseWriter, r *http.Request, caller authz.Principal)) http.HandlerFunc {
-	return h.authedID(func(w http.ResponseWriter, r *http.Request, _ identity.Identity, caller authz.Principal) {
-		next(w, r, caller)
+	return h.authedID(func(w http.ResponseWriter, r *http.Request, c caller) {
+		next(w, r, c.p)
 	})
 }
 
 // authedID is authed for handlers that need the identity too.
-func (h *handler) authedID(next func(w http.ResponseWriter, r *http.Request, id identity.Identity, caller authz.Principal)) http.HandlerFunc {
+func (h *handler) authedID(next func(w http.ResponseWriter, r *http.Request, c caller)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := h.authenticate(r)
 		if errors.Is(err, identity.ErrUnauthenticated) {
@@ -136,8 +150,8 @@ func (h *handler) authedID(next func(w http.ResponseWriter, r *http.Request, id 
 			h.internal(w, r, err)
 			return
 		}
-		caller, err := h.principal(r.Context(), id)
-		if errors.Is(err, identity.ErrUnauthenticated) {
+		c, err := h.principal(r.Context(), id)
+		if errors.Is(err, identity.ErrNotInRequiredGroup) || errors.Is(err, identity.ErrUnauthenticated) {
 			writeError(w, http.StatusForbidden, "access refused: "+err.Error())
 			return
 		}
@@ -146,7 +160,7 @@ func (h *handler) authedID(next func(w http.ResponseWriter, r *http.Request, id 
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		next(w, r, id, caller)
+		next(w, r, c)
 	}
 }
 
@@ -158,8 +172,8 @@ type HealthAuthenticated struct {
 	User   string  `json:"user"`
 }
 
-func (h *handler) healthAuthenticated(w http.ResponseWriter, _ *http.Request, id identity.Identity, _ authz.Principal) {
-	writeJSON(w, http.StatusOK, HealthAuthenticated{Health: "ok", User: id.User})
+func (h *handler) healthAuthenticated(w http.ResponseWriter, _ *http.Request, c caller) {
+	writeJSON(w, http.StatusOK, HealthAuthenticated{Health: "ok", User: c.id.User})
 }
 
 // UserResponse is the answer of GET /api/get-user.
@@ -170,12 +184,16 @@ type UserResponse struct {
 	Method string `json:"auth_method"`
 }
 
-func (h *handler) getUser(w http.ResponseWriter, _ *http.Request, id identity.Identity, p authz.Principal) {
-	groups := p.Groups
+func (h *handler) getUser(w http.ResponseWriter, _ *http.Request, c caller) {
+	// The groups as resolved, not only those the policy names.
+	groups := c.p.Groups
+	if c.session != nil {
+		groups = c.session.Names
+	}
 	if groups == nil {
 		groups = []string{}
 	}
-	writeJSON(w, http.StatusOK, UserResponse{User: id.User, Groups: groups, Method: id.Method})
+	writeJSON(w, http.StatusOK, UserResponse{User: c.id.User, Groups: groups, Method: c.id.Method})
 }
 
 // TokenResponse is the answer of POST /api/get-token.
@@ -228,7 +246,8 @@ func (c *tokenCache) put(user, raw string, now time.Time) {
 
 // getToken issues a lakegate token to an authenticated user (Kerberos,
 // LDAP password, a JWT): POST /api/get-token.
-func (h *handler) getToken(w http.ResponseWriter, r *http.Request, id identity.Identity, _ authz.Principal) {
+func (h *handler) getToken(w http.ResponseWriter, r *http.Request, c caller) {
+	id := c.id
 	now := time.Now()
 	if raw, ok := h.tokens.get(id.User, now); ok {
 		writeJSON(w, http.StatusOK, TokenResponse{Token: raw})
@@ -260,7 +279,8 @@ const DefaultCredentialTTL = 12 * time.Hour
 // awsCredentials exchanges an authenticated identity for AWS-style keys
 // unique to the user, expiring after the credential TTL (and never after
 // the presented JWT expires): POST /api/aws-credentials.
-func (h *handler) awsCredentials(w http.ResponseWriter, r *http.Request, id identity.Identity, p authz.Principal) {
+func (h *handler) awsCredentials(w http.ResponseWriter, r *http.Request, c caller) {
+	id := c.id
 	ttl := h.CredentialTTL
 	if ttl <= 0 {
 		ttl = DefaultCredentialTTL
@@ -273,11 +293,7 @@ func (h *handler) awsCredentials(w http.ResponseWriter, r *http.Request, id iden
 		}
 		ttl = min(ttl, left)
 	}
-	groups := p.Groups
-	if groups == nil {
-		groups = []string{}
-	}
-	k, err := h.Keys.IssueSession(r.Context(), id.User, groups, ttl)
+	k, err := h.Keys.IssueSession(r.Context(), id.User, c.session, ttl)
 	if err != nil {
 		h.internal(w, r, err)
 		return

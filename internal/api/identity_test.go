@@ -43,11 +43,11 @@ func (fakeLDAP) AuthenticatePassword(_ context.Context, user, password string) (
 // groupsByUser resolves groups from a map.
 type groupsByUser map[string][]string
 
-func (g groupsByUser) Resolve(_ context.Context, id identity.Identity) ([]string, error) {
+func (g groupsByUser) Resolve(_ context.Context, id identity.Identity) (identity.Groups, error) {
 	if gs, ok := g[id.User]; ok {
-		return gs, nil
+		return identity.Groups{Names: gs, CaseInsensitive: true, Source: identity.SourceLDAP}, nil
 	}
-	return id.Groups, nil
+	return identity.Groups{Names: id.Groups, CaseInsensitive: true, Source: identity.SourceJWT}, nil
 }
 
 func TestIdentityEndpoints(t *testing.T) {
@@ -148,10 +148,10 @@ func TestIdentityEndpoints(t *testing.T) {
 			t.Errorf("Expiration %q: want at most the JWT's expiry %v", c.Expiration, exp)
 		}
 		k, err := keys.LookupCredential(t.Context(), c.AccessKeyID)
-		if err != nil || k.Owner != "alice" || !slices.Equal(k.SessionGroups, []string{"analysts"}) {
-			t.Errorf("issued key: %v, owner %q, groups %v", err, k.Owner, k.SessionGroups)
+		if err != nil || k.Owner != "alice" || !slices.Equal(k.SessionGroups, []string{"analysts"}) || !k.SessionGroupsFold {
+			t.Errorf("issued key: %v, owner %q, groups %v (fold %v)", err, k.Owner, k.SessionGroups, k.SessionGroupsFold)
 		}
-		p := fx.Engine.SessionPrincipal(k.Owner, k.SessionGroups)
+		p := fx.Engine.SessionPrincipal(k.Owner, &identity.Groups{Names: k.SessionGroups, CaseInsensitive: k.SessionGroupsFold})
 		d, _ := fx.Engine.Check(p, "s3://bkt/data/x", "GetObject")
 		if !d.Allowed {
 			t.Errorf("alice's session is denied: %s", d.Reason)

@@ -16,11 +16,13 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/lakegate/lakegate/internal/grants"
+	"github.com/lakegate/lakegate/internal/identity"
 	"github.com/lakegate/lakegate/internal/policy"
 	"github.com/lakegate/lakegate/internal/store"
 )
@@ -58,6 +60,9 @@ type snapshot struct {
 	pol     *policy.Policy
 	data    store.PolicyData
 	users   map[string][]string // user → groups
+	// folded maps lower-cased group names to the names roles are granted
+	// to, for case-insensitive groups.
+	folded map[string][]string
 }
 
 // New loads the policy once and returns the engine. Call Run to follow
@@ -144,7 +149,16 @@ func compile(data store.PolicyData) (*snapshot, error) {
 	for _, u := range data.Users {
 		users[u.Name] = u.Groups
 	}
-	return &snapshot{version: data.Version, pol: policy.Compile(s), data: data, users: users}, nil
+	folded := map[string][]string{}
+	for _, r := range data.Roles {
+		for _, g := range r.Groups {
+			k := strings.ToLower(g)
+			if !slices.Contains(folded[k], g) {
+				folded[k] = append(folded[k], g)
+			}
+		}
+	}
+	return &snapshot{version: data.Version, pol: policy.Compile(s), data: data, users: users, folded: folded}, nil
 }
 
 // grantObject is what one stored row grants on, without the privilege.
@@ -195,15 +209,25 @@ func (e *Engine) Principal(user string) Principal {
 	return Principal{User: user, Groups: slices.Clone(e.cur.Load().users[user])}
 }
 
-// SessionPrincipal is the principal of a request made with an access key
-// issued to user: the groups the users table lists for the user when it
-// lists the user (an administrator's explicit assignment wins), else the
-// groups resolved when the key was issued (sessionGroups), else none.
-func (e *Engine) SessionPrincipal(user string, sessionGroups []string) Principal {
-	if g, ok := e.cur.Load().users[user]; ok || sessionGroups == nil {
+// SessionPrincipal is the principal of user with the groups of its
+// session (nil: none): the groups the users table lists for the user when
+// it lists the user (an administrator's explicit assignment wins), else the
+// session's groups, else none. Case-insensitive session groups are matched
+// to the policy's group names without regard to case.
+func (e *Engine) SessionPrincipal(user string, session *identity.Groups) Principal {
+	snap := e.cur.Load()
+	if g, ok := snap.users[user]; ok || session == nil {
 		return Principal{User: user, Groups: slices.Clone(g)}
 	}
-	return Principal{User: user, Groups: slices.Clone(sessionGroups)}
+	if !session.CaseInsensitive {
+		return Principal{User: user, Groups: slices.Clone(session.Names)}
+	}
+	groups := []string{}
+	for _, n := range session.Names {
+		groups = append(groups, snap.folded[strings.ToLower(n)]...)
+	}
+	slices.Sort(groups)
+	return Principal{User: user, Groups: slices.Compact(groups)}
 }
 
 // KnownUser reports whether the policy store lists user.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lakegate/lakegate/internal/identity"
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
 	"github.com/lakegate/lakegate/internal/store"
 )
@@ -55,7 +56,8 @@ func (s *Service) LookupCredential(ctx context.Context, accessKeyID string) (sig
 		SessionToken:    k.SessionToken,
 		Expires:         k.ExpiresAt,
 		Owner:           k.UserName,
-		SessionGroups:   k.SessionGroups,
+		SessionGroups:     k.SessionGroups,
+		SessionGroupsFold: k.SessionGroupsFold,
 	}, nil
 }
 
@@ -70,16 +72,20 @@ func (s *Service) Issue(ctx context.Context, userName string, ttl time.Duration)
 }
 
 // IssueSession is Issue for an authenticated session: requests made with
-// the key act with groups (non-nil, possibly empty), resolved when the
-// user authenticated, unless the users table lists the user.
-func (s *Service) IssueSession(ctx context.Context, userName string, groups []string, ttl time.Duration) (store.AccessKey, error) {
+// the key act with groups, resolved when the user authenticated, unless the
+// users table lists the user. Nil groups make it Issue.
+func (s *Service) IssueSession(ctx context.Context, userName string, groups *identity.Groups, ttl time.Duration) (store.AccessKey, error) {
 	if userName == "" {
 		return store.AccessKey{}, errors.New("credentials: issue: empty user name")
 	}
 	now := s.now().UTC()
 	for range maxIssueAttempts {
 		id, secret := Generate()
-		k := store.AccessKey{AccessKeyID: id, SecretAccessKey: secret, UserName: userName, CreatedAt: now, SessionGroups: groups}
+		k := store.AccessKey{AccessKeyID: id, SecretAccessKey: secret, UserName: userName, CreatedAt: now}
+		if groups != nil {
+			k.SessionGroups = append([]string{}, groups.Names...)
+			k.SessionGroupsFold = groups.CaseInsensitive
+		}
 		if ttl > 0 {
 			k.ExpiresAt = now.Add(ttl)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/grants"
+	"github.com/lakegate/lakegate/internal/identity"
 	"github.com/lakegate/lakegate/internal/policy"
 	"github.com/lakegate/lakegate/internal/s3/request"
 	"github.com/lakegate/lakegate/internal/s3/s3err"
@@ -25,7 +26,7 @@ import (
 type Authorizer interface {
 	// SessionPrincipal returns the user of an access key with its groups;
 	// see authz.Engine.SessionPrincipal.
-	SessionPrincipal(user string, sessionGroups []string) authz.Principal
+	SessionPrincipal(user string, session *identity.Groups) authz.Principal
 	// Decide answers one question; see authz.Engine.Decide.
 	Decide(p authz.Principal, a request.Access, bucket, key string) authz.Decision
 	// View is what p may see of bucket with priv, for filtering listings.
@@ -35,6 +36,14 @@ type Authorizer interface {
 }
 
 var _ Authorizer = (*authz.Engine)(nil)
+
+// sessionOf is the session groups a key carries, nil for none.
+func sessionOf(c sigv4.Credential) *identity.Groups {
+	if c.SessionGroups == nil {
+		return nil
+	}
+	return &identity.Groups{Names: c.SessionGroups, CaseInsensitive: c.SessionGroupsFold}
+}
 
 // maxDeleteBody bounds a DeleteObjects request body: 1000 keys of at most
 // 1024 bytes each, escaped, with their version ids, fit well inside.
@@ -53,7 +62,7 @@ func (e *deniedError) Error() string { return "access denied: " + e.reason }
 // authorizeAndForward enforces the policy on a verified request and
 // forwards what may go upstream.
 func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, req *request.Request, auth *sigv4.Result) {
-	p := h.opts.Authorizer.SessionPrincipal(auth.Credential.Owner, auth.Credential.SessionGroups)
+	p := h.opts.Authorizer.SessionPrincipal(auth.Credential.Owner, sessionOf(auth.Credential))
 	call := upstream.Call{
 		Bucket: req.Bucket, Key: req.Key, Auth: auth,
 		Operation: string(req.Operation), VirtualHost: req.HostBucket != "",
@@ -276,7 +285,7 @@ const filenameVar = "${filename}"
 // ${filename} names an object the client picks when it sends the file,
 // after this decision, so it needs INSERT on the whole bucket.
 func (h *Handler) authorizePostForm(auth *sigv4.Result, bucket, key string) error {
-	p := h.opts.Authorizer.SessionPrincipal(auth.Credential.Owner, auth.Credential.SessionGroups)
+	p := h.opts.Authorizer.SessionPrincipal(auth.Credential.Owner, sessionOf(auth.Credential))
 	acc := request.Operation("PostObject").Access()
 	if strings.Contains(key, filenameVar) {
 		acc.Scope, key = request.ScopeBucket, ""

@@ -205,10 +205,22 @@ func accessKeyArgs(k AccessKey) []any {
 	}
 	groups := ""
 	if k.SessionGroups != nil {
-		b, _ := json.Marshal(k.SessionGroups) // []string always marshals
+		var b []byte
+		if k.SessionGroupsFold {
+			b, _ = json.Marshal(sessionGroups{Names: k.SessionGroups, Fold: true}) // always marshals
+		} else {
+			b, _ = json.Marshal(k.SessionGroups)
+		}
 		groups = string(b)
 	}
 	return []any{k.AccessKeyID, k.SecretAccessKey, k.UserName, k.SessionToken, created.UnixMilli(), expires, groups}
+}
+
+// sessionGroups is the stored form of case-insensitive session groups; a
+// plain JSON array stores case-sensitive ones.
+type sessionGroups struct {
+	Names []string `json:"names"`
+	Fold  bool     `json:"fold"`
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -224,7 +236,18 @@ func scanAccessKey(row scanner) (AccessKey, error) {
 		return AccessKey{}, err
 	}
 	if groups != "" {
-		if err := json.Unmarshal([]byte(groups), &k.SessionGroups); err != nil {
+		var err error
+		if strings.HasPrefix(groups, "{") {
+			var sg sessionGroups
+			err = json.Unmarshal([]byte(groups), &sg)
+			k.SessionGroups, k.SessionGroupsFold = sg.Names, sg.Fold
+			if k.SessionGroups == nil {
+				k.SessionGroups = []string{}
+			}
+		} else {
+			err = json.Unmarshal([]byte(groups), &k.SessionGroups)
+		}
+		if err != nil {
 			return AccessKey{}, fmt.Errorf("session groups of %s: %w", k.AccessKeyID, err)
 		}
 	}

@@ -46,6 +46,9 @@ type AccessKey struct {
 	// LDAP lookup); requests made with the key act with them. Nil means
 	// the user's groups come from the users table.
 	SessionGroups []string
+	// SessionGroupsFold says the session's groups came from a source whose
+	// names are case-insensitive (a JWT claim, a REST resolver, LDAP).
+	SessionGroupsFold bool
 }
 
 // Store is the whole policy store. Times are stored in UTC with millisecond

@@ -35,6 +35,8 @@ type Credential struct {
 	// SessionGroups are the groups the key was issued with, for keys of an
 	// authenticated session; nil otherwise. Verification ignores them.
 	SessionGroups []string
+	// SessionGroupsFold says SessionGroups are case-insensitive names.
+	SessionGroupsFold bool
 }
 
 // CredentialLookup resolves an access key id to its credential.

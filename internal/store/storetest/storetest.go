@@ -85,7 +85,8 @@ func equal(a, b store.AccessKey) bool {
 	return a.AccessKeyID == b.AccessKeyID && a.SecretAccessKey == b.SecretAccessKey &&
 		a.UserName == b.UserName && a.SessionToken == b.SessionToken &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.ExpiresAt.Equal(b.ExpiresAt) &&
-		(a.SessionGroups == nil) == (b.SessionGroups == nil) && slices.Equal(a.SessionGroups, b.SessionGroups)
+		(a.SessionGroups == nil) == (b.SessionGroups == nil) && slices.Equal(a.SessionGroups, b.SessionGroups) &&
+		a.SessionGroupsFold == b.SessionGroupsFold
 }
 
 func testSessionGroups(t *testing.T, s store.Store) {
@@ -97,6 +98,11 @@ func testSessionGroups(t *testing.T, s store.Store) {
 			return k
 		}(),
 		func() store.AccessKey { k := key("LGSESSION2", "bob"); k.SessionGroups = []string{}; return k }(),
+		func() store.AccessKey {
+			k := key("LGSESSION4", "dave")
+			k.SessionGroups, k.SessionGroupsFold = []string{"analysts"}, true
+			return k
+		}(),
 		key("LGSESSION3", "carol"),
 	} {
 		if err := s.CreateAccessKey(ctx, k); err != nil {
