@@ -51,11 +51,11 @@ func (s *Service) LookupCredential(ctx context.Context, accessKeyID string) (sig
 		return sigv4.Credential{}, fmt.Errorf("credentials: lookup %s: %w", accessKeyID, err)
 	}
 	return sigv4.Credential{
-		AccessKeyID:     k.AccessKeyID,
-		SecretAccessKey: k.SecretAccessKey,
-		SessionToken:    k.SessionToken,
-		Expires:         k.ExpiresAt,
-		Owner:           k.UserName,
+		AccessKeyID:       k.AccessKeyID,
+		SecretAccessKey:   k.SecretAccessKey,
+		SessionToken:      k.SessionToken,
+		Expires:           k.ExpiresAt,
+		Owner:             k.UserName,
 		SessionGroups:     k.SessionGroups,
 		SessionGroupsFold: k.SessionGroupsFold,
 	}, nil
