@@ -28,7 +28,87 @@ type Config struct {
 	Store    Store    `yaml:"store"`
 	Upstream Upstream `yaml:"upstream"`
 	Admin    Admin    `yaml:"admin"`
+	Auth     Auth     `yaml:"auth"`
+	Groups   Groups   `yaml:"groups"`
 	Log      Log      `yaml:"log"`
+	// CredentialTTL is how long AWS-style keys issued by
+	// /api/aws-credentials last (Okera: GO_REST_AWS_TOKEN_EXPIRY).
+	CredentialTTL time.Duration `yaml:"credential_ttl"`
+}
+
+// Auth configures how users prove who they are to the REST API (seed
+// 002). lakegate's own tokens always work; each method below is on when
+// configured.
+type Auth struct {
+	JWT      JWT      `yaml:"jwt"`
+	LDAP     LDAP     `yaml:"ldap"`
+	Kerberos Kerberos `yaml:"kerberos"`
+}
+
+// JWT configures bearer JSON Web Tokens.
+type JWT struct {
+	// PublicKeys are PEM files (PKCS#8/PKIX public keys or certificates);
+	// Algorithms names each one's algorithm (RS256, RS512, ES256, EdDSA;
+	// one algorithm for all keys is accepted). Okera: JWT_PUBLIC_KEY and
+	// JWT_ALGORITHM, comma-separated.
+	PublicKeys []string `yaml:"public_keys"`
+	Algorithms []string `yaml:"algorithms"`
+	// JWKSURL is a JSON Web Key Set, refreshed periodically and when a
+	// token names an unknown key.
+	JWKSURL string `yaml:"jwks_url"`
+	// IssuerURL enables OIDC discovery of the key set.
+	IssuerURL string `yaml:"issuer_url"`
+	// Audience, when set, must be among a token's aud values.
+	Audience string `yaml:"audience"`
+	// ServerURL validates tokens remotely, before the keys are tried
+	// (Okera: JWT_AUTHENTICATION_SERVER_URL).
+	ServerURL string `yaml:"server_url"`
+}
+
+// Configured reports whether any JWT method is set.
+func (j JWT) Configured() bool {
+	return len(j.PublicKeys) > 0 || j.JWKSURL != "" || j.IssuerURL != "" || j.ServerURL != ""
+}
+
+// LDAP configures user name and password logins and LDAP group lookups,
+// under Okera's OKERA_GROUP_RESOLVER_LDAP_* names.
+type LDAP struct {
+	// Host is a host name or an ldap:// or ldaps:// URL; LDAP is off
+	// when it is empty.
+	Host               string `yaml:"host"`
+	Port               int    `yaml:"port"`
+	UseSSL             bool   `yaml:"use_ssl"`
+	UseStartTLS        bool   `yaml:"use_starttls"`
+	CAFile             string `yaml:"ca_file"`
+	BaseDN             string `yaml:"base_dn"`
+	BindDN             string `yaml:"bind_dn"`
+	BindPassword       string `yaml:"bind_password"`
+	UserSearchFilter   string `yaml:"user_search_filter"`
+	GroupSearchFilter  string `yaml:"group_search_filter"`
+	UserDNTemplate     string `yaml:"user_dn_template"`
+	GroupSearchBase    string `yaml:"group_search_base"`
+	GroupNameAttribute string `yaml:"group_name_attribute"`
+}
+
+// Kerberos configures SPNEGO (curl --negotiate) on the REST API.
+type Kerberos struct {
+	// Keytab is the service keytab file; Kerberos is off when it is empty.
+	Keytab string `yaml:"keytab"`
+	// Principal is the service principal, e.g. HTTP/lakegate.example.com;
+	// empty accepts any principal in the keytab.
+	Principal string `yaml:"principal"`
+}
+
+// Groups configures group resolution (seed 002's order).
+type Groups struct {
+	// ResolverURL is a REST group resolver: GET <url>/<user> answers
+	// {"groups": […]} (Okera: OKERA_GROUP_RESOLVER_URL).
+	ResolverURL string `yaml:"resolver_url"`
+	// Required is a group every user must be in, catalog admins excepted
+	// (Okera: OKERA_REQUIRED_GROUP_MEMBERSHIP).
+	Required string `yaml:"required"`
+	// CacheTTL is how long resolved groups are reused; zero disables.
+	CacheTTL time.Duration `yaml:"cache_ttl"`
 }
 
 // Proxy configures the S3 access proxy listeners.
@@ -144,6 +224,8 @@ const (
 	DefaultProxyAddr         = ":5010"
 	DefaultRESTAddr          = ":8083"
 	DefaultRegion            = "us-east-1"
+	DefaultGroupCacheTTL     = 5 * time.Minute
+	DefaultCredentialTTL     = 12 * time.Hour
 	DefaultStoreDriver       = "sqlite"
 	DefaultMaxClockSkew      = 15 * time.Minute
 	DefaultMaxPresignExpiry  = 7 * 24 * time.Hour
@@ -170,9 +252,11 @@ func Default() *Config {
 			MaxHeaderBytes:    DefaultMaxHeaderBytes,
 			BodyIdleTimeout:   DefaultBodyIdleTimeout,
 		},
-		REST:     REST{Addr: DefaultRESTAddr},
-		Store:    Store{Driver: DefaultStoreDriver},
-		Upstream: Upstream{Region: DefaultRegion},
-		Log:      Log{Level: "info", Format: "text"},
+		REST:          REST{Addr: DefaultRESTAddr},
+		Groups:        Groups{CacheTTL: DefaultGroupCacheTTL},
+		CredentialTTL: DefaultCredentialTTL,
+		Store:         Store{Driver: DefaultStoreDriver},
+		Upstream:      Upstream{Region: DefaultRegion},
+		Log:           Log{Level: "info", Format: "text"},
 	}
 }

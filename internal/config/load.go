@@ -134,13 +134,40 @@ func applyAliases(cfg, explicit *Config, extra map[string]any) error {
 type EnvVar struct {
 	Name string // e.g. LAKEGATE_PROXY_ADDR
 	Path string // YAML path, e.g. proxy.addr
+	// Okera is the Okera variable accepted for the same setting (seeds 001
+	// and 002), or "". LAKEGATE_* wins when both are set.
+	Okera string
+}
+
+// okeraEnv maps YAML paths to the Okera environment variables that set them.
+var okeraEnv = map[string]string{
+	"auth.jwt.public_keys":           "JWT_PUBLIC_KEY",
+	"auth.jwt.algorithms":            "JWT_ALGORITHM",
+	"auth.jwt.server_url":            "JWT_AUTHENTICATION_SERVER_URL",
+	"auth.ldap.host":                 "OKERA_GROUP_RESOLVER_LDAP_HOST",
+	"auth.ldap.port":                 "OKERA_GROUP_RESOLVER_LDAP_PORT",
+	"auth.ldap.use_ssl":              "OKERA_GROUP_RESOLVER_LDAP_USE_SSL",
+	"auth.ldap.use_starttls":         "OKERA_GROUP_RESOLVER_LDAP_USE_STARTTLS",
+	"auth.ldap.ca_file":              "OKERA_GROUP_RESOLVER_LDAP_CA_FILE",
+	"auth.ldap.base_dn":              "OKERA_GROUP_RESOLVER_LDAP_BASE_DN",
+	"auth.ldap.bind_dn":              "OKERA_GROUP_RESOLVER_LDAP_USER",
+	"auth.ldap.bind_password":        "OKERA_GROUP_RESOLVER_LDAP_PASSWORD",
+	"auth.ldap.user_search_filter":   "OKERA_GROUP_RESOLVER_LDAP_USER_SEARCH_FILTER",
+	"auth.ldap.group_search_filter":  "OKERA_GROUP_RESOLVER_LDAP_GROUP_SEARCH_FILTER",
+	"auth.ldap.user_dn_template":     "OKERA_GROUP_RESOLVER_LDAP_USER_DN_TEMPLATE",
+	"auth.ldap.group_search_base":    "OKERA_GROUP_RESOLVER_LDAP_GROUP_SEARCH_BASE",
+	"auth.ldap.group_name_attribute": "OKERA_GROUP_RESOLVER_LDAP_GROUP_NAME_ATTRIBUTE",
+	"groups.resolver_url":            "OKERA_GROUP_RESOLVER_URL",
+	"groups.required":                "OKERA_REQUIRED_GROUP_MEMBERSHIP",
+	"credential_ttl":                 "GO_REST_AWS_TOKEN_EXPIRY",
 }
 
 // EnvVars lists every environment override in declaration order.
 func EnvVars() []EnvVar {
 	var out []EnvVar
 	walkLeaves(reflect.ValueOf(Default()).Elem(), nil, func(path []string, _ reflect.Value) {
-		out = append(out, EnvVar{Name: envName(path), Path: strings.Join(path, ".")})
+		p := strings.Join(path, ".")
+		out = append(out, EnvVar{Name: envName(path), Path: p, Okera: okeraEnv[p]})
 	})
 	return out
 }
@@ -190,6 +217,15 @@ func applyEnv(cfg *Config, lookup LookupEnv) error {
 	walkLeaves(reflect.ValueOf(cfg).Elem(), nil, func(path []string, field reflect.Value) {
 		name := envName(path)
 		raw, ok := lookup(name)
+		if alias := okeraEnv[strings.Join(path, ".")]; !ok && alias != "" {
+			name = alias
+			raw, ok = lookup(alias)
+			if secs, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64); ok && err == nil && secs >= 0 && field.Type() == durationType {
+				// Okera's durations are whole seconds.
+				field.SetInt(int64(time.Duration(secs) * time.Second))
+				return
+			}
+		}
 		if !ok {
 			return
 		}

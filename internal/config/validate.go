@@ -129,6 +129,42 @@ func (c *Config) Validate() error {
 		v.add("admin.token", "must start with lgt_ and be at least 24 characters without spaces")
 	}
 
+	// auth, groups, credentials
+	j := c.Auth.JWT
+	if n := len(j.Algorithms); len(j.PublicKeys) > 0 && n != len(j.PublicKeys) && n != 1 {
+		v.add("auth.jwt.algorithms", fmt.Sprintf("give one algorithm, or one per public key (%d keys, %d algorithms)", len(j.PublicKeys), n))
+	}
+	if len(j.Algorithms) > 0 && len(j.PublicKeys) == 0 {
+		v.add("auth.jwt.algorithms", "set only with auth.jwt.public_keys")
+	}
+	for _, u := range []struct{ path, value string }{
+		{"auth.jwt.jwks_url", j.JWKSURL}, {"auth.jwt.issuer_url", j.IssuerURL}, {"auth.jwt.server_url", j.ServerURL},
+		{"groups.resolver_url", c.Groups.ResolverURL},
+	} {
+		if u.value != "" {
+			if p, err := url.Parse(u.value); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+				v.add(u.path, "must be an http:// or https:// URL")
+			}
+		}
+	}
+	if l := c.Auth.LDAP; l.Host == "" && (l.BaseDN != "" || l.BindDN != "" || l.UserDNTemplate != "") {
+		v.add("auth.ldap.host", "required when other auth.ldap settings are set")
+	} else if l.Port < 0 || l.Port > 65535 {
+		v.add("auth.ldap.port", "must be 0 (the default for the scheme) to 65535")
+	}
+	if c.Auth.Kerberos.Principal != "" && c.Auth.Kerberos.Keytab == "" {
+		v.add("auth.kerberos.keytab", "required when auth.kerberos.principal is set")
+	}
+	if strings.TrimSpace(c.Groups.Required) != c.Groups.Required {
+		v.add("groups.required", "must not start or end with spaces")
+	}
+	if c.Groups.CacheTTL < 0 {
+		v.add("groups.cache_ttl", "must not be negative")
+	}
+	if c.CredentialTTL < time.Minute || c.CredentialTTL > 7*24*time.Hour {
+		v.add("credential_ttl", "must be between 1m and 168h")
+	}
+
 	// log
 	v.oneOf("log.level", c.Log.Level, logLevels)
 	v.oneOf("log.format", c.Log.Format, logFormats)
