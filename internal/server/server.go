@@ -184,7 +184,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
 
-	rest, err := api.New(api.Options{Engine: engine, Tokens: tokens, Keys: creds, Logger: logger.With("component", "rest")})
+	ao, err := identityOptions(ctx, cfg, engine)
+	if err != nil {
+		return nil, err
+	}
+	ao.Engine, ao.Tokens, ao.Keys, ao.Logger = engine, tokens, creds, logger.With("component", "rest")
+	rest, err := api.New(ao)
 	if err != nil {
 		return nil, err
 	}
