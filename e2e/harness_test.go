@@ -737,6 +737,10 @@ type lakegateOptions struct {
 	// AdminToken sets admin.token, the REST API's bearer token for the
 	// admin user, so that the client commands (sql, users, check) work.
 	AdminToken bool
+	// Auth and Groups, when set, are rendered as the auth (auth.jwt,
+	// auth.ldap, auth.kerberos) and groups sections of the configuration.
+	Auth   map[string]any
+	Groups map[string]any
 }
 
 // lakegateServer is a running `lakegate serve`.
@@ -873,6 +877,12 @@ func lakegateConfig(dataDir string, lg *lakegateServer, upstreamURL string, m *m
 		admin["token"] = lg.AdminToken
 	}
 	cfg["admin"] = admin
+	if o.Auth != nil {
+		cfg["auth"] = o.Auth
+	}
+	if o.Groups != nil {
+		cfg["groups"] = o.Groups
+	}
 	return yaml.Marshal(cfg)
 }
 
@@ -1029,9 +1039,15 @@ func sha256Hex(b []byte) string {
 // runCmd runs a command with a deadline and returns stdout, stderr and the
 // exit code (-1 if it could not run or was killed).
 func runCmd(ctx context.Context, env []string, dir, name string, args ...string) (string, string, int) {
+	return runCmdStdin(ctx, env, dir, nil, name, args...)
+}
+
+// runCmdStdin is runCmd with stdin (nil: none) as the command's input.
+func runCmdStdin(ctx context.Context, env []string, dir string, stdin io.Reader, name string, args ...string) (string, string, int) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = env
 	cmd.Dir = dir
+	cmd.Stdin = stdin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second
