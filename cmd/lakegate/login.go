@@ -46,6 +46,36 @@ and the token it prints is kept in ~/.lakegate/token.`,
 		},
 	}
 	f.add(cmd)
+	cmd.AddCommand(newRevokeCmd(stdout))
+	return cmd
+}
+
+func newRevokeCmd(stdout io.Writer) *cobra.Command {
+	var (
+		f    clientFlags
+		user string
+	)
+	cmd := &cobra.Command{
+		Use:   "revoke [--user USER]",
+		Short: "Delete every access key and token of a user (default: yourself)",
+		Long: `revoke makes every AWS-style key and lakegate token of the user stop
+working. Revoking another user's credentials needs catalog admin.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			rev, err := c.RevokeCredentials(cmd.Context(), user)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "revoked %d access key(s) and %d token(s) of %s\n", rev.Keys, rev.Tokens, rev.User)
+			return nil
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVar(&user, "user", "", "the user (default: the token's user)")
 	return cmd
 }
 

@@ -46,6 +46,9 @@ type Tokens interface {
 type Keys interface {
 	Issue(ctx context.Context, userName string, ttl time.Duration) (store.AccessKey, error)
 	IssueSession(ctx context.Context, userName string, groups *identity.Groups, ttl time.Duration) (store.AccessKey, error)
+	// RevokeUser deletes every key and token of a user, returning the ids
+	// of the deleted keys and the number of tokens.
+	RevokeUser(ctx context.Context, userName string) (keyIDs []string, tokens int, err error)
 }
 
 var (
@@ -70,6 +73,9 @@ type Options struct {
 	// Groups resolves the groups of users the users table does not list;
 	// nil: the groups the credential carried (a JWT's claim), if any.
 	Groups GroupResolver
+	// OnRevoke is called with every revoked access key id, so that the
+	// proxy's credential cache in this process forgets it at once.
+	OnRevoke func(accessKeyID string)
 	// CredentialTTL bounds keys from /api/aws-credentials
 	// (GO_REST_AWS_TOKEN_EXPIRY); zero means DefaultCredentialTTL.
 	CredentialTTL time.Duration
@@ -101,6 +107,7 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("/api/get-user", only("GET", h.authedID(h.getUser)))
 	mux.HandleFunc("/api/get-token", only("POST", h.authedID(h.getToken)))
 	mux.HandleFunc("/api/aws-credentials", only("POST", h.authedID(h.awsCredentials)))
+	mux.HandleFunc("/api/credentials/revoke", only("POST", h.authed(h.revokeCredentials)))
 	mux.HandleFunc("/api/sql", only("POST", h.authed(h.sql)))
 	mux.HandleFunc("/api/check", only("GET", h.authed(h.check)))
 	mux.HandleFunc("/api/users", only("POST", h.authed(h.createUser)))
@@ -326,15 +333,68 @@ func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request, caller auth
 		return
 	}
 	name := r.PathValue("name")
-	if err := h.Engine.DeleteUser(r.Context(), name); err != nil {
-		if errors.Is(err, authz.ErrInvalid) {
-			writeError(w, http.StatusNotFound, err.Error())
-			return
-		}
+	// Keys first: a user known only to an identity provider has keys but
+	// no row in the users table, and they must stop working too.
+	rev, ok := h.revoke(w, r, name)
+	if !ok {
+		return
+	}
+	err := h.Engine.DeleteUser(r.Context(), name)
+	switch {
+	case errors.Is(err, authz.ErrInvalid) && rev.Keys == 0 && rev.Tokens == 0:
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	case err != nil && !errors.Is(err, authz.ErrInvalid):
 		h.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"deleted": name})
+	writeJSON(w, http.StatusOK, map[string]any{"deleted": name, "keys": rev.Keys, "tokens": rev.Tokens})
+}
+
+// Revoked is the answer of POST /api/credentials/revoke.
+type Revoked struct {
+	User   string `json:"user"`
+	Keys   int    `json:"keys"`
+	Tokens int    `json:"tokens"`
+}
+
+// revokeCredentials deletes every access key and token of a user:
+// POST /api/credentials/revoke {"user": …}. Catalog admins may revoke
+// anyone's; users their own.
+func (h *handler) revokeCredentials(w http.ResponseWriter, r *http.Request, caller authz.Principal) {
+	var req struct {
+		User string `json:"user"`
+	}
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if req.User == "" {
+		req.User = caller.User
+	}
+	if req.User != caller.User && !h.Engine.IsCatalogAdmin(caller) {
+		writeError(w, http.StatusForbidden, "only catalog admins may revoke another user's credentials")
+		return
+	}
+	if rev, ok := h.revoke(w, r, req.User); ok {
+		writeJSON(w, http.StatusOK, rev)
+	}
+}
+
+// revoke deletes user's keys and tokens and drops the keys from this
+// process's caches; on failure it has answered 500.
+func (h *handler) revoke(w http.ResponseWriter, r *http.Request, user string) (Revoked, bool) {
+	ids, tokens, err := h.Keys.RevokeUser(r.Context(), user)
+	if h.OnRevoke != nil {
+		for _, id := range ids {
+			h.OnRevoke(id)
+		}
+	}
+	if err != nil {
+		h.internal(w, r, err)
+		return Revoked{}, false
+	}
+	h.tokens.drop(user)
+	return Revoked{User: user, Keys: len(ids), Tokens: tokens}, true
 }
 
 func validName(s string) bool {

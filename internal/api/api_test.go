@@ -564,7 +564,7 @@ func TestDeleteUser(t *testing.T) {
 	if r := f.do(t, "DELETE", "/api/users/bob", f.alice, "", ""); r.status != 403 || r.body != `{"error":"only catalog admins may delete users"}` {
 		t.Errorf("by a non-admin: %d %s", r.status, r.body)
 	}
-	if r := f.do(t, "DELETE", "/api/users/bob", f.admin, "", ""); r.status != 200 || r.body != `{"deleted":"bob"}` {
+	if r := f.do(t, "DELETE", "/api/users/bob", f.admin, "", ""); r.status != 200 || r.body != `{"deleted":"bob","keys":1,"tokens":1}` {
 		t.Errorf("delete: %d %s", r.status, r.body)
 	}
 	if f.engine.KnownUser("bob") {

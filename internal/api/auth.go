@@ -230,6 +230,13 @@ func (c *tokenCache) get(user string, now time.Time) (string, bool) {
 	return t.raw, true
 }
 
+// drop forgets the token of user, which was revoked.
+func (c *tokenCache) drop(user string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, user)
+}
+
 func (c *tokenCache) put(user, raw string, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -161,3 +161,39 @@ func TestIdentityEndpoints(t *testing.T) {
 		}
 	})
 }
+
+func TestRevokeCredentials(t *testing.T) {
+	f := newFixture(t, nil)
+	var dropped []string
+	h, err := api.New(api.Options{Engine: f.engine, Tokens: f.tokens, Keys: f.keys, OnRevoke: func(id string) { dropped = append(dropped, id) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	f.srv = srv
+	// jdoe is known only to an identity provider: keys, no users-table row.
+	k, err := f.keys.Issue(t.Context(), "jdoe", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := f.do(t, "POST", "/api/credentials/revoke", f.alice, "application/json", `{"user":"jdoe"}`); r.status != 403 {
+		t.Errorf("alice revoking jdoe: %d %s", r.status, r.body)
+	}
+	if r := f.do(t, "DELETE", "/api/users/jdoe", f.admin, "", ""); r.status != 200 || r.body != `{"deleted":"jdoe","keys":1,"tokens":0}` {
+		t.Errorf("deleting a user known only by its keys: %d %s", r.status, r.body)
+	}
+	if len(dropped) != 1 || dropped[0] != k.AccessKeyID {
+		t.Errorf("caches told to drop %v, want [%s]", dropped, k.AccessKeyID)
+	}
+	if _, err := f.keys.LookupCredential(t.Context(), k.AccessKeyID); err == nil {
+		t.Error("jdoe's key still resolves")
+	}
+	if r := f.do(t, "DELETE", "/api/users/nobody", f.admin, "", ""); r.status != 404 {
+		t.Errorf("deleting nobody: %d %s", r.status, r.body)
+	}
+	// Users may revoke their own credentials.
+	if r := f.do(t, "POST", "/api/credentials/revoke", f.bob, "application/json", `{}`); r.status != 200 || r.body != `{"user":"bob","keys":0,"tokens":1}` {
+		t.Errorf("bob revoking his own: %d %s", r.status, r.body)
+	}
+}

@@ -65,6 +65,14 @@ func NewWithDoer(server string, d Doer) (*Client, error) {
 	return c, nil
 }
 
+// RevokeCredentials deletes every access key and token of user ("" for
+// the caller).
+func (c *Client) RevokeCredentials(ctx context.Context, user string) (api.Revoked, error) {
+	var out api.Revoked
+	err := c.do(ctx, http.MethodPost, "/api/credentials/revoke", map[string]string{"user": user}, &out)
+	return out, err
+}
+
 // GetToken asks the server for a lakegate token for the authenticated
 // user (POST /api/get-token).
 func (c *Client) GetToken(ctx context.Context) (string, error) {
@@ -135,14 +143,14 @@ type APIError struct {
 	Message string
 	// Line and Column locate a failed SQL statement (0 when not given).
 	Line, Column int
+	// tokenHint: the request was to be authenticated by a token (not a
+	// password), so a 401 is answered with where tokens come from.
+	tokenHint bool
 }
 
 func (e *APIError) Error() string {
-	switch e.Status {
-	case http.StatusUnauthorized:
+	if e.Status == http.StatusUnauthorized && e.tokenHint {
 		return e.Message + " (set " + TokenEnv + " or write the token to ~/.lakegate/token)"
-	case 0:
-		return e.Message
 	}
 	return e.Message
 }
@@ -224,7 +232,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
 			return &APIError{Status: resp.StatusCode, Message: fmt.Sprintf("%s answered %s", c.server, resp.Status)}
 		}
-		return &APIError{Status: resp.StatusCode, Message: e.Error, Line: e.Line, Column: e.Column}
+		return &APIError{Status: resp.StatusCode, Message: e.Error, Line: e.Line, Column: e.Column, tokenHint: resp.StatusCode == http.StatusUnauthorized && c.user == ""}
 	}
 	if out == nil {
 		return nil

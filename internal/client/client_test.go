@@ -131,7 +131,7 @@ func TestErrors(t *testing.T) {
 			if !errors.As(err, &ae) {
 				t.Fatalf("error %v (%T), want *client.APIError", err, err)
 			}
-			if *ae != tt.want {
+			if ae.Status != tt.want.Status || ae.Message != tt.want.Message || ae.Line != tt.want.Line || ae.Column != tt.want.Column {
 				t.Errorf("got %+v\nwant %+v", *ae, tt.want)
 			}
 			if err.Error() != tt.msg {

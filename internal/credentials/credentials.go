@@ -24,6 +24,13 @@ type Store interface {
 	CreateAccessKey(ctx context.Context, k store.AccessKey) error
 	// PutAccessKey inserts or replaces a key.
 	PutAccessKey(ctx context.Context, k store.AccessKey) error
+	// ListAccessKeys returns the keys of a user.
+	ListAccessKeys(ctx context.Context, userName string) ([]store.AccessKey, error)
+	// DeleteAccessKey removes a key or returns an error wrapping
+	// store.ErrNotFound.
+	DeleteAccessKey(ctx context.Context, accessKeyID string) error
+	// DeleteTokens removes every token of a user, returning how many.
+	DeleteTokens(ctx context.Context, userName string) (int, error)
 }
 
 // Service resolves and issues access keys against a Store.
@@ -59,6 +66,27 @@ func (s *Service) LookupCredential(ctx context.Context, accessKeyID string) (sig
 		SessionGroups:     k.SessionGroups,
 		SessionGroupsFold: k.SessionGroupsFold,
 	}, nil
+}
+
+// RevokeUser deletes every access key and token of userName, whether or
+// not the users table lists the user (keys from /api/aws-credentials
+// belong to users known only to an identity provider). It returns the ids
+// of the deleted keys, for caches to drop, and how many tokens it deleted.
+func (s *Service) RevokeUser(ctx context.Context, userName string) (keyIDs []string, tokens int, err error) {
+	keys, err := s.store.ListAccessKeys(ctx, userName)
+	if err != nil {
+		return nil, 0, fmt.Errorf("credentials: revoke %s: %w", userName, err)
+	}
+	for _, k := range keys {
+		if err := s.store.DeleteAccessKey(ctx, k.AccessKeyID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return keyIDs, 0, fmt.Errorf("credentials: revoke %s: %w", userName, err)
+		}
+		keyIDs = append(keyIDs, k.AccessKeyID)
+	}
+	if tokens, err = s.store.DeleteTokens(ctx, userName); err != nil {
+		return keyIDs, 0, fmt.Errorf("credentials: revoke %s: %w", userName, err)
+	}
+	return keyIDs, tokens, nil
 }
 
 // maxIssueAttempts bounds retries on (astronomically unlikely) id collisions.

@@ -106,6 +106,11 @@ func (f failingStore) GetAccessKey(context.Context, string) (store.AccessKey, er
 }
 func (f failingStore) CreateAccessKey(context.Context, store.AccessKey) error { return f.err }
 func (f failingStore) PutAccessKey(context.Context, store.AccessKey) error    { return f.err }
+func (f failingStore) ListAccessKeys(context.Context, string) ([]store.AccessKey, error) {
+	return nil, f.err
+}
+func (f failingStore) DeleteAccessKey(context.Context, string) error     { return f.err }
+func (f failingStore) DeleteTokens(context.Context, string) (int, error) { return 0, f.err }
 
 func TestServiceTechnicalErrorIsNotUnknownKey(t *testing.T) {
 	boom := errors.New("database is on fire")
@@ -171,5 +176,40 @@ func TestEnsureKeepsAnUnchangedKey(t *testing.T) {
 	}
 	if !again.CreatedAt.Equal(first.CreatedAt) {
 		t.Errorf("CreatedAt changed from %v to %v for an unchanged key", first.CreatedAt, again.CreatedAt)
+	}
+}
+
+func TestRevokeUser(t *testing.T) {
+	st, err := store.OpenSQLite(t.Context(), t.TempDir()+"/db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	svc := credentials.New(st)
+	tokens := credentials.NewTokens(st)
+	// jdoe is not in the users table: a user known only from a JWT.
+	a, _ := svc.Issue(t.Context(), "jdoe", 0)
+	b, _ := svc.Issue(t.Context(), "jdoe", time.Hour)
+	other, _ := svc.Issue(t.Context(), "someone-else", 0)
+	raw, _ := tokens.Issue(t.Context(), "jdoe", 0)
+
+	ids, n, err := svc.RevokeUser(t.Context(), "jdoe")
+	if err != nil || len(ids) != 2 || n != 1 {
+		t.Fatalf("RevokeUser = %v, %d, %v; want 2 keys and 1 token", ids, n, err)
+	}
+	for _, id := range []string{a.AccessKeyID, b.AccessKeyID} {
+		if _, err := svc.LookupCredential(t.Context(), id); !errors.Is(err, sigv4.ErrUnknownAccessKey) {
+			t.Errorf("revoked key %s still resolves: %v", id, err)
+		}
+	}
+	if _, err := tokens.Authenticate(t.Context(), raw); !errors.Is(err, credentials.ErrInvalidToken) {
+		t.Errorf("revoked token still works: %v", err)
+	}
+	if _, err := svc.LookupCredential(t.Context(), other.AccessKeyID); err != nil {
+		t.Errorf("another user's key was revoked: %v", err)
+	}
+	if _, _, err := svc.RevokeUser(t.Context(), "failing"); err != nil {
+		// nothing to revoke is not an error
+		t.Errorf("RevokeUser of a user without keys: %v", err)
 	}
 }

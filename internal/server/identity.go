@@ -103,23 +103,28 @@ func ldapLookup(l config.LDAP) func(string) (string, bool) {
 	}
 }
 
-// ldapLogins resolves the groups of users who logged in with their LDAP
-// password from LDAP itself (down-cased, as seed 002 says LDAP groups are),
-// and everyone else's by seed 002's order. Seed 002 names LDAP only as a
-// fallback for JWT users; a user LDAP just authenticated has no other
-// source that could be more right.
+// ldapLogins resolves from LDAP itself the groups of users who logged in
+// with their LDAP password, and of lakegate-token users when LDAP is
+// configured (their token came from such a login: lakegate login); everyone
+// else's by seed 002's order. LDAP groups are down-cased, as seed 002 says.
+// Seed 002 names LDAP only as a fallback for JWT users; for a user LDAP
+// authenticated no other source could be more right.
 type ldapLogins struct {
 	*identity.Resolver
 	ldap *ldap.Authenticator
 }
 
 func (l ldapLogins) Resolve(ctx context.Context, id identity.Identity) (identity.Groups, error) {
-	if l.ldap == nil || id.Method != "ldap" {
+	if l.ldap == nil || (id.Method != "ldap" && id.Method != "token") {
 		return l.Resolver.Resolve(ctx, id)
 	}
 	names, err := l.ldap.Groups(ctx, id.User)
 	if err != nil {
 		return identity.Groups{}, err
+	}
+	if len(names) == 0 && id.Method == "token" {
+		// Not a directory user: a token issued after a Kerberos login.
+		return l.Resolver.Resolve(ctx, id)
 	}
 	return identity.Groups{Names: names, CaseInsensitive: true, Source: identity.SourceLDAP}, nil
 }

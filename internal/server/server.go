@@ -161,8 +161,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		return nil, err
 	}
 
+	credCache := credentials.NewCache(creds, credentials.CacheOptions{})
 	verifier := sigv4.NewVerifier(sigv4.Options{
-		Credentials:      credentials.NewCache(creds, credentials.CacheOptions{}),
+		Credentials:      credCache,
 		AllowSigV2:       cfg.Proxy.AllowSigV2,
 		MaxClockSkew:     cfg.Proxy.MaxClockSkew,
 		MaxPresignExpiry: cfg.Proxy.MaxPresignExpiry,
@@ -189,6 +190,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		return nil, err
 	}
 	ao.Engine, ao.Tokens, ao.Keys, ao.Logger = engine, tokens, creds, logger.With("component", "rest")
+	ao.OnRevoke = credCache.Invalidate
 	rest, err := api.New(ao)
 	if err != nil {
 		return nil, err
