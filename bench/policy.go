@@ -43,7 +43,12 @@ func (e *env) measurePolicy(ctx context.Context, res *results) error {
 	}
 	args := []string{"test", "-run", "^$", "-bench", "^(" + strings.Join(policyBenchmarks, "|") + ")$",
 		"-benchmem", "-count", count, "-benchtime", benchtime, "./internal/policy"}
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
 	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root // `go test ./bench` runs the harness from bench/
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
