@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
+	"github.com/lakegate/lakegate/internal/ttlcache"
 )
 
 // Cache defaults.
@@ -42,24 +40,18 @@ type CacheOptions struct {
 // source lookup (singleflight); technical failures are never cached.
 //
 // A revoked or changed key keeps working from the cache for up to TTL in
-// every process (Invalidate only affects this one). Instant propagation of
-// revocations across proxies comes with the revocation API in a later issue.
-//
-// When full, the cache drops expired entries and then arbitrary ones; with
-// TTLs of seconds that is as good as LRU and needs no bookkeeping on hits.
+// every process but the one that calls Invalidate; instant propagation of
+// revocations across proxies is the change feed's job.
 type Cache struct {
 	next  sigv4.CredentialLookup
 	opts  CacheOptions
-	group singleflight.Group
-
-	mu      sync.Mutex
-	entries map[string]cacheEntry
+	cache *ttlcache.Cache[cacheEntry]
 }
 
+// cacheEntry is a found credential, or the fact that the key is unknown.
 type cacheEntry struct {
 	cred    sigv4.Credential
 	unknown bool
-	expires time.Time
 }
 
 var _ sigv4.CredentialLookup = (*Cache)(nil)
@@ -81,96 +73,39 @@ func NewCache(next sigv4.CredentialLookup, o CacheOptions) *Cache {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Cache{next: next, opts: o, entries: make(map[string]cacheEntry)}
+	return &Cache{next: next, opts: o, cache: ttlcache.New[cacheEntry](ttlcache.Options{
+		MaxEntries: o.MaxEntries, LookupTimeout: o.LookupTimeout, Now: o.Now,
+	})}
 }
 
 // LookupCredential implements sigv4.CredentialLookup.
 func (c *Cache) LookupCredential(ctx context.Context, accessKeyID string) (sigv4.Credential, error) {
-	if e, ok := c.get(accessKeyID); ok {
-		if e.unknown {
-			return sigv4.Credential{}, fmt.Errorf("credentials: %s (cached): %w", accessKeyID, sigv4.ErrUnknownAccessKey)
-		}
-		return e.cred, nil
-	}
-	ch := c.group.DoChan(accessKeyID, func() (any, error) {
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.LookupTimeout)
-		defer cancel()
+	e, err := c.cache.Get(ctx, accessKeyID, func(lctx context.Context) (cacheEntry, time.Duration, error) {
 		cred, err := c.next.LookupCredential(lctx, accessKeyID)
 		switch {
 		case err == nil:
-			c.put(accessKeyID, cacheEntry{cred: cred}, c.opts.TTL)
+			return cacheEntry{cred: cred}, c.opts.TTL, nil
 		case errors.Is(err, sigv4.ErrUnknownAccessKey):
-			c.put(accessKeyID, cacheEntry{unknown: true}, c.opts.NegativeTTL)
+			// Remembered briefly, so a client retrying with a bad key
+			// does not reach the database each time.
+			return cacheEntry{unknown: true}, c.opts.NegativeTTL, nil
 		}
-		return cred, err
+		return cacheEntry{}, 0, err
 	})
-	select {
-	case <-ctx.Done():
+	switch {
+	case err != nil && ctx.Err() != nil:
 		return sigv4.Credential{}, fmt.Errorf("credentials: lookup %s: %w", accessKeyID, ctx.Err())
-	case r := <-ch:
-		if r.Err != nil {
-			return sigv4.Credential{}, r.Err
-		}
-		return r.Val.(sigv4.Credential), nil
+	case err != nil:
+		return sigv4.Credential{}, err
+	case e.unknown:
+		return sigv4.Credential{}, fmt.Errorf("credentials: %s: %w", accessKeyID, sigv4.ErrUnknownAccessKey)
 	}
+	return e.cred, nil
 }
 
 // Invalidate drops accessKeyID from this process's cache, so the next lookup
 // reads the source.
-func (c *Cache) Invalidate(accessKeyID string) {
-	c.mu.Lock()
-	delete(c.entries, accessKeyID)
-	c.mu.Unlock()
-	c.group.Forget(accessKeyID)
-}
+func (c *Cache) Invalidate(accessKeyID string) { c.cache.Invalidate(accessKeyID) }
 
 // Len returns the number of cached entries, expired ones included.
-func (c *Cache) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
-}
-
-func (c *Cache) get(id string) (cacheEntry, bool) {
-	now := c.opts.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[id]
-	if !ok {
-		return cacheEntry{}, false
-	}
-	if !now.Before(e.expires) {
-		delete(c.entries, id)
-		return cacheEntry{}, false
-	}
-	return e, true
-}
-
-func (c *Cache) put(id string, e cacheEntry, ttl time.Duration) {
-	now := c.opts.Now()
-	e.expires = now.Add(ttl)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[id]; !ok && len(c.entries) >= c.opts.MaxEntries {
-		c.evictLocked(now)
-	}
-	c.entries[id] = e
-}
-
-// evictLocked removes expired entries and, if that frees too little, enough
-// arbitrary ones to bring the cache to 7/8 of its bound, so a stream of new
-// keys pays for eviction once per MaxEntries/8 inserts.
-func (c *Cache) evictLocked(now time.Time) {
-	for id, e := range c.entries {
-		if !now.Before(e.expires) {
-			delete(c.entries, id)
-		}
-	}
-	target := c.opts.MaxEntries - max(1, c.opts.MaxEntries/8)
-	for id := range c.entries {
-		if len(c.entries) <= target {
-			break
-		}
-		delete(c.entries, id)
-	}
-}
+func (c *Cache) Len() int { return c.cache.Len() }

@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
-	"golang.org/x/sync/singleflight"
+	"github.com/lakegate/lakegate/internal/ttlcache"
 )
 
 // Group cache defaults.
@@ -46,15 +45,7 @@ type CachedGroupsOptions struct {
 type CachedGroups struct {
 	next  GroupResolver
 	opts  CachedGroupsOptions
-	group singleflight.Group
-
-	mu      sync.Mutex
-	entries map[string]groupsEntry
-}
-
-type groupsEntry struct {
-	groups  []string
-	expires time.Time
+	cache *ttlcache.Cache[[]string]
 }
 
 var _ GroupResolver = (*CachedGroups)(nil)
@@ -73,91 +64,32 @@ func NewCachedGroups(next GroupResolver, o CachedGroupsOptions) *CachedGroups {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &CachedGroups{next: next, opts: o, entries: make(map[string]groupsEntry)}
+	return &CachedGroups{next: next, opts: o, cache: ttlcache.New[[]string](ttlcache.Options{
+		MaxEntries: o.MaxEntries, LookupTimeout: o.LookupTimeout, Now: o.Now,
+	})}
 }
 
 // Groups implements GroupResolver. The slice returned is the caller's.
 func (c *CachedGroups) Groups(ctx context.Context, user string) ([]string, error) {
-	if g, ok := c.get(user); ok {
-		return slices.Clone(g), nil
-	}
-	ch := c.group.DoChan(user, func() (any, error) {
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.LookupTimeout)
-		defer cancel()
+	g, err := c.cache.Get(ctx, user, func(lctx context.Context) ([]string, time.Duration, error) {
 		g, err := c.next.Groups(lctx, user)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		g = slices.Clone(g)
-		c.put(user, g)
-		return g, nil
+		return slices.Clone(g), c.opts.TTL, nil
 	})
-	select {
-	case <-ctx.Done():
+	if err != nil && ctx.Err() != nil {
 		return nil, fmt.Errorf("identity: groups of %q: %w", user, ctx.Err())
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		return slices.Clone(r.Val.([]string)), nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(g), nil
 }
 
 // Invalidate drops user from this process's cache, so the next call asks
 // the wrapped resolver.
-func (c *CachedGroups) Invalidate(user string) {
-	c.mu.Lock()
-	delete(c.entries, user)
-	c.mu.Unlock()
-	c.group.Forget(user)
-}
+func (c *CachedGroups) Invalidate(user string) { c.cache.Invalidate(user) }
 
 // Len returns the number of cached entries, expired ones included.
-func (c *CachedGroups) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
-}
-
-func (c *CachedGroups) get(user string) ([]string, bool) {
-	now := c.opts.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[user]
-	if !ok {
-		return nil, false
-	}
-	if !now.Before(e.expires) {
-		delete(c.entries, user)
-		return nil, false
-	}
-	return e.groups, true
-}
-
-func (c *CachedGroups) put(user string, groups []string) {
-	now := c.opts.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[user]; !ok && len(c.entries) >= c.opts.MaxEntries {
-		c.evictLocked(now)
-	}
-	c.entries[user] = groupsEntry{groups: groups, expires: now.Add(c.opts.TTL)}
-}
-
-// evictLocked removes expired entries and, if that frees too little, enough
-// arbitrary ones to bring the cache to 7/8 of its bound, so a stream of new
-// users pays for eviction once per MaxEntries/8 inserts.
-func (c *CachedGroups) evictLocked(now time.Time) {
-	for u, e := range c.entries {
-		if !now.Before(e.expires) {
-			delete(c.entries, u)
-		}
-	}
-	target := c.opts.MaxEntries - max(1, c.opts.MaxEntries/8)
-	for u := range c.entries {
-		if len(c.entries) <= target {
-			break
-		}
-		delete(c.entries, u)
-	}
-}
+func (c *CachedGroups) Len() int { return c.cache.Len() }
