@@ -38,18 +38,19 @@ func (e *Engine) Decide(p Principal, a request.Access, bucket, key string) Decis
 // evaluateAny allows when any privilege of any covers target, explaining
 // with the first that does.
 func evaluateAny(pol *policy.Policy, p Principal, any grants.Privileges, target string) Decision {
+	privs := any.List()
 	var last Decision
-	for _, priv := range any.List() {
+	for _, priv := range privs {
 		last = pol.Evaluate(policy.Request{User: p.User, Groups: p.Groups, Privilege: priv, URI: target})
 		if last.Allowed {
 			return last
 		}
 	}
-	if len(any.List()) > 1 && len(p.Groups) > 0 {
+	if len(privs) > 1 && len(p.Groups) > 0 {
 		return Decision{Reason: fmt.Sprintf("no role granted to groups %v holds %s on %s",
 			p.Groups, strings.ReplaceAll(any.String(), ", ", " or "), target)}
 	}
-	if len(any.List()) == 0 {
+	if len(privs) == 0 {
 		return Decision{Reason: "the operation needs no privilege the policy can grant"}
 	}
 	return last

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -87,7 +88,7 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 			h.fail(w, r, denied(d))
 			return
 		}
-		if err := h.unsealMarkers(r); err != nil {
+		if err := h.unsealMarkers(r, req); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -155,21 +156,17 @@ var markerParams = []string{"marker", "continuation-token", "key-marker", "versi
 // sealedPrefix starts every sealed marker (s3xml.Sealer).
 const sealedPrefix = "lg1."
 
-// unsealMarkers replaces sealed markers in r's query by what they seal,
-// for the upstream. Verification is done, so the query may change. A
-// value that looks sealed but does not open (forged, or sealed with
-// another key) is refused.
-func (h *Handler) unsealMarkers(r *http.Request) error {
-	if h.sealer == nil || r.URL.RawQuery == "" {
+// unsealMarkers replaces sealed markers in the request's query by what
+// they seal, for the upstream. Verification is done, so the query may
+// change. A value that looks sealed but does not open (forged, or sealed
+// with another key) is refused.
+func (h *Handler) unsealMarkers(r *http.Request, req *request.Request) error {
+	if h.sealer == nil {
 		return nil
 	}
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return nil // request.Parse accepted it; nothing sealed can be in it
-	}
-	changed := false
+	var q url.Values
 	for _, name := range markerParams {
-		v := q.Get(name)
+		v := req.Query.Get(name)
 		if !strings.HasPrefix(v, sealedPrefix) {
 			continue
 		}
@@ -177,10 +174,12 @@ func (h *Handler) unsealMarkers(r *http.Request) error {
 		if !ok {
 			return s3err.InvalidArgument.WithMessage("The " + name + " is not one this proxy issued.")
 		}
+		if q == nil {
+			q = maps.Clone(req.Query)
+		}
 		q.Set(name, plain)
-		changed = true
 	}
-	if changed {
+	if q != nil {
 		r.URL.RawQuery = q.Encode()
 	}
 	return nil

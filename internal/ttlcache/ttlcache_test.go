@@ -51,7 +51,10 @@ func TestGet(t *testing.T) {
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	block := func(ctx context.Context) (int, time.Duration, error) { time.Sleep(50 * time.Millisecond); return 1, time.Hour, nil }
+	block := func(ctx context.Context) (int, time.Duration, error) {
+		time.Sleep(50 * time.Millisecond)
+		return 1, time.Hour, nil
+	}
 	if _, err := c.Get(cctx, "slow", block); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled caller: %v", err)
 	}
