@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lakegate/lakegate/internal/api"
+	"github.com/lakegate/lakegate/internal/atomicfile"
 )
 
 // Token retrieval script variables (seed 002); lakegate's name wins.
@@ -34,25 +35,9 @@ func SaveToken(home, token string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	return writePrivate(filepath.Join(dir, "token"), []byte(token+"\n"))
+	return atomicfile.Write(filepath.Join(dir, "token"), []byte(token+"\n"), 0o600)
 }
 
-// writePrivate writes data to path with mode 0600, atomically.
-func writePrivate(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // no-op after the rename
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
 
 // CredentialProcess produces AWS credentials for an SDK's
 // credential_process: cached ones while they last, else new ones from the
@@ -116,7 +101,7 @@ func (cp *CredentialProcess) Credentials(ctx context.Context) (api.AWSCredential
 	if home != "" {
 		data, _ := json.Marshal(credentialCache{Server: cp.Server, TokenSHA256: hashOf(token), Credentials: creds})
 		if err := os.MkdirAll(filepath.Join(home, ".lakegate"), 0o700); err == nil {
-			_ = writePrivate(cachePath, data) // a cache: failing to keep it only costs a round trip
+			_ = atomicfile.Write(cachePath, data, 0o600) // a cache: failing to keep it only costs a round trip
 		}
 	}
 	return creds, nil

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/lakegate/lakegate/internal/atomicfile"
 )
 
 // awsConfigPath returns explicit, else $AWS_CONFIG_FILE, else ~/.aws/config.
@@ -45,7 +47,7 @@ func UpsertProfile(path string, p Profile) error {
 	default:
 		return err
 	}
-	return writeFileAtomic(path, []byte(upsertSection(string(old), p.Name, p.Section())), perm)
+	return atomicfile.Write(path, []byte(upsertSection(string(old), p.Name, p.Section())), perm)
 }
 
 // upsertSection returns content with the section [profile name] replaced by
