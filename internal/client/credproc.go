@@ -38,7 +38,6 @@ func SaveToken(home, token string) error {
 	return atomicfile.Write(filepath.Join(dir, "token"), []byte(token+"\n"), 0o600)
 }
 
-
 // CredentialProcess produces AWS credentials for an SDK's
 // credential_process: cached ones while they last, else new ones from the
 // server for the user's token, running the token retrieval script when

@@ -34,4 +34,3 @@ func loadOrCreateJSON[T any](path string, create func() T) (v T, created bool, e
 	}
 	return v, true, nil
 }
-
