@@ -64,7 +64,9 @@ type ResolverOptions struct {
 	// nil when that is unset.
 	REST GroupResolver
 	// LDAP resolves groups from OKERA_GROUP_RESOLVER_LDAP_HOST; nil when
-	// that is unset.
+	// that is unset. Besides its seed-002 role as a JWT fallback, it gives
+	// the groups of users who signed in with their LDAP password (Method
+	// "ldap") and of lakegate-token users it knows, in every mode.
 	LDAP GroupResolver
 	// Unix resolves the host's groups; nil means UnixGroups{}.
 	Unix GroupResolver
@@ -182,12 +184,14 @@ func NewResolver(o ResolverOptions) (*Resolver, error) {
 	r := &Resolver{
 		jwtOnly:  o.JWTOnly,
 		unix:     cached(o.Unix),
+		ldap:     cached(o.LDAP), // also for users LDAP authenticated, in every mode
 		required: o.RequiredGroup,
 		isAdmin:  o.IsCatalogAdmin,
 	}
 	if o.JWTOnly {
-		// Outside JWT-only mode REST and LDAP are never asked (rule 1).
-		r.rest, r.ldap = cached(o.REST), cached(o.LDAP)
+		// Outside JWT-only mode REST is never asked (rule 1), nor is LDAP
+		// as a fallback.
+		r.rest = cached(o.REST)
 	}
 	return r, nil
 }
@@ -210,6 +214,20 @@ func (r *Resolver) Resolve(ctx context.Context, id Identity) (Groups, error) {
 }
 
 func (r *Resolver) lookup(ctx context.Context, id Identity) (Groups, error) {
+	// Beyond seed 002, which names LDAP only as a fallback for JWT users:
+	// a user LDAP itself authenticated (a password login, or a lakegate
+	// token such a login issued) gets its LDAP groups, since no other
+	// source could be more right. A token user LDAP does not know (one
+	// who got the token with Kerberos) falls through to the rules below.
+	if r.ldap != nil && (id.Method == "ldap" || id.Method == "token") {
+		names, err := r.ldap.Groups(ctx, id.User)
+		if err != nil {
+			return Groups{}, fmt.Errorf("identity: resolving groups from %s: %w", SourceLDAP, err)
+		}
+		if len(names) > 0 || id.Method == "ldap" {
+			return Groups{Names: normalize(names, true), CaseInsensitive: true, Source: SourceLDAP}, nil
+		}
+	}
 	if !r.jwtOnly {
 		names, err := r.unix.Groups(ctx, id.User)
 		if err != nil {

@@ -333,6 +333,25 @@ func TestResolveSeed002(t *testing.T) {
 				want: Groups{Names: []string{"hadoop"}, Source: SourceUnix},
 			}},
 		},
+		// Users LDAP authenticated, in any mode.
+		{
+			name: "ldap login: ldap groups, even outside jwt-only mode",
+			ldap: fake(users("alice", "Analysts")),
+			unix: fake(users("alice", "wheel")),
+			steps: []step{{
+				id:   Identity{User: "alice", Method: "ldap"},
+				want: Groups{Names: []string{"analysts"}, CaseInsensitive: true, Source: SourceLDAP},
+			}},
+		},
+		{
+			name: "token user ldap does not know: the usual rules (unix)",
+			ldap: fake(nil),
+			unix: fake(users("alice@EXAMPLE.COM", "hadoop")),
+			steps: []step{{
+				id:   Identity{User: "alice@EXAMPLE.COM", Method: "token"},
+				want: Groups{Names: []string{"hadoop"}, Source: SourceUnix},
+			}},
+		},
 		{
 			name: "unix user without groups: none, no error",
 			unix: fake(nil),

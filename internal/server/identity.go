@@ -77,7 +77,7 @@ func identityOptions(ctx context.Context, cfg *config.Config, engine *authz.Engi
 	if err != nil {
 		return o, fmt.Errorf("groups: %w", err)
 	}
-	o.Groups = ldapLogins{Resolver: resolver, ldap: ldapAuth}
+	o.Groups = resolver
 	o.CredentialTTL = cfg.CredentialTTL
 	return o, nil
 }
@@ -101,30 +101,4 @@ func ldapLookup(l config.LDAP) func(string) (string, bool) {
 		v, ok := vars[name]
 		return v, ok && v != ""
 	}
-}
-
-// ldapLogins resolves from LDAP itself the groups of users who logged in
-// with their LDAP password, and of lakegate-token users when LDAP is
-// configured (their token came from such a login: lakegate login); everyone
-// else's by seed 002's order. LDAP groups are down-cased, as seed 002 says.
-// Seed 002 names LDAP only as a fallback for JWT users; for a user LDAP
-// authenticated no other source could be more right.
-type ldapLogins struct {
-	*identity.Resolver
-	ldap *ldap.Authenticator
-}
-
-func (l ldapLogins) Resolve(ctx context.Context, id identity.Identity) (identity.Groups, error) {
-	if l.ldap == nil || (id.Method != "ldap" && id.Method != "token") {
-		return l.Resolver.Resolve(ctx, id)
-	}
-	names, err := l.ldap.Groups(ctx, id.User)
-	if err != nil {
-		return identity.Groups{}, err
-	}
-	if len(names) == 0 && id.Method == "token" {
-		// Not a directory user: a token issued after a Kerberos login.
-		return l.Resolver.Resolve(ctx, id)
-	}
-	return identity.Groups{Names: names, CaseInsensitive: true, Source: identity.SourceLDAP}, nil
 }
