@@ -84,8 +84,13 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 			return err
 		})
 	case request.ScopeListing:
-		if d := h.opts.Authorizer.Decide(p, acc, req.Bucket, req.ListPrefix()); !d.Allowed {
-			h.fail(w, r, denied(d))
+		// The view decides the listing (View.Prefix is the listing rule of
+		// Decide: SHOW covers the prefix or a grant lies below it) and
+		// then filters it, so the grants are gathered once; Decide only
+		// explains a refusal.
+		view := h.opts.Authorizer.View(p, req.Bucket, grants.Show)
+		if !view.Prefix(req.ListPrefix()) {
+			h.fail(w, r, denied(h.opts.Authorizer.Decide(p, acc, req.Bucket, req.ListPrefix())))
 			return
 		}
 		if err := h.unsealMarkers(r, req); err != nil {
@@ -94,7 +99,6 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 		}
 		// Every key a listing returns starts with its prefix: when the
 		// grants cover all of those, there is nothing to filter.
-		view := h.opts.Authorizer.View(p, req.Bucket, grants.Show)
 		if !view.Under(req.ListPrefix()) {
 			kind := listKinds[req.Operation]
 			opts := s3xml.FilterOptions{URLEncoded: req.Query.Get("encoding-type") == "url", Seal: h.seal()}
