@@ -30,6 +30,7 @@ type Config struct {
 	Admin    Admin    `yaml:"admin"`
 	Auth     Auth     `yaml:"auth"`
 	Groups   Groups   `yaml:"groups"`
+	System   System   `yaml:"system"`
 	Log      Log      `yaml:"log"`
 	// CredentialTTL is how long AWS-style keys issued by
 	// /api/aws-credentials last (Okera: GO_REST_AWS_TOKEN_EXPIRY).
@@ -99,6 +100,24 @@ type Kerberos struct {
 	Principal string `yaml:"principal"`
 }
 
+// System configures the token lakegate's own processes present to each
+// other (seed 001): an nScale proxy authenticates to the policy server with
+// it. With PrivateKey set the process mints its own token, subject
+// "lakegate", lasting TokenDuration, and renews it before it expires; a
+// server with PrivateKey also accepts such tokens. Otherwise TokenFile
+// names a file holding a ready token (its own expiry applies). The private
+// key wins when both are set.
+type System struct {
+	// PrivateKey is a PEM private key file (RSA, ECDSA P-256 or Ed25519;
+	// the token is signed RS256, ES256 or EdDSA). Okera: JWT_PRIVATE_KEY.
+	PrivateKey string `yaml:"private_key"`
+	// TokenFile is a file holding a system token. Okera: SYSTEM_TOKEN.
+	TokenFile string `yaml:"token_file"`
+	// TokenDuration is the lifetime of a minted token. Okera:
+	// SYSTEM_TOKEN_DURATION_MIN, in minutes.
+	TokenDuration time.Duration `yaml:"token_duration"`
+}
+
 // Groups configures group resolution (seed 002's order).
 type Groups struct {
 	// ResolverURL is a REST group resolver: GET <url>/<user> answers
@@ -145,6 +164,23 @@ type Proxy struct {
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
 	// BodyIdleTimeout bounds the wait for each read of a request body.
 	BodyIdleTimeout time.Duration `yaml:"body_idle_timeout"`
+
+	// The settings below apply to `lakegate proxy` (nScale mode), which
+	// asks a policy server instead of reading the policy store.
+
+	// Server is the policy server's REST URL, e.g. https://lakegate:8083.
+	Server string `yaml:"server"`
+	// UserPermissionTTL bounds how long an allow decision is reused (seed
+	// 004's user permission cache); changes pushed by the server's change
+	// feed invalidate entries at once, so this is only a safety net.
+	UserPermissionTTL time.Duration `yaml:"user_permission_ttl"`
+	// MaxStaleness is how long, with the policy server unreachable, cached
+	// allow decisions and verified keys are still honoured; everything
+	// else is denied at once, and everything after this bound.
+	MaxStaleness time.Duration `yaml:"max_staleness"`
+	// MetricsAddr serves /metrics and /health for the proxy alone; empty
+	// disables it.
+	MetricsAddr string `yaml:"metrics_addr"`
 }
 
 // REST configures the REST API listener (health, and later tokens, grants
@@ -233,6 +269,9 @@ const (
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultBodyIdleTimeout   = 60 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultSystemTokenTTL    = 24 * time.Hour
+	DefaultUserPermissionTTL = time.Hour
+	DefaultMaxStaleness      = 5 * time.Minute
 	// SQLiteFile is the store file name inside DataDir when Store.DSN is
 	// empty.
 	SQLiteFile = "lakegate.db"
@@ -251,7 +290,10 @@ func Default() *Config {
 			IdleTimeout:       DefaultIdleTimeout,
 			MaxHeaderBytes:    DefaultMaxHeaderBytes,
 			BodyIdleTimeout:   DefaultBodyIdleTimeout,
+			UserPermissionTTL: DefaultUserPermissionTTL,
+			MaxStaleness:      DefaultMaxStaleness,
 		},
+		System:        System{TokenDuration: DefaultSystemTokenTTL},
 		REST:          REST{Addr: DefaultRESTAddr},
 		Groups:        Groups{CacheTTL: DefaultGroupCacheTTL},
 		CredentialTTL: DefaultCredentialTTL,

@@ -160,6 +160,15 @@ var okeraEnv = map[string]string{
 	"groups.resolver_url":            "OKERA_GROUP_RESOLVER_URL",
 	"groups.required":                "OKERA_REQUIRED_GROUP_MEMBERSHIP",
 	"credential_ttl":                 "GO_REST_AWS_TOKEN_EXPIRY",
+	"system.private_key":             "JWT_PRIVATE_KEY",
+	"system.token_file":              "SYSTEM_TOKEN",
+	"system.token_duration":          "SYSTEM_TOKEN_DURATION_MIN",
+}
+
+// okeraUnits is the unit of Okera's duration variables given as bare
+// numbers; the default is seconds.
+var okeraUnits = map[string]time.Duration{
+	"SYSTEM_TOKEN_DURATION_MIN": time.Minute,
 }
 
 // EnvVars lists every environment override in declaration order.
@@ -220,9 +229,13 @@ func applyEnv(cfg *Config, lookup LookupEnv) error {
 		if alias := okeraEnv[strings.Join(path, ".")]; !ok && alias != "" {
 			name = alias
 			raw, ok = lookup(alias)
-			if secs, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64); ok && err == nil && secs >= 0 && field.Type() == durationType {
-				// Okera's durations are whole seconds.
-				field.SetInt(int64(time.Duration(secs) * time.Second))
+			if n, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64); ok && err == nil && n >= 0 && field.Type() == durationType {
+				// Okera's durations are whole seconds unless named otherwise.
+				unit := okeraUnits[alias]
+				if unit == 0 {
+					unit = time.Second
+				}
+				field.SetInt(int64(time.Duration(n) * unit))
 				return
 			}
 		}

@@ -19,6 +19,9 @@ func TestOkeraEnvironmentNames(t *testing.T) {
 		"OKERA_GROUP_RESOLVER_LDAP_USER":    "cn=admin,dc=lab,dc=okera,dc=com",
 		"OKERA_GROUP_RESOLVER_LDAP_BASE_DN": "dc=lab,dc=okera,dc=com",
 		"GO_REST_AWS_TOKEN_EXPIRY":          "3600",
+		"JWT_PRIVATE_KEY":                   "/etc/okera/jwt.key",
+		"SYSTEM_TOKEN":                      "/etc/okera/system.token",
+		"SYSTEM_TOKEN_DURATION_MIN":         "300",
 		// lakegate's own name wins over Okera's.
 		"OKERA_GROUP_RESOLVER_LDAP_PORT": "389",
 		"LAKEGATE_AUTH_LDAP_PORT":        "1389",
@@ -43,6 +46,9 @@ func TestOkeraEnvironmentNames(t *testing.T) {
 	}
 	if cfg.CredentialTTL != time.Hour {
 		t.Errorf("CredentialTTL = %v, want 1h from GO_REST_AWS_TOKEN_EXPIRY=3600", cfg.CredentialTTL)
+	}
+	if s := cfg.System; s.PrivateKey != "/etc/okera/jwt.key" || s.TokenFile != "/etc/okera/system.token" || s.TokenDuration != 300*time.Minute {
+		t.Errorf("System = %+v, want SYSTEM_TOKEN_DURATION_MIN=300 read as minutes", s)
 	}
 	for _, v := range config.EnvVars() {
 		if v.Path == "credential_ttl" && v.Okera != "GO_REST_AWS_TOKEN_EXPIRY" {

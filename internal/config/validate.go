@@ -59,6 +59,14 @@ func (c *Config) Validate() error {
 	}
 	v.positive("proxy.read_header_timeout", c.Proxy.ReadHeaderTimeout)
 	v.positive("proxy.body_idle_timeout", c.Proxy.BodyIdleTimeout)
+	v.positive("proxy.user_permission_ttl", c.Proxy.UserPermissionTTL)
+	v.positive("proxy.max_staleness", c.Proxy.MaxStaleness)
+	if c.Proxy.Server != "" {
+		if u, err := url.Parse(c.Proxy.Server); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add("proxy.server", fmt.Sprintf("%q is not an http(s) URL", c.Proxy.Server))
+		}
+	}
+	v.positive("system.token_duration", c.System.TokenDuration)
 	if c.Proxy.IdleTimeout < 0 {
 		v.add("proxy.idle_timeout", "must not be negative")
 	}
