@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/lakegate/lakegate/internal/metrics"
 )
 
 // Options configure a Cache. Every field is required (callers own their
@@ -23,6 +25,10 @@ type Options struct {
 	LookupTimeout time.Duration
 	// Now returns the current time.
 	Now func() time.Time
+	// Metrics, when its counters are set, counts Get's hits and misses and
+	// every entry removed before it was read (expired, invalidated,
+	// flushed or pushed out by size).
+	Metrics metrics.Cache
 }
 
 // Cache maps string keys to values of type V that expire.
@@ -37,6 +43,9 @@ type Cache[V any] struct {
 
 	mu      sync.Mutex
 	entries map[string]entry[V]
+	// gen counts invalidations: a load that started before one must not
+	// store what it read, which may be what was just invalidated.
+	gen uint64
 }
 
 type entry[V any] struct {
@@ -58,14 +67,17 @@ type Loader[V any] func(ctx context.Context) (v V, ttl time.Duration, err error)
 // ctx.Err() while the shared load goes on for the others.
 func (c *Cache[V]) Get(ctx context.Context, key string, load Loader[V]) (V, error) {
 	if v, ok := c.get(key); ok {
+		count(c.opts.Metrics.Hits, 1)
 		return v, nil
 	}
+	count(c.opts.Metrics.Misses, 1)
 	ch := c.group.DoChan(key, func() (any, error) {
+		gen := c.Generation()
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.LookupTimeout)
 		defer cancel()
 		v, ttl, err := load(lctx)
 		if err == nil && ttl > 0 {
-			c.put(key, v, ttl)
+			c.PutIfGeneration(key, v, ttl, gen)
 		}
 		return v, err
 	})
@@ -83,9 +95,76 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load Loader[V]) (V, erro
 // loads it.
 func (c *Cache[V]) Invalidate(key string) {
 	c.mu.Lock()
-	delete(c.entries, key)
+	if _, ok := c.entries[key]; ok {
+		delete(c.entries, key)
+		count(c.opts.Metrics.Evictions, 1)
+	}
+	c.gen++
 	c.mu.Unlock()
 	c.group.Forget(key)
+}
+
+// InvalidateIf drops every entry for which drop returns true.
+func (c *Cache[V]) InvalidateIf(drop func(key string, v V) bool) {
+	c.mu.Lock()
+	n := 0
+	for k, e := range c.entries {
+		if drop(k, e.v) {
+			delete(c.entries, k)
+			n++
+		}
+	}
+	c.gen++
+	c.mu.Unlock()
+	count(c.opts.Metrics.Evictions, n)
+}
+
+// Flush drops every entry; loads under way store nothing.
+func (c *Cache[V]) Flush() {
+	c.mu.Lock()
+	n := len(c.entries)
+	clear(c.entries)
+	c.gen++
+	c.mu.Unlock()
+	count(c.opts.Metrics.Evictions, n)
+}
+
+// Peek returns the live value of key without loading it; it counts
+// nothing, so that callers probing several keys for one question can count
+// the question once.
+func (c *Cache[V]) Peek(key string) (V, bool) { return c.get(key) }
+
+// Generation returns the invalidation count; pass it to PutIfGeneration
+// with what was read after it.
+func (c *Cache[V]) Generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// PutIfGeneration stores v under key for ttl unless the cache was
+// invalidated since gen was read, and reports whether it did.
+func (c *Cache[V]) PutIfGeneration(key string, v V, ttl time.Duration, gen uint64) bool {
+	if ttl <= 0 {
+		return false
+	}
+	now := c.opts.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return false
+	}
+	if _, ok := c.entries[key]; !ok && len(c.entries) >= c.opts.MaxEntries {
+		c.evictLocked(now)
+	}
+	c.entries[key] = entry[V]{v: v, expires: now.Add(ttl)}
+	return true
+}
+
+func count(c interface{ Add(float64) }, n int) {
+	if c != nil && n > 0 {
+		c.Add(float64(n))
+	}
 }
 
 // Len returns the number of cached entries, expired ones included.
@@ -106,23 +185,15 @@ func (c *Cache[V]) get(key string) (V, bool) {
 	}
 	if !now.Before(e.expires) {
 		delete(c.entries, key)
+		count(c.opts.Metrics.Evictions, 1)
 		var zero V
 		return zero, false
 	}
 	return e.v, true
 }
 
-func (c *Cache[V]) put(key string, v V, ttl time.Duration) {
-	now := c.opts.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[key]; !ok && len(c.entries) >= c.opts.MaxEntries {
-		c.evictLocked(now)
-	}
-	c.entries[key] = entry[V]{v: v, expires: now.Add(ttl)}
-}
-
 func (c *Cache[V]) evictLocked(now time.Time) {
+	before := len(c.entries)
 	for k, e := range c.entries {
 		if !now.Before(e.expires) {
 			delete(c.entries, k)
@@ -135,4 +206,5 @@ func (c *Cache[V]) evictLocked(now time.Time) {
 		}
 		delete(c.entries, k)
 	}
+	count(c.opts.Metrics.Evictions, before-len(c.entries))
 }

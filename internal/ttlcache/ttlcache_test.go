@@ -6,6 +6,11 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/lakegate/lakegate/internal/metrics"
 )
 
 func TestGet(t *testing.T) {
@@ -57,5 +62,54 @@ func TestGet(t *testing.T) {
 	}
 	if _, err := c.Get(cctx, "slow", block); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled caller: %v", err)
+	}
+}
+
+// TestInvalidateDuringLoad: a load that read its value before an
+// invalidation must not store it, or a revocation could be undone by a
+// lookup that was already under way.
+func TestInvalidateDuringLoad(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	evictions := prometheus.NewCounter(prometheus.CounterOpts{Name: "evictions"})
+	reg.MustRegister(evictions)
+	c := New[int](Options{MaxEntries: 8, LookupTimeout: time.Second, Now: time.Now, Metrics: metrics.Cache{Evictions: evictions}})
+	started, release := make(chan struct{}), make(chan struct{})
+	done := make(chan int)
+	go func() {
+		v, _ := c.Get(context.Background(), "k", func(context.Context) (int, time.Duration, error) {
+			close(started)
+			<-release
+			return 1, time.Minute, nil // read before the invalidation below
+		})
+		done <- v
+	}()
+	<-started
+	c.Invalidate("k")
+	close(release)
+	if v := <-done; v != 1 {
+		t.Fatalf("Get = %d, want the loaded 1 for the caller", v)
+	}
+	if _, ok := c.Peek("k"); ok {
+		t.Error("a value loaded before Invalidate was stored after it")
+	}
+	gen := c.Generation()
+	if !c.PutIfGeneration("k", 2, time.Minute, gen) {
+		t.Fatal("PutIfGeneration refused with the current generation")
+	}
+	c.InvalidateIf(func(k string, v int) bool { return v == 2 })
+	if _, ok := c.Peek("k"); ok {
+		t.Error("InvalidateIf left a matching entry")
+	}
+	if c.PutIfGeneration("k", 3, time.Minute, gen) {
+		t.Error("PutIfGeneration stored with a stale generation")
+	}
+	c.PutIfGeneration("a", 1, time.Minute, c.Generation())
+	c.PutIfGeneration("b", 1, time.Minute, c.Generation())
+	c.Flush()
+	if c.Len() != 0 {
+		t.Errorf("Flush left %d entries", c.Len())
+	}
+	if got := testutil.ToFloat64(evictions); got != 3 {
+		t.Errorf("evictions = %v, want 3 (one InvalidateIf, two flushed)", got)
 	}
 }
