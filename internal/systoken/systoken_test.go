@@ -110,15 +110,18 @@ func TestVerifierRefuses(t *testing.T) {
 	noExp.ExpiresAt = nil
 	unsigned, _ := gojwt.NewWithClaims(gojwt.SigningMethodNone, valid()).SignedString(gojwt.UnsafeAllowNoneSignatureType)
 	cases := map[string]string{
-		"expired":                   expired,
-		"signed by another key":     otherKey,
-		"a user token, same key":    sign(k, userToken),
-		"no system audience":        sign(k, noAud),
-		"no expiry":                 sign(k, noExp),
-		"alg none":                  unsigned,
-		"garbage":                   "not.a.token",
-		"an lgt_ token":             "lgt_abc",
-		"the right claims, HS256'd": func() string { s, _ := gojwt.NewWithClaims(gojwt.SigningMethodHS256, valid()).SignedString([]byte("k")); return s }(),
+		"expired":                expired,
+		"signed by another key":  otherKey,
+		"a user token, same key": sign(k, userToken),
+		"no system audience":     sign(k, noAud),
+		"no expiry":              sign(k, noExp),
+		"alg none":               unsigned,
+		"garbage":                "not.a.token",
+		"an lgt_ token":          "lgt_abc",
+		"the right claims, HS256'd": func() string {
+			s, _ := gojwt.NewWithClaims(gojwt.SigningMethodHS256, valid()).SignedString([]byte("k"))
+			return s
+		}(),
 	}
 	for name, tok := range cases {
 		if _, err := v.AuthenticateToken(ctx, tok); !errors.Is(err, identity.ErrUnauthenticated) {
