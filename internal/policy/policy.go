@@ -26,6 +26,7 @@ package policy
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 	"strings"
@@ -309,35 +310,43 @@ func (p *Policy) find(u *userGroups, bucket, key string, priv grants.Privilege) 
 		return nil
 	}
 	if b := p.buckets[bucket]; b != nil {
-		if key != "" {
-			if e := u.best(b.nodes[key], priv); e != nil {
+		for path := range CoveringPaths(key) {
+			if e := u.best(b.nodes[path], priv); e != nil {
 				return e
+			}
+		}
+	}
+	return u.best(p.server, priv)
+}
+
+// CoveringPaths yields the grant paths in a bucket that cover key, longest
+// first: key itself, then at each '/' boundary the prefix with and without
+// its slash, then "/" for a key starting with one, then "" (the whole
+// bucket). A SERVER grant covers every key as well.
+func CoveringPaths(key string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		if key != "" {
+			if !yield(key) {
+				return
 			}
 			for i := len(key) - 1; i > 0; i-- {
 				if key[i] != '/' {
 					continue
 				}
-				if i+1 < len(key) {
-					if e := u.best(b.nodes[key[:i+1]], priv); e != nil {
-						return e
-					}
+				if i+1 < len(key) && !yield(key[:i+1]) {
+					return
 				}
-				if e := u.best(b.nodes[key[:i]], priv); e != nil {
-					return e
+				if !yield(key[:i]) {
+					return
 				}
 			}
 			// A key starting with '/' has the prefix "/" too.
-			if key[0] == '/' && len(key) > 1 {
-				if e := u.best(b.nodes["/"], priv); e != nil {
-					return e
-				}
+			if key[0] == '/' && len(key) > 1 && !yield("/") {
+				return
 			}
 		}
-		if e := u.best(b.nodes[""], priv); e != nil {
-			return e
-		}
+		yield("")
 	}
-	return u.best(p.server, priv)
 }
 
 // IsCatalogAdmin reports whether any of groups holds a role with ALL ON
@@ -349,6 +358,30 @@ func (p *Policy) IsCatalogAdmin(groups []string) bool {
 		}
 	}
 	return false
+}
+
+// VisibleBuckets returns what ListBuckets may show to groups: every bucket
+// (all) when they hold a SERVER grant, else the buckets in which they hold
+// some grant; see HasAnyGrantInBucket.
+func (p *Policy) VisibleBuckets(groups []string) (all bool, buckets []string) {
+	for _, n := range groups {
+		g := p.groups[n]
+		if g == nil {
+			continue
+		}
+		for i := range p.server {
+			if hasRole(g.roles, p.server[i].role) {
+				return true, nil
+			}
+		}
+	}
+	for name := range p.buckets {
+		if p.HasAnyGrantInBucket(groups, name) {
+			buckets = append(buckets, name)
+		}
+	}
+	sort.Strings(buckets)
+	return false, buckets
 }
 
 // HasAnyGrantInBucket reports whether any of groups holds a role with a URI
@@ -422,6 +455,28 @@ func (p *Policy) View(groups []string, bucket string, priv grants.Privilege) *Vi
 	return v
 }
 
+// NewView returns the view that sees everything when all is set, else the
+// granted paths (as Paths returns them); it rebuilds a view sent over the
+// wire.
+func NewView(all bool, paths []string) *View {
+	v := &View{all: all, paths: make(map[string]struct{}, len(paths))}
+	for _, p := range paths {
+		if p == "" {
+			return &View{all: true}
+		}
+		if _, dup := v.paths[p]; !dup {
+			v.paths[p] = struct{}{}
+			v.keys = append(v.keys, p)
+		}
+	}
+	sort.Strings(v.keys)
+	return v
+}
+
+// Paths returns the granted paths of a view that does not see everything,
+// sorted.
+func (v *View) Paths() []string { return slices.Clone(v.keys) }
+
 // All reports whether the view sees the whole bucket.
 func (v *View) All() bool { return v.all }
 
@@ -437,22 +492,12 @@ func (v *View) Key(key string) bool {
 	if len(v.keys) == 0 || key == "" {
 		return false
 	}
-	has := func(p string) bool { _, ok := v.paths[p]; return ok }
-	if has(key) {
-		return true
-	}
-	for i := len(key) - 1; i > 0; i-- {
-		if key[i] != '/' {
-			continue
-		}
-		if i+1 < len(key) && has(key[:i+1]) {
-			return true
-		}
-		if has(key[:i]) {
+	for path := range CoveringPaths(key) {
+		if _, ok := v.paths[path]; ok {
 			return true
 		}
 	}
-	return key[0] == '/' && len(key) > 1 && has("/")
+	return false
 }
 
 // Prefix reports whether a listing prefix (a common prefix, or the prefix

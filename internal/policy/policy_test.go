@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/lakegate/lakegate/internal/grants"
@@ -322,6 +323,18 @@ func TestHasAnyGrantInBucket(t *testing.T) {
 				t.Errorf("HasAnyGrantInBucket(%v, %q) = %v, want %v", tc.groups, tc.bucket, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestVisibleBuckets(t *testing.T) {
+	p := Compile(fromText(t, multi))
+	for _, groups := range [][]string{{"etl"}, {"owners"}, {"auditors"}, {"nobody"}, nil, {"etl", "owners"}} {
+		all, buckets := p.VisibleBuckets(groups)
+		for _, b := range []string{"bkt", "bkt2", "zzz", "BKT"} {
+			if got, want := all || slices.Contains(buckets, b), p.HasAnyGrantInBucket(groups, b); got != want {
+				t.Errorf("VisibleBuckets(%v) = %v, %q: shows %s %v, HasAnyGrantInBucket says %v", groups, all, buckets, b, got, want)
+			}
+		}
 	}
 }
 

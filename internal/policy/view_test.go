@@ -87,6 +87,8 @@ func TestViewAgainstEvaluate(t *testing.T) {
 			bucket, priv := buckets[rng.IntN(2)], privs[rng.IntN(len(privs))]
 			v := p.View(groups, bucket, priv)
 			all, paths := referenceView(s, groups, bucket, priv)
+			// A view sent over the wire (nScale proxies) answers alike.
+			wire := NewView(v.All(), v.Paths())
 			if v.All() != all || v.Empty() != (!all && len(paths) == 0) {
 				t.Fatalf("iteration %d, View(%v, %s, %s): All %v Empty %v; reference all %v, paths %q",
 					iter, groups, bucket, priv, v.All(), v.Empty(), all, paths)
@@ -98,6 +100,9 @@ func TestViewAgainstEvaluate(t *testing.T) {
 					uri += "/" + key
 				}
 				want := p.Evaluate(Request{Groups: groups, Privilege: priv, URI: uri}).Allowed
+				if wire.Key(key) != v.Key(key) || wire.Prefix(key) != v.Prefix(key) || wire.Under(key) != v.Under(key) {
+					t.Fatalf("iteration %d: NewView(All, Paths) answers %q differently", iter, key)
+				}
 				if got := v.Key(key); got != want {
 					t.Fatalf("iteration %d, View(%v, %s, %s).Key(%q) = %v, Evaluate says %v",
 						iter, groups, bucket, priv, key, got, want)
