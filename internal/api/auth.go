@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -29,18 +30,43 @@ type GroupResolver interface {
 
 var _ GroupResolver = (*identity.Resolver)(nil)
 
+// TokenGranter is a password check that also hands out a token: Okera's
+// external token-granting endpoint (SSO_URL, internal/identity/sso). When
+// Options.Passwords implements it, Basic logins use GrantToken, and POST
+// /api/get-token answers such a login with the granted token itself (as
+// Okera's get-token does) instead of a lakegate token.
+type TokenGranter interface {
+	// GrantToken returns the identity the granted token proves and the
+	// token, or an error wrapping identity.ErrUnauthenticated for a wrong
+	// user name or password; other errors are technical.
+	GrantToken(ctx context.Context, user, password string) (identity.Identity, string, error)
+}
+
 // errNoCredentials is a request without any Authorization the server
-// accepts; errBadBearer one whose bearer token no authenticator accepts.
+// accepts; errBadBearer one whose bearer token no authenticator accepts;
+// errBadPassword one whose user name and password were refused.
 var (
 	errNoCredentials = errors.New("authentication required")
 	errBadBearer     = errors.New("the bearer token is not valid")
+	errBadPassword   = errors.New("wrong user name or password")
 )
+
+// passwordCheckError is a technical failure of the password check (LDAP
+// or the SSO endpoint unreachable or misbehaving). Its text stays in the
+// log; the client is told the check could not be made.
+type passwordCheckError struct{ err error }
+
+func (e *passwordCheckError) Error() string { return "checking the password: " + e.err.Error() }
+func (e *passwordCheckError) Unwrap() error { return e.err }
 
 // authenticate establishes who sent r: a lakegate token or another bearer
 // token (a JWT) in Authorization: Bearer, Kerberos in Authorization:
-// Negotiate, or an LDAP user name and password in Authorization: Basic.
-// Bad credentials give an error wrapping identity.ErrUnauthenticated.
-func (h *handler) authenticate(r *http.Request) (identity.Identity, error) {
+// Negotiate, or a user name and password in Authorization: Basic, checked
+// by LDAP or the SSO endpoint. granted is the token the SSO endpoint
+// issued for a Basic login ("" otherwise). Bad credentials give an error
+// wrapping identity.ErrUnauthenticated; a technical failure of the
+// password check a *passwordCheckError.
+func (h *handler) authenticate(r *http.Request) (id identity.Identity, granted string, err error) {
 	ctx := r.Context()
 	var last error // why the last token authenticator refused
 	scheme, value, _ := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -51,9 +77,9 @@ func (h *handler) authenticate(r *http.Request) (identity.Identity, error) {
 		if strings.HasPrefix(value, credentials.TokenPrefix) {
 			user, err := h.Tokens.Authenticate(ctx, value)
 			if errors.Is(err, credentials.ErrInvalidToken) {
-				return identity.Identity{}, errors.Join(identity.ErrUnauthenticated, errBadBearer, err)
+				return identity.Identity{}, "", errors.Join(identity.ErrUnauthenticated, errBadBearer, err)
 			}
-			return identity.Identity{User: user, Method: "token"}, err
+			return identity.Identity{User: user, Method: "token"}, "", err
 		}
 		for _, a := range h.TokenAuthenticators {
 			id, err := a.AuthenticateToken(ctx, value)
@@ -61,29 +87,44 @@ func (h *handler) authenticate(r *http.Request) (identity.Identity, error) {
 				last = err
 				continue
 			}
-			return id, err
+			return id, "", err
 		}
-		return identity.Identity{}, errors.Join(identity.ErrUnauthenticated, errBadBearer, last)
+		return identity.Identity{}, "", errors.Join(identity.ErrUnauthenticated, errBadBearer, last)
 	case strings.EqualFold(scheme, "Negotiate") && h.Negotiator != nil:
-		return h.Negotiator.Negotiate(r)
+		id, err := h.Negotiator.Negotiate(r)
+		return id, "", err
 	case strings.EqualFold(scheme, "Basic") && h.Passwords != nil:
 		raw, err := base64.StdEncoding.DecodeString(value)
 		if err != nil {
-			return identity.Identity{}, errors.Join(identity.ErrUnauthenticated, errors.New("malformed Basic credentials"))
+			return identity.Identity{}, "", errors.Join(identity.ErrUnauthenticated, errBadPassword, errors.New("malformed Basic credentials"))
 		}
 		user, password, ok := strings.Cut(string(raw), ":")
 		if !ok {
-			return identity.Identity{}, errors.Join(identity.ErrUnauthenticated, errors.New("malformed Basic credentials"))
+			return identity.Identity{}, "", errors.Join(identity.ErrUnauthenticated, errBadPassword, errors.New("malformed Basic credentials"))
 		}
-		return h.Passwords.AuthenticatePassword(ctx, user, password)
+		if g, ok := h.Passwords.(TokenGranter); ok {
+			id, granted, err = g.GrantToken(ctx, user, password)
+		} else {
+			id, err = h.Passwords.AuthenticatePassword(ctx, user, password)
+		}
+		switch {
+		case errors.Is(err, identity.ErrUnauthenticated):
+			return identity.Identity{}, "", errors.Join(errBadPassword, err)
+		case err != nil:
+			return identity.Identity{}, "", &passwordCheckError{err: err}
+		}
+		return id, granted, nil
 	}
-	return identity.Identity{}, errors.Join(identity.ErrUnauthenticated, errNoCredentials)
+	return identity.Identity{}, "", errors.Join(identity.ErrUnauthenticated, errNoCredentials)
 }
 
 // challenge answers 401 with the schemes the server accepts.
 func (h *handler) challenge(w http.ResponseWriter, err error) {
 	msg := "invalid or expired credentials"
 	switch {
+	case errors.Is(err, errBadPassword):
+		msg = "wrong user name or password"
+		w.Header().Add("WWW-Authenticate", `Bearer realm="lakegate"`)
 	case errors.Is(err, errBadBearer):
 		msg = "invalid or expired token"
 		w.Header().Add("WWW-Authenticate", `Bearer realm="lakegate", error="invalid_token"`)
@@ -103,31 +144,43 @@ func (h *handler) challenge(w http.ResponseWriter, err error) {
 }
 
 // caller is an authenticated request's identity and principal, with the
-// groups of its session (nil when the users table lists the user).
+// groups of its session (nil when the users table lists the user) and the
+// token an SSO endpoint granted for this very request's password ("" for
+// any other authentication).
 type caller struct {
 	id      identity.Identity
 	p       authz.Principal
 	session *identity.Groups
+	granted string
 }
 
 // principal resolves who id is for authorization: the users table's
 // groups when it lists the user, else the groups resolved for the
-// identity (seed 002), else those the credential carried.
+// identity (seed 002), else those the credential carried. A principal the
+// engine finds outside the required group (users of the users table,
+// whom the resolver does not see) is refused with an error wrapping
+// identity.ErrNotInRequiredGroup, as the resolver refuses the others.
 func (h *handler) principal(ctx context.Context, id identity.Identity) (caller, error) {
+	c := caller{id: id}
 	if h.Engine.KnownUser(id.User) {
-		return caller{id: id, p: h.Engine.SessionPrincipal(id.User, nil)}, nil
-	}
-	g := identity.Groups{Names: id.Groups, CaseInsensitive: true, Source: identity.SourceJWT}
-	if h.Groups != nil {
-		var err error
-		if g, err = h.Groups.Resolve(ctx, id); err != nil {
-			return caller{}, err
+		c.p = h.Engine.SessionPrincipal(id.User, nil)
+	} else {
+		g := identity.Groups{Names: id.Groups, CaseInsensitive: true, Source: identity.SourceJWT}
+		if h.Groups != nil {
+			var err error
+			if g, err = h.Groups.Resolve(ctx, id); err != nil {
+				return caller{}, err
+			}
 		}
+		if g.Names == nil {
+			g.Names = []string{}
+		}
+		c.p, c.session = h.Engine.SessionPrincipal(id.User, &g), &g
 	}
-	if g.Names == nil {
-		g.Names = []string{}
+	if c.p.MissingGroup != "" {
+		return caller{}, fmt.Errorf("user %q: %w %q", id.User, identity.ErrNotInRequiredGroup, c.p.MissingGroup)
 	}
-	return caller{id: id, p: h.Engine.SessionPrincipal(id.User, &g), session: &g}, nil
+	return c, nil
 }
 
 // authed authenticates the request and passes the caller on.
@@ -140,13 +193,18 @@ func (h *handler) authed(next func(w http.ResponseWriter, r *http.Request, calle
 // authedID is authed for handlers that need the identity too.
 func (h *handler) authedID(next func(w http.ResponseWriter, r *http.Request, c caller)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := h.authenticate(r)
-		if errors.Is(err, identity.ErrUnauthenticated) {
+		id, granted, err := h.authenticate(r)
+		var pwErr *passwordCheckError
+		switch {
+		case errors.Is(err, identity.ErrUnauthenticated):
 			h.log.Info("REST authentication failed", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "err", err.Error())
 			h.challenge(w, err)
 			return
-		}
-		if err != nil {
+		case errors.As(err, &pwErr):
+			h.log.Error("REST password check failed", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "err", err.Error())
+			writeError(w, http.StatusBadGateway, "the password could not be checked: the sign-in service (LDAP or SSO) failed; the server log says why")
+			return
+		case err != nil:
 			h.internal(w, r, err)
 			return
 		}
@@ -159,6 +217,7 @@ func (h *handler) authedID(next func(w http.ResponseWriter, r *http.Request, c c
 			h.internal(w, r, err)
 			return
 		}
+		c.granted = granted
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		next(w, r, c)
 	}
@@ -196,9 +255,17 @@ func (h *handler) getUser(w http.ResponseWriter, _ *http.Request, c caller) {
 	writeJSON(w, http.StatusOK, UserResponse{User: c.id.User, Groups: groups, Method: c.id.Method})
 }
 
-// TokenResponse is the answer of POST /api/get-token.
+// TokenResponse is the answer of POST /api/get-token: Okera's {"token":
+// …}, with who the token is for and how the request was authenticated.
 type TokenResponse struct {
 	Token string `json:"token"`
+	// User is the token's user.
+	User string `json:"user,omitempty"`
+	// Method says how the request was authenticated: "sso" (the token is
+	// the one SSO_URL granted), "ldap", "kerberos", "jwt" or "token".
+	Method string `json:"auth_method,omitempty"`
+	// Expires is when the token stops being valid (RFC 3339), when known.
+	Expires string `json:"expires,omitempty"`
 }
 
 // tokenTTL is how long a token from /api/get-token lasts; tokenReuse is
@@ -220,14 +287,14 @@ type cachedToken struct {
 	created time.Time
 }
 
-func (c *tokenCache) get(user string, now time.Time) (string, bool) {
+func (c *tokenCache) get(user string, now time.Time) (cachedToken, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, ok := c.m[user]
 	if !ok || now.Sub(t.created) >= tokenReuse {
-		return "", false
+		return cachedToken{}, false
 	}
-	return t.raw, true
+	return t, true
 }
 
 // drop forgets the token of user, which was revoked.
@@ -251,22 +318,35 @@ func (c *tokenCache) put(user, raw string, now time.Time) {
 	c.m[user] = cachedToken{raw: raw, created: now}
 }
 
-// getToken issues a lakegate token to an authenticated user (Kerberos,
-// LDAP password, a JWT): POST /api/get-token.
+// getToken answers POST /api/get-token. A login through the SSO endpoint
+// (SSO_URL) gets the token that endpoint granted, as Okera's get-token
+// hands out; later calls authenticate with it as a bearer JWT. Any other
+// authenticated user (Kerberos, LDAP password, a JWT, a lakegate token)
+// gets a lakegate token, the same one again within the hour.
 func (h *handler) getToken(w http.ResponseWriter, r *http.Request, c caller) {
 	id := c.id
+	resp := TokenResponse{User: id.User, Method: id.Method}
+	if c.granted != "" {
+		resp.Token = c.granted
+		if !id.Expires.IsZero() {
+			resp.Expires = id.Expires.UTC().Format(time.RFC3339)
+		}
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
 	now := time.Now()
-	if raw, ok := h.tokens.get(id.User, now); ok {
-		writeJSON(w, http.StatusOK, TokenResponse{Token: raw})
-		return
+	t, ok := h.tokens.get(id.User, now)
+	if !ok {
+		raw, err := h.Tokens.Issue(r.Context(), id.User, tokenTTL)
+		if err != nil {
+			h.internal(w, r, err)
+			return
+		}
+		t = cachedToken{raw: raw, created: now}
+		h.tokens.put(id.User, raw, now)
 	}
-	raw, err := h.Tokens.Issue(r.Context(), id.User, tokenTTL)
-	if err != nil {
-		h.internal(w, r, err)
-		return
-	}
-	h.tokens.put(id.User, raw, now)
-	writeJSON(w, http.StatusOK, TokenResponse{Token: raw})
+	resp.Token, resp.Expires = t.raw, t.created.Add(tokenTTL).UTC().Format(time.RFC3339)
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // AWSCredentials is the answer of POST /api/aws-credentials: the JSON an

@@ -14,8 +14,14 @@ type Decision = policy.Decision
 
 // Decide answers whether p may perform an operation that needs a, on
 // bucket and key. For ScopeListing, key is the listing's prefix; for
-// ScopeEachKey it is one of the keys (call Decide once per key).
+// ScopeEachKey it is one of the keys (call Decide once per key). A
+// principal outside the required group (Principal.MissingGroup) is refused
+// everything, with that as the reason.
 func (e *Engine) Decide(p Principal, a request.Access, bucket, key string) Decision {
+	if p.MissingGroup != "" && len(p.Groups) == 0 {
+		return Decision{Reason: fmt.Sprintf("user %s is not a member of the required group %q (groups.required) and is not a catalog admin, so holds no grant",
+			p.User, p.MissingGroup)}
+	}
 	pol := e.cur.Load().pol
 	switch a.Scope {
 	case request.ScopeObject, request.ScopeEachKey:

@@ -43,6 +43,13 @@ type Options struct {
 	// PollInterval is how often Run checks the store for changes made by
 	// other processes; zero means one second.
 	PollInterval time.Duration
+	// RequiredGroup is OKERA_REQUIRED_GROUP_MEMBERSHIP (groups.required):
+	// when set, a principal whose groups do not include it, and who is not
+	// a catalog admin, holds no groups at all (see Principal.MissingGroup),
+	// so every request of theirs is denied. identity.Resolver enforces the
+	// same rule for logins; this covers the users of the users table and
+	// session keys issued before the setting changed.
+	RequiredGroup string
 }
 
 // Engine is the live policy. It is safe for concurrent use.
@@ -52,6 +59,8 @@ type Engine struct {
 	poll time.Duration
 	cur  atomic.Pointer[snapshot]
 	mu   sync.Mutex // serializes reloads
+	// required is Options.RequiredGroup.
+	required string
 }
 
 // snapshot is one compiled version of the policy.
@@ -71,6 +80,9 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if o.Store == nil {
 		return nil, errors.New("authz: a store is required")
 	}
+	if strings.TrimSpace(o.RequiredGroup) != o.RequiredGroup {
+		return nil, fmt.Errorf("authz: required group %q has leading or trailing space", o.RequiredGroup)
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -79,7 +91,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if poll <= 0 {
 		poll = time.Second
 	}
-	e := &Engine{st: o.Store, log: log, poll: poll}
+	e := &Engine{st: o.Store, log: log, poll: poll, required: o.RequiredGroup}
 	if err := e.reload(ctx, true); err != nil {
 		return nil, err
 	}
@@ -201,12 +213,23 @@ func mergeGrants(rows []store.Grant) ([]grants.GrantPrivileges, error) {
 type Principal struct {
 	User   string
 	Groups []string
+	// MissingGroup is the required group (Options.RequiredGroup) the user
+	// is not a member of; when set, Groups is empty, so the principal holds
+	// no grant, and Decide gives this as the reason of every refusal.
+	MissingGroup string
 }
 
 // Principal returns user with the groups the policy store lists for it. An
-// unknown user has no groups, and so no permissions.
+// unknown user has no groups, and so no permissions. A listed user outside
+// the required group who is not a catalog admin gets no groups either.
 func (e *Engine) Principal(user string) Principal {
-	return Principal{User: user, Groups: slices.Clone(e.cur.Load().users[user])}
+	snap := e.cur.Load()
+	g, ok := snap.users[user]
+	p := Principal{User: user, Groups: slices.Clone(g)}
+	if ok {
+		p = e.requireGroup(snap, p, identity.Groups{Names: g})
+	}
+	return p
 }
 
 // SessionPrincipal is the principal of user with the groups of its
@@ -214,20 +237,55 @@ func (e *Engine) Principal(user string) Principal {
 // it lists the user (an administrator's explicit assignment wins), else the
 // session's groups, else none. Case-insensitive session groups are matched
 // to the policy's group names without regard to case.
+//
+// With a required group (Options.RequiredGroup), the membership is checked
+// on the groups the user is in, before they are matched to the policy's
+// names (the required group need not be granted any role): the users
+// table's names exactly, a session's under its own case rule. A user not
+// in it and not a catalog admin gets no groups and a MissingGroup. An
+// unlisted user without a session has no groups anyway and is left as is.
 func (e *Engine) SessionPrincipal(user string, session *identity.Groups) Principal {
 	snap := e.cur.Load()
 	if g, ok := snap.users[user]; ok || session == nil {
-		return Principal{User: user, Groups: slices.Clone(g)}
+		p := Principal{User: user, Groups: slices.Clone(g)}
+		if ok {
+			p = e.requireGroup(snap, p, identity.Groups{Names: g})
+		}
+		return p
 	}
 	if !session.CaseInsensitive {
-		return Principal{User: user, Groups: slices.Clone(session.Names)}
+		return e.requireGroup(snap, Principal{User: user, Groups: slices.Clone(session.Names)}, *session)
 	}
 	groups := []string{}
 	for _, n := range session.Names {
 		groups = append(groups, snap.folded[strings.ToLower(n)]...)
 	}
 	slices.Sort(groups)
-	return Principal{User: user, Groups: slices.Compact(groups)}
+	return e.requireGroup(snap, Principal{User: user, Groups: slices.Compact(groups)}, *session)
+}
+
+// requireGroup enforces the required group on p, whose user is a member
+// of member: p itself when there is no required group, when member holds
+// it (under member's case rule) or when p is a catalog admin (seed 002:
+// catalog administrators are exempt); else p without groups, with
+// MissingGroup set.
+func (e *Engine) requireGroup(snap *snapshot, p Principal, member identity.Groups) Principal {
+	if e.required == "" || memberOf(member, e.required) || snap.pol.IsCatalogAdmin(p.Groups) {
+		return p
+	}
+	return Principal{User: p.User, Groups: []string{}, MissingGroup: e.required}
+}
+
+// memberOf reports whether g holds group under g's case rule. Unlike
+// identity.Groups.Contains it does not rely on case-insensitive names
+// having been lower-cased already (a JWT's raw claim may reach here).
+func memberOf(g identity.Groups, group string) bool {
+	for _, n := range g.Names {
+		if n == group || (g.CaseInsensitive && strings.EqualFold(n, group)) {
+			return true
+		}
+	}
+	return false
 }
 
 // KnownUser reports whether the policy store lists user.

@@ -40,7 +40,10 @@ type Client struct {
 	token  string
 	// user and password, when user is set, authenticate with Basic.
 	user, password string
-	http           Doer
+	// kerberosSPN is set when http authenticates with Kerberos, as the
+	// service principal it asks tickets for.
+	kerberosSPN string
+	http        Doer
 }
 
 // NewWithPassword returns a client that authenticates with a user name and
@@ -73,12 +76,17 @@ func (c *Client) RevokeCredentials(ctx context.Context, user string) (api.Revoke
 	return out, err
 }
 
-// GetToken asks the server for a lakegate token for the authenticated
-// user (POST /api/get-token).
-func (c *Client) GetToken(ctx context.Context) (string, error) {
+// GetToken asks the server for a token for the authenticated user (POST
+// /api/get-token): a lakegate token, or for a password checked by the
+// server's SSO endpoint (SSO_URL) the token that endpoint granted. The
+// answer says which way the server authenticated the request.
+func (c *Client) GetToken(ctx context.Context) (api.TokenResponse, error) {
 	var out api.TokenResponse
 	err := c.do(ctx, http.MethodPost, "/api/get-token", nil, &out)
-	return out.Token, err
+	if err == nil && out.Token == "" {
+		err = fmt.Errorf("%s answered get-token without a token", c.server)
+	}
+	return out, err
 }
 
 // GetUser returns who the server takes the caller for.
@@ -146,10 +154,15 @@ type APIError struct {
 	// tokenHint: the request was to be authenticated by a token (not a
 	// password), so a 401 is answered with where tokens come from.
 	tokenHint bool
+	// hint, when set, is added to the message of a 401.
+	hint string
 }
 
 func (e *APIError) Error() string {
-	if e.Status == http.StatusUnauthorized && e.tokenHint {
+	switch {
+	case e.Status == http.StatusUnauthorized && e.hint != "":
+		return e.Message + " (" + e.hint + ")"
+	case e.Status == http.StatusUnauthorized && e.tokenHint:
 		return e.Message + " (set " + TokenEnv + " or write the token to ~/.lakegate/token)"
 	}
 	return e.Message
@@ -219,7 +232,11 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		req.SetBasicAuth(c.user, c.password)
 	}
 	resp, err := c.http.Do(req)
-	if err != nil {
+	var kerr *KerberosError
+	switch {
+	case errors.As(err, &kerr):
+		return kerr
+	case err != nil:
 		return fmt.Errorf("cannot reach the lakegate server at %s: %w", c.server, errors.Unwrap(err))
 	}
 	defer resp.Body.Close()
@@ -232,7 +249,12 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
 			return &APIError{Status: resp.StatusCode, Message: fmt.Sprintf("%s answered %s", c.server, resp.Status)}
 		}
-		return &APIError{Status: resp.StatusCode, Message: e.Error, Line: e.Line, Column: e.Column, tokenHint: resp.StatusCode == http.StatusUnauthorized && c.user == ""}
+		ae := &APIError{Status: resp.StatusCode, Message: e.Error, Line: e.Line, Column: e.Column,
+			tokenHint: resp.StatusCode == http.StatusUnauthorized && c.user == "" && c.kerberosSPN == ""}
+		if c.kerberosSPN != "" {
+			ae.hint = "the server refused the Kerberos ticket for " + c.kerberosSPN + "; if its principal is another, pass --spn"
+		}
+		return ae
 	}
 	if out == nil {
 		return nil
