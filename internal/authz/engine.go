@@ -217,6 +217,13 @@ type Principal struct {
 	// is not a member of; when set, Groups is empty, so the principal holds
 	// no grant, and Decide gives this as the reason of every refusal.
 	MissingGroup string
+	// Session, on a principal an nScale proxy builds for a remote policy
+	// server, is the key's session groups (nil: none), which the server
+	// resolves; the engine itself ignores it.
+	Session *identity.Groups
+	// CacheKey, set with Session, identifies the user and session in such
+	// a proxy's caches.
+	CacheKey string
 }
 
 // Principal returns user with the groups the policy store lists for it. An

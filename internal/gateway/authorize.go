@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -53,6 +54,9 @@ const maxDeleteBody = 2 << 20
 // denied is the error of a refused request. The reason stays in the log;
 // the client gets S3's plain AccessDenied.
 func denied(d authz.Decision) error {
+	if d.Unavailable {
+		return fmt.Errorf("%w (%s)", s3err.PolicyUnavailable, d.Reason)
+	}
 	return &deniedError{reason: d.Reason}
 }
 

@@ -67,6 +67,9 @@ type Decision struct {
 	Reason  string
 	// Grant is the grant that allowed the request; nil when denied.
 	Grant *Match
+	// Unavailable marks a refusal because no decision could be had (an
+	// nScale proxy's policy server unreachable); the policy never sets it.
+	Unavailable bool
 }
 
 // Match names the grant that allowed a request, the role holding it and the

@@ -51,6 +51,9 @@ var (
 	SignatureDoesNotMatch             = &Error{"SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.", http.StatusForbidden}
 	XAmzContentSHA256Mismatch         = &Error{"XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.", http.StatusBadRequest}
 	BadGateway                        = &Error{"BadGateway", "The upstream storage service could not be reached.", http.StatusBadGateway}
+	// PolicyUnavailable: an nScale proxy cannot reach its policy server
+	// and holds no valid cached answer, so it refuses (fails closed).
+	PolicyUnavailable = &Error{"ServiceUnavailable", "The lakegate policy server cannot be reached, so this request cannot be authorized. Please retry.", http.StatusServiceUnavailable}
 )
 
 // WithMessage returns a copy of e that carries msg instead of the default

@@ -1,0 +1,259 @@
+package nscale
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/lakegate/lakegate/internal/authz"
+	"github.com/lakegate/lakegate/internal/feed"
+	"github.com/lakegate/lakegate/internal/grants"
+	"github.com/lakegate/lakegate/internal/identity"
+	"github.com/lakegate/lakegate/internal/policy"
+	"github.com/lakegate/lakegate/internal/s3/request"
+	"github.com/lakegate/lakegate/internal/s3/sigv4"
+	"github.com/lakegate/lakegate/internal/systoken"
+)
+
+// Engine is the policy engine as the internal API uses it.
+type Engine interface {
+	SessionPrincipal(user string, session *identity.Groups) authz.Principal
+	Decide(p authz.Principal, a request.Access, bucket, key string) authz.Decision
+	View(p authz.Principal, bucket string, priv grants.Privilege) *policy.View
+	Policy() *policy.Policy
+}
+
+var _ Engine = (*authz.Engine)(nil)
+
+// UpstreamCredentials gives the credentials that sign a bucket's requests
+// (upstream.Client).
+type UpstreamCredentials interface {
+	Credentials(ctx context.Context, bucket string) (aws.Credentials, error)
+}
+
+// HandlerOptions configure the server side.
+type HandlerOptions struct {
+	// System authenticates callers; only identities with Method
+	// systoken.Method are served. Required.
+	System identity.TokenAuthenticator
+	// Keys looks access keys up in the policy store (not through a cache:
+	// a proxy asks only on its own cache's miss). Required.
+	Keys     sigv4.CredentialLookup
+	Engine   Engine              // required
+	Upstream UpstreamCredentials // required
+	Feed     *feed.Feed          // required
+	SealKey  []byte
+	Logger   *slog.Logger
+}
+
+// maxWait bounds one long poll of the change feed, below the REST
+// listener's write timeout.
+const maxWait = 20 * time.Second
+
+// maxRequest bounds an internal request body.
+const maxRequest = 64 << 10
+
+// NewHandler returns the /api/internal/ handler.
+func NewHandler(o HandlerOptions) (http.Handler, error) {
+	if o.System == nil || o.Keys == nil || o.Engine == nil || o.Upstream == nil || o.Feed == nil {
+		return nil, errors.New("nscale: system verifier, keys, engine, upstream and feed are required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &server{o: o}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+PathKeys+"{id}", s.key)
+	mux.HandleFunc("POST "+PathAuthorize, s.authorize)
+	mux.HandleFunc("POST "+PathView, s.view)
+	mux.HandleFunc("POST "+PathBuckets, s.buckets)
+	mux.HandleFunc("GET "+PathUpstream, s.upstream)
+	mux.HandleFunc("GET "+PathChanges, s.changes)
+	mux.HandleFunc("GET "+PathSettings, s.settings)
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, "no such internal endpoint")
+	})
+	return s.authenticated(mux), nil
+}
+
+type server struct{ o HandlerOptions }
+
+// authenticated serves only callers presenting a valid system token.
+func (s *server) authenticated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Bearer") || token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="lakegate-internal"`)
+			writeError(w, http.StatusUnauthorized, "the internal API needs the system token")
+			return
+		}
+		id, err := s.o.System.AuthenticateToken(r.Context(), strings.TrimSpace(token))
+		if err != nil || id.Method != systoken.Method {
+			s.o.Logger.Warn("internal API: refused a caller without a valid system token",
+				"path", r.URL.Path, "remote", r.RemoteAddr)
+			writeError(w, http.StatusUnauthorized, "not a valid system token")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxRequest)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) key(w http.ResponseWriter, r *http.Request) {
+	cred, err := s.o.Keys.LookupCredential(r.Context(), r.PathValue("id"))
+	switch {
+	case errors.Is(err, sigv4.ErrUnknownAccessKey):
+		writeError(w, http.StatusNotFound, "unknown access key")
+		return
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, Key{
+		AccessKeyID: cred.AccessKeyID, SecretAccessKey: cred.SecretAccessKey, SessionToken: cred.SessionToken,
+		Expires: cred.Expires, Owner: cred.Owner, SessionGroups: cred.SessionGroups, SessionGroupsFold: cred.SessionGroupsFold,
+	})
+}
+
+func (s *server) principal(p Principal) authz.Principal {
+	return s.o.Engine.SessionPrincipal(p.User, p.Session.groups())
+}
+
+func (s *server) authorize(w http.ResponseWriter, r *http.Request) {
+	var req AuthorizeRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	p := s.principal(req.Principal)
+	acc := request.Access{Scope: req.Scope, AnyOf: req.AnyOf}
+	d := s.o.Engine.Decide(p, acc, req.Bucket, req.Key)
+	resp := AuthorizeResponse{Allowed: d.Allowed, Reason: d.Reason}
+	if d.Allowed && cacheable(req.Scope) {
+		// Which privilege, granted where: ask per privilege, most
+		// specific grant first, as Decide does.
+		for _, priv := range req.AnyOf.List() {
+			one := s.o.Engine.Decide(p, request.Access{Scope: req.Scope, AnyOf: grants.Privileges(priv)}, req.Bucket, req.Key)
+			if !one.Allowed || one.Grant == nil {
+				continue
+			}
+			o := one.Grant.Grant.Object
+			switch o.Kind {
+			case grants.ObjectServer:
+				resp.Privilege, resp.Location = priv, &Location{Server: true}
+			case grants.ObjectURI:
+				resp.Privilege, resp.Location = priv, &Location{Bucket: o.Bucket, Path: o.Path}
+			}
+			break
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// cacheable reports whether an allow in scope holds for everything under
+// the granting location, so that a proxy may reuse it.
+func cacheable(s request.Scope) bool {
+	return s == request.ScopeObject || s == request.ScopeEachKey || s == request.ScopeBucket
+}
+
+func (s *server) view(w http.ResponseWriter, r *http.Request) {
+	var req ViewRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	v := s.o.Engine.View(s.principal(req.Principal), req.Bucket, req.Privilege)
+	writeJSON(w, http.StatusOK, ViewResponse{All: v.All(), Paths: v.Paths()})
+}
+
+func (s *server) buckets(w http.ResponseWriter, r *http.Request) {
+	var req Principal
+	if !readJSON(w, r, &req) {
+		return
+	}
+	all, buckets := s.o.Engine.Policy().VisibleBuckets(s.principal(req).Groups)
+	writeJSON(w, http.StatusOK, BucketsResponse{All: all, Buckets: buckets})
+}
+
+func (s *server) upstream(w http.ResponseWriter, r *http.Request) {
+	bucket := r.URL.Query().Get("bucket")
+	c, err := s.o.Upstream.Credentials(r.Context(), bucket)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u := Upstream{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}
+	if c.CanExpire {
+		u.Expires = c.Expires
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *server) changes(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var after uint64
+	if a := q.Get("after"); a != "" {
+		var err error
+		if after, err = strconv.ParseUint(a, 10, 64); err != nil {
+			writeError(w, http.StatusBadRequest, "after: not a number")
+			return
+		}
+	}
+	wait := maxWait
+	if ws := q.Get("wait"); ws != "" {
+		d, err := time.ParseDuration(ws)
+		if err != nil || d < 0 {
+			writeError(w, http.StatusBadRequest, "wait: not a duration")
+			return
+		}
+		wait = min(d, maxWait)
+	}
+	writeJSON(w, http.StatusOK, s.o.Feed.Since(r.Context(), q.Get("epoch"), after, wait))
+}
+
+func (s *server) settings(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, Settings{SealKey: s.o.SealKey})
+}
+
+// fail logs err and answers 500 without detail.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	s.o.Logger.Error("internal API request failed", "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error")
+}
+
+// errorBody is the JSON shape of every error, as the REST API's.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		return false
+	}
+	return true
+}
