@@ -58,12 +58,12 @@ var copyBuffers = &bufferPool{p: sync.Pool{New: func() any { s := make([]byte, 2
 
 // Forward sends in upstream as call describes and streams the response back
 // to w unchanged. The client's authentication is removed and replaced by a
-// signature made with the system credentials; the body is verified as it
+// signature made with the bucket's credentials (see Credentials); the body is verified as it
 // streams (see sigv4.NewPayloadReader) and a verification failure aborts the
 // upstream request before its last byte, so nothing partial is committed.
 // Failures before the response starts go to onError.
 func (c *Client) Forward(w http.ResponseWriter, in *http.Request, call Call, onError ErrorFunc) {
-	creds, err := c.creds.Retrieve(in.Context())
+	creds, err := c.Credentials(in.Context(), call.Bucket)
 	if err != nil {
 		onError(w, in, &CredentialsError{Err: err})
 		return
@@ -288,7 +288,8 @@ func (e *ForwardError) Unwrap() error { return e.Err }
 // ClientGone reports whether the failure was the client going away.
 func (e *ForwardError) ClientGone() bool { return errors.Is(e.Err, context.Canceled) }
 
-// CredentialsError means the system credentials could not be obtained.
+// CredentialsError means the bucket's signing credentials could not be
+// obtained (e.g. its role could not be assumed); nothing was sent upstream.
 type CredentialsError struct{ Err error }
 
 func (e *CredentialsError) Error() string { return "upstream credentials: " + e.Err.Error() }

@@ -371,7 +371,7 @@ var quoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 // byte. The upstream's Location (header, and body of a 201) is rewritten to
 // the proxy's address. Failures before the response starts go to onError.
 func (c *Client) ForwardPostForm(w http.ResponseWriter, in *http.Request, call Call, form *PostForm, policy *sigv4.PostPolicy, onError ErrorFunc) {
-	creds, err := c.creds.Retrieve(in.Context())
+	creds, err := c.Credentials(in.Context(), call.Bucket)
 	if err != nil {
 		onError(w, in, &CredentialsError{Err: err})
 		return

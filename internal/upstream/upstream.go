@@ -1,6 +1,7 @@
 // Package upstream sends authorized requests to the real S3 service: it picks
-// the endpoint and region for a bucket, re-signs with the system credentials
-// and streams bodies both ways.
+// the endpoint, region and signing credentials for a bucket (the system
+// credentials, or a role assumed through STS for the bucket), re-signs and
+// streams bodies both ways.
 package upstream
 
 import (
@@ -39,8 +40,12 @@ type Options struct {
 	Default Target
 	// Buckets overrides the target per bucket name (okerafs.<bucket>.region).
 	Buckets map[string]Target
-	// Credentials signs every upstream request. Required.
+	// Credentials signs every upstream request (cached in an
+	// aws.CredentialsCache unless it is one). Set it or Source, not both.
 	Credentials aws.CredentialsProvider
+	// Source picks the credentials per bucket, e.g. RoleCredentials or,
+	// on an nScale proxy, the policy server. Set it or Credentials.
+	Source CredentialSource
 	// Transport overrides the HTTP transport (tests); nil builds one tuned
 	// for streaming that trusts the system roots plus AWS_CA_BUNDLE.
 	Transport http.RoundTripper
@@ -50,7 +55,7 @@ type Options struct {
 type Client struct {
 	def       resolved
 	buckets   map[string]resolved
-	creds     aws.CredentialsProvider
+	source    CredentialSource
 	transport http.RoundTripper
 }
 
@@ -63,8 +68,11 @@ type resolved struct {
 
 // New validates o and returns a Client.
 func New(o Options) (*Client, error) {
-	if o.Credentials == nil {
+	switch {
+	case o.Credentials == nil && o.Source == nil:
 		return nil, errors.New("upstream: credentials are required")
+	case o.Credentials != nil && o.Source != nil:
+		return nil, errors.New("upstream: set Credentials or Source, not both")
 	}
 	var errs []error
 	def, err := resolve(o.Default, Target{Region: "us-east-1"})
@@ -87,10 +95,9 @@ func New(o Options) (*Client, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if _, cached := o.Credentials.(*aws.CredentialsCache); !cached {
-		c.creds = aws.NewCredentialsCache(o.Credentials)
-	} else {
-		c.creds = o.Credentials
+	c.source = o.Source
+	if c.source == nil {
+		c.source = ProviderSource(o.Credentials)
 	}
 	if c.transport == nil {
 		tr, err := newTransport()
