@@ -78,7 +78,11 @@ func runMain(m *testing.M) int {
 		buildErr = fmt.Errorf("go build ./cmd/lakegate: %w\n%s", err, out)
 	}
 	cancel()
-	return m.Run()
+	code := m.Run()
+	if !suiteSecretsReport() && code == 0 {
+		code = 1
+	}
+	return code
 }
 
 // goTool returns the go command that runs this test: the one on PATH.
@@ -177,6 +181,7 @@ func newProcess(name string, env []string, args ...string) (*process, error) {
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
+	registerLog(filepath.Base(name)+" "+strings.Join(args, " "), p.out.String)
 	go func() {
 		p.err = p.cmd.Wait()
 		close(p.done)
@@ -741,6 +746,9 @@ type lakegateOptions struct {
 	// auth.ldap, auth.kerberos) and groups sections of the configuration.
 	Auth   map[string]any
 	Groups map[string]any
+	// SystemKey is a PEM private key file for system.private_key: the
+	// server then serves nScale proxies.
+	SystemKey string
 }
 
 // lakegateServer is a running `lakegate serve`.
@@ -883,6 +891,9 @@ func lakegateConfig(dataDir string, lg *lakegateServer, upstreamURL string, m *m
 	if o.Groups != nil {
 		cfg["groups"] = o.Groups
 	}
+	if o.SystemKey != "" {
+		cfg["system"] = map[string]any{"private_key": o.SystemKey}
+	}
 	return yaml.Marshal(cfg)
 }
 
@@ -904,6 +915,8 @@ func startLakegate(t testing.TB, upstreamURL string, m *minioServer, o lakegateO
 	if o.AdminToken {
 		lg.AdminToken = "lgt_" + randString(40, anyAlnum)
 	}
+	registerSecret("admin secret/token", lg.AdminSecret, lg.AdminToken)
+	registerSecret("MinIO root secret", m.SecretKey)
 	cfg, err := lakegateConfig(filepath.Join(dir, "data"), lg, upstreamURL, m, o)
 	if err != nil {
 		t.Fatal(err)
@@ -1064,6 +1077,7 @@ func runCmdStdin(ctx context.Context, env []string, dir string, stdin io.Reader,
 			stderr.WriteString("\n[run: " + err.Error() + "]")
 		}
 	}
+	registerLogText(filepath.Base(name)+" "+strings.Join(args, " ")+" (stderr)", stderr.String())
 	return stdout.String(), stderr.String(), code
 }
 

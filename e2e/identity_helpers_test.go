@@ -77,6 +77,7 @@ func (s *jwtSigner) mint(t testing.TB, sub string, groups []string, exp time.Tim
 	if err != nil {
 		t.Fatal(err)
 	}
+	registerSecret("JWT", raw)
 	return raw
 }
 
@@ -179,6 +180,7 @@ func (l *lakegateServer) awsCredentials(t testing.TB, auth string) awsCreds {
 	if err := json.Unmarshal(res.Body, &c); err != nil || c.AccessKeyID == "" || c.SecretAccessKey == "" {
 		t.Fatalf("POST /api/aws-credentials: %v: %s", err, res)
 	}
+	registerSecret("secret key from /api/aws-credentials", c.SecretAccessKey)
 	return c
 }
 
@@ -235,6 +237,7 @@ func (w *secretWatch) add(secrets ...string) {
 			continue
 		}
 		w.secrets = append(w.secrets, s)
+		registerSecret("a test's watched secret", s)
 		if parts := strings.Split(s, "."); len(parts) == 3 && len(parts[2]) >= 16 {
 			w.secrets = append(w.secrets, parts[2])
 		}
@@ -246,6 +249,7 @@ func (w *secretWatch) log(stderr string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.logs = append(w.logs, stderr)
+	registerLogText("a watched command's stderr", stderr)
 }
 
 // run runs a command with a deadline of a minute, logging its stderr.

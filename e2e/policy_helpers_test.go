@@ -92,6 +92,7 @@ func (l *lakegateServer) createUser(t testing.TB, name string, groups ...string)
 			secret = strings.TrimSpace(v)
 		}
 	}
+	registerSecret("secret key from lakegate users create", secret)
 	if key == "" || secret == "" {
 		t.Fatalf("lakegate users create %s printed no aws_access_key_id / aws_secret_access_key lines:\n%s", name, stdout)
 	}

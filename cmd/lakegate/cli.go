@@ -47,6 +47,8 @@ authenticated, authorized and re-signed with the real credentials.`,
 	root.SetErr(stderr)
 	root.AddCommand(
 		newServeCmd(stderr),
+		newProxyCmd(stderr),
+		newSystemTokenCmd(stdout),
 		newQuickstartCmd(stdout, stderr),
 		newConfigCmd(stdout, stderr),
 		newSQLCmd(stdout),

@@ -76,6 +76,10 @@ type Options struct {
 	// OnRevoke is called with every revoked access key id, so that the
 	// proxy's credential cache in this process forgets it at once.
 	OnRevoke func(accessKeyID string)
+	// AfterRevoke, when set, is called once after a user's keys were
+	// revoked, with their ids (e.g. to tell other processes sharing the
+	// store).
+	AfterRevoke func(ctx context.Context, user string, accessKeyIDs []string)
 	// CredentialTTL bounds keys from /api/aws-credentials
 	// (GO_REST_AWS_TOKEN_EXPIRY); zero means DefaultCredentialTTL.
 	CredentialTTL time.Duration
@@ -394,6 +398,9 @@ func (h *handler) revoke(w http.ResponseWriter, r *http.Request, user string) (R
 		return Revoked{}, false
 	}
 	h.tokens.drop(user)
+	if h.AfterRevoke != nil {
+		h.AfterRevoke(r.Context(), user, ids)
+	}
 	return Revoked{User: user, Keys: len(ids), Tokens: tokens}, true
 }
 

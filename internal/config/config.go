@@ -32,6 +32,7 @@ type Config struct {
 	Groups   Groups   `yaml:"groups"`
 	System   System   `yaml:"system"`
 	Log      Log      `yaml:"log"`
+	Audit    Audit    `yaml:"audit"`
 	// CredentialTTL is how long AWS-style keys issued by
 	// /api/aws-credentials last (Okera: GO_REST_AWS_TOKEN_EXPIRY).
 	CredentialTTL time.Duration `yaml:"credential_ttl"`
@@ -44,6 +45,12 @@ type Auth struct {
 	JWT      JWT      `yaml:"jwt"`
 	LDAP     LDAP     `yaml:"ldap"`
 	Kerberos Kerberos `yaml:"kerberos"`
+	// SSOURL is Okera's external token-granting endpoint (SSO_URL): when
+	// set, user name and password logins (Basic on the REST API, `lakegate
+	// login`) are POSTed there as {"username": …, "password": …}, and the
+	// token it answers with, verified with the auth.jwt settings, is the
+	// login's token. LDAP then only resolves groups.
+	SSOURL string `yaml:"sso_url"`
 }
 
 // JWT configures bearer JSON Web Tokens.
@@ -220,8 +227,23 @@ type Upstream struct {
 	SessionToken    string `yaml:"session_token"`
 	// Profile names the shared-config profile for the default chain.
 	Profile string `yaml:"profile"`
-	// Buckets overrides endpoint, region or addressing per bucket
-	// (Okera: okerafs.<bucket>.region).
+	// RoleARN is the IAM role assumed through STS, with the credentials
+	// above, to sign requests to buckets without a role_arn of their own
+	// (Okera: OKERA_SYSTEM_IAM_ROLE_ARN). Empty: those credentials sign
+	// them directly.
+	RoleARN string `yaml:"role_arn"`
+	// STSEndpoint is the STS base URL for private endpoints and tests;
+	// empty leaves it to the AWS SDK (regional endpoint of Region, or
+	// AWS_ENDPOINT_URL_STS).
+	STSEndpoint string `yaml:"sts_endpoint"`
+	// RoleSessionDuration is the length of assumed-role sessions; they are
+	// renewed a quarter of it (at most 5 minutes) or more before they end.
+	// AWS accepts 15m up to the role's maximum session duration (12h).
+	RoleSessionDuration time.Duration `yaml:"role_session_duration"`
+	// RoleSessionName names the assumed-role sessions (seen in CloudTrail).
+	RoleSessionName string `yaml:"role_session_name"`
+	// Buckets overrides endpoint, region, addressing or signing role per
+	// bucket (Okera: okerafs.<bucket>.region; the bucket role map).
 	Buckets map[string]Bucket `yaml:"buckets"`
 }
 
@@ -232,6 +254,9 @@ type Bucket struct {
 	Region   string `yaml:"region,omitempty"`
 	// PathStyle, when set, overrides upstream.path_style for this bucket.
 	PathStyle *bool `yaml:"path_style,omitempty"`
+	// RoleARN is the IAM role assumed to sign this bucket's requests
+	// (Okera's bucket role map); empty inherits upstream.role_arn.
+	RoleARN string `yaml:"role_arn,omitempty"`
 }
 
 // Admin is the bootstrap admin: user "admin", in group "admin", which a new
@@ -272,6 +297,8 @@ const (
 	DefaultSystemTokenTTL    = 24 * time.Hour
 	DefaultUserPermissionTTL = time.Hour
 	DefaultMaxStaleness      = 5 * time.Minute
+	DefaultRoleSessionTTL    = time.Hour
+	DefaultRoleSessionName   = "lakegate"
 	// SQLiteFile is the store file name inside DataDir when Store.DSN is
 	// empty.
 	SQLiteFile = "lakegate.db"
@@ -298,7 +325,8 @@ func Default() *Config {
 		Groups:        Groups{CacheTTL: DefaultGroupCacheTTL},
 		CredentialTTL: DefaultCredentialTTL,
 		Store:         Store{Driver: DefaultStoreDriver},
-		Upstream:      Upstream{Region: DefaultRegion},
+		Upstream:      Upstream{Region: DefaultRegion, RoleSessionDuration: DefaultRoleSessionTTL, RoleSessionName: DefaultRoleSessionName},
 		Log:           Log{Level: "info", Format: "text"},
+		Audit:         defaultAudit(),
 	}
 }

@@ -144,6 +144,7 @@ var okeraEnv = map[string]string{
 	"auth.jwt.public_keys":           "JWT_PUBLIC_KEY",
 	"auth.jwt.algorithms":            "JWT_ALGORITHM",
 	"auth.jwt.server_url":            "JWT_AUTHENTICATION_SERVER_URL",
+	"auth.sso_url":                   "SSO_URL",
 	"auth.ldap.host":                 "OKERA_GROUP_RESOLVER_LDAP_HOST",
 	"auth.ldap.port":                 "OKERA_GROUP_RESOLVER_LDAP_PORT",
 	"auth.ldap.use_ssl":              "OKERA_GROUP_RESOLVER_LDAP_USE_SSL",
@@ -163,6 +164,7 @@ var okeraEnv = map[string]string{
 	"system.private_key":             "JWT_PRIVATE_KEY",
 	"system.token_file":              "SYSTEM_TOKEN",
 	"system.token_duration":          "SYSTEM_TOKEN_DURATION_MIN",
+	"upstream.role_arn":              "OKERA_SYSTEM_IAM_ROLE_ARN",
 }
 
 // okeraUnits is the unit of Okera's duration variables given as bare

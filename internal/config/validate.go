@@ -19,12 +19,17 @@ const (
 	MaxPresignExpiryLimit = 7 * 24 * time.Hour
 	minMaxHeaderBytes     = 4 << 10
 	minAdminSecretLen     = 16
+	// AWS STS's bounds on DurationSeconds of AssumeRole.
+	minRoleSession = 15 * time.Minute
+	maxRoleSession = 12 * time.Hour
 )
 
 var (
 	regionRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 	bucketRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	accessKeyIDRE = regexp.MustCompile(`^[A-Za-z0-9]{16,128}$`)
+	roleARNRE     = regexp.MustCompile(`^arn:aws[-a-z]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}$`)
+	roleSessionRE = regexp.MustCompile(`^[A-Za-z0-9_+=,.@-]{2,64}$`)
 	logLevels     = []string{"debug", "info", "warn", "error"}
 	logFormats    = []string{"text", "json"}
 	storeDrivers  = []string{"sqlite"}
@@ -108,6 +113,21 @@ func (c *Config) Validate() error {
 	if u.Profile != "" && u.AccessKeyID != "" {
 		v.add("upstream.profile", "is unused when static keys are set; set one or the other")
 	}
+	v.roleARN("upstream.role_arn", u.RoleARN)
+	v.endpoint("upstream.sts_endpoint", u.STSEndpoint)
+	// Zero duration and empty name mean the defaults.
+	switch d := u.RoleSessionDuration; {
+	case d == 0:
+	case d%time.Second != 0 || d < time.Second:
+		v.add("upstream.role_session_duration", "must be a positive whole number of seconds")
+	case d < minRoleSession && u.STSEndpoint == "":
+		v.add("upstream.role_session_duration", fmt.Sprintf("%s is below AWS STS's minimum of %s (shorter sessions only with an sts_endpoint)", d, minRoleSession))
+	case d > maxRoleSession:
+		v.add("upstream.role_session_duration", fmt.Sprintf("%s exceeds AWS STS's maximum of %s", d, maxRoleSession))
+	}
+	if u.RoleSessionName != "" && !roleSessionRE.MatchString(u.RoleSessionName) {
+		v.add("upstream.role_session_name", "must be 2 to 64 letters, digits or _+=,.@-")
+	}
 	for _, name := range slices.Sorted(maps.Keys(u.Buckets)) {
 		b := u.Buckets[name]
 		path := "upstream.buckets." + name
@@ -116,6 +136,7 @@ func (c *Config) Validate() error {
 		}
 		v.endpoint(path+".endpoint", b.Endpoint)
 		v.region(path+".region", b.Region, false)
+		v.roleARN(path+".role_arn", b.RoleARN)
 	}
 
 	// admin
@@ -163,6 +184,14 @@ func (c *Config) Validate() error {
 	if c.Auth.Kerberos.Principal != "" && c.Auth.Kerberos.Keytab == "" {
 		v.add("auth.kerberos.keytab", "required when auth.kerberos.principal is set")
 	}
+	if s := c.Auth.SSOURL; s != "" {
+		if p, err := url.Parse(s); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			v.add("auth.sso_url", "must be an http:// or https:// URL")
+		}
+		if !j.Configured() {
+			v.add("auth.sso_url", "needs JWT verification for the tokens it issues: set auth.jwt.public_keys, jwks_url, issuer_url or server_url")
+		}
+	}
 	if strings.TrimSpace(c.Groups.Required) != c.Groups.Required {
 		v.add("groups.required", "must not start or end with spaces")
 	}
@@ -176,6 +205,8 @@ func (c *Config) Validate() error {
 	// log
 	v.oneOf("log.level", c.Log.Level, logLevels)
 	v.oneOf("log.format", c.Log.Format, logFormats)
+
+	c.Audit.validate(&v)
 
 	return errors.Join(v.errs...)
 }
@@ -250,6 +281,13 @@ func (v *validator) endpoint(path, raw string) {
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
 		v.add(path, fmt.Sprintf("%q must be scheme://host[:port] only", raw))
+	}
+}
+
+// roleARN accepts "" and IAM role ARNs, arn:aws[-partition]:iam::<account>:role/[path/]name.
+func (v *validator) roleARN(path, arn string) {
+	if arn != "" && !roleARNRE.MatchString(arn) {
+		v.add(path, fmt.Sprintf("%q is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)", arn))
 	}
 }
 

@@ -83,8 +83,8 @@ type RemoteOptions struct {
 //     expire (the server assumes the bucket's role and caches it too).
 //
 // Listing views and bucket visibility are cached alike. The server's
-// change feed empties the decision caches on every policy change and drops
-// revoked keys, within a second; the TTLs are only a safety net.
+// change feed empties the caches on every policy change and drops revoked
+// keys, within a second; the TTLs are only a safety net.
 type Remote struct {
 	o      RemoteOptions
 	client *http.Client
@@ -418,7 +418,11 @@ func (r *Remote) apply(b feed.Batch) {
 		}
 	}
 	if policyChanged {
+		// A policy change may be a revocation made through another server
+		// sharing the store (which announces it only by the version), so
+		// keys go too; each costs one call to fetch again.
 		r.flushDecisions()
+		r.keys.Flush()
 	}
 }
 

@@ -13,10 +13,12 @@ import (
 	"github.com/lakegate/lakegate/internal/identity/jwtauth"
 	"github.com/lakegate/lakegate/internal/identity/kerberos"
 	"github.com/lakegate/lakegate/internal/identity/ldap"
+	"github.com/lakegate/lakegate/internal/identity/sso"
 )
 
 // identityOptions builds the REST API's authenticators and group resolver
-// from the configuration: what is configured is on, the rest off.
+// from the configuration: what is configured is on, the rest off. Password
+// logins go to SSO_URL when it is set, else to LDAP.
 func identityOptions(ctx context.Context, cfg *config.Config, engine *authz.Engine) (api.Options, error) {
 	var o api.Options
 	a := cfg.Auth
@@ -44,6 +46,16 @@ func identityOptions(ctx context.Context, cfg *config.Config, engine *authz.Engi
 			return o, fmt.Errorf("auth.ldap: %w", err)
 		}
 		o.Passwords = ldapAuth
+	}
+	if a.SSOURL != "" {
+		// SSO_URL takes over password logins; LDAP, when configured, still
+		// resolves groups below. The endpoint's tokens must pass the same
+		// JWT verification as any bearer token.
+		s, err := sso.New(sso.Options{URL: a.SSOURL, Verifiers: o.TokenAuthenticators})
+		if err != nil {
+			return o, fmt.Errorf("auth.sso_url: %w", err)
+		}
+		o.Passwords = s
 	}
 	if a.Kerberos.Keytab != "" {
 		k, err := kerberos.New(kerberos.Options{KeytabPath: a.Kerberos.Keytab, ServicePrincipal: a.Kerberos.Principal})

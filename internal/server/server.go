@@ -25,7 +25,11 @@ import (
 	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/config"
 	"github.com/lakegate/lakegate/internal/credentials"
+	"github.com/lakegate/lakegate/internal/feed"
 	"github.com/lakegate/lakegate/internal/gateway"
+	"github.com/lakegate/lakegate/internal/identity"
+	"github.com/lakegate/lakegate/internal/metrics"
+	"github.com/lakegate/lakegate/internal/nscale"
 	"github.com/lakegate/lakegate/internal/s3/s3xml"
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
 	"github.com/lakegate/lakegate/internal/store"
@@ -59,8 +63,11 @@ const (
 type Server struct {
 	log       *slog.Logger
 	store     *store.SQL
-	engine    *authz.Engine
 	listeners []*listener
+	// background runs beside the listeners until Serve stops (the policy
+	// poll, the change feed's watch, an nScale proxy's feed follower);
+	// they stop before the store closes.
+	background []func(context.Context)
 }
 
 // listener is one bound address and the http.Server that serves it.
@@ -133,11 +140,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		return nil, err
 	}
 	s.store = st
-	engine, err := authz.New(ctx, authz.Options{Store: st, Logger: logger.With("component", "policy")})
+	changes := feed.New(0)
+	engine, err := authz.New(ctx, authz.Options{Store: st, Logger: logger.With("component", "policy"), RequiredGroup: cfg.Groups.Required})
 	if err != nil {
 		return nil, err
 	}
-	s.engine = engine
+	s.background = append(s.background, engine.Run, func(ctx context.Context) {
+		changes.WatchVersion(ctx, 50*time.Millisecond, engine.Version)
+	})
 	creds := credentials.New(s.store)
 	tokens := credentials.NewTokens(s.store)
 	if cfg.Admin.AccessKeyID != "" || cfg.Admin.Token != "" {
@@ -156,7 +166,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 			return nil, err
 		}
 	}
-	sealer, err := newSealer(ctx, st)
+	sealKey, err := sealKey(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := s3xml.NewSealer(sealKey)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +182,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		MaxClockSkew:     cfg.Proxy.MaxClockSkew,
 		MaxPresignExpiry: cfg.Proxy.MaxPresignExpiry,
 	})
-	up, err := newUpstream(ctx, cfg.Upstream)
+	up, err := newUpstream(ctx, cfg.Upstream, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -190,14 +204,46 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		return nil, err
 	}
 	ao.Engine, ao.Tokens, ao.Keys, ao.Logger = engine, tokens, creds, logger.With("component", "rest")
-	ao.OnRevoke = credCache.Invalidate
+	ao.OnRevoke = func(accessKeyID string) {
+		credCache.Invalidate(accessKeyID)
+		changes.Publish(feed.Event{Kind: feed.KindCredentials, AccessKeyIDs: []string{accessKeyID}})
+	}
+	ao.AfterRevoke = func(ctx context.Context, user string, ids []string) {
+		if len(ids) == 0 {
+			return
+		}
+		// Other servers sharing the store learn of the revocation through
+		// the policy version: their change feeds then tell their proxies
+		// to drop every cached key.
+		if err := st.UpdatePolicy(ctx, func(store.PolicyTx) error { return nil }); err != nil {
+			logger.Warn("revocation not announced to other servers", "user", user, "err", err)
+		}
+	}
+	system, err := systemVerifier(cfg.System)
+	if err != nil {
+		return nil, err
+	}
+	if system != nil {
+		ao.TokenAuthenticators = append([]identity.TokenAuthenticator{system}, ao.TokenAuthenticators...)
+	}
 	rest, err := api.New(ao)
 	if err != nil {
 		return nil, err
 	}
+	internalAPI, err := internalHandler(system, nscale.HandlerOptions{
+		Keys: creds, Engine: engine, Upstream: up, Feed: changes, SealKey: sealKey,
+		Logger: logger.With("component", "internal-api"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	restMux := http.NewServeMux()
+	restMux.Handle("/api/internal/", internalAPI)
+	restMux.Handle("GET /metrics", metrics.Handler())
+	restMux.Handle("/", rest)
 	for _, l := range s.listeners {
 		if l.name == "rest" {
-			l.srv.Handler = rest
+			l.srv.Handler = restMux
 		} else {
 			l.srv.Handler = gw
 		}
@@ -206,30 +252,23 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	return s, nil
 }
 
-// newSealer returns the listing-marker sealer with the store's shared key,
-// creating the key on first use.
-func newSealer(ctx context.Context, st *store.SQL) (*s3xml.Sealer, error) {
+// sealKey returns the store's shared listing-marker key, creating it on
+// first use.
+func sealKey(ctx context.Context, st *store.SQL) ([]byte, error) {
 	fresh := make([]byte, 32)
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, err
 	}
-	key, err := st.EnsureSecret(ctx, sealKeySecret, fresh)
-	if err != nil {
-		return nil, err
-	}
-	return s3xml.NewSealer(key)
+	return st.EnsureSecret(ctx, sealKeySecret, fresh)
 }
 
-func newUpstream(ctx context.Context, u config.Upstream) (*upstream.Client, error) {
-	provider, err := upstream.LoadCredentials(ctx, upstream.StaticCredentials{
-		AccessKeyID:     u.AccessKeyID,
-		SecretAccessKey: u.SecretAccessKey,
-		SessionToken:    u.SessionToken,
-	}, u.Profile)
-	if err != nil {
-		return nil, fmt.Errorf("upstream credentials: %w", err)
-	}
+// newUpstream builds the upstream client for u. Requests are signed with
+// source's credentials when it is set (an nScale proxy's, from the policy
+// server), else with u's: static keys or the AWS chain, through the
+// bucket's role when u maps one.
+func newUpstream(ctx context.Context, u config.Upstream, source upstream.CredentialSource) (*upstream.Client, error) {
 	buckets := make(map[string]upstream.Target, len(u.Buckets))
+	roles := map[string]string{}
 	for name, b := range u.Buckets {
 		t := upstream.Target{Endpoint: b.Endpoint, Region: b.Region, PathStyle: u.PathStyle}
 		if t.Endpoint == "" {
@@ -239,12 +278,49 @@ func newUpstream(ctx context.Context, u config.Upstream) (*upstream.Client, erro
 			t.PathStyle = *b.PathStyle
 		}
 		buckets[name] = t
+		if b.RoleARN != "" {
+			roles[name] = b.RoleARN
+		}
 	}
-	c, err := upstream.New(upstream.Options{
-		Default:     upstream.Target{Endpoint: u.Endpoint, Region: u.Region, PathStyle: u.PathStyle},
-		Buckets:     buckets,
-		Credentials: provider,
-	})
+	opts := upstream.Options{
+		Default: upstream.Target{Endpoint: u.Endpoint, Region: u.Region, PathStyle: u.PathStyle},
+		Buckets: buckets,
+	}
+	if source != nil {
+		opts.Source = source
+		return newUpstreamClient(opts)
+	}
+	provider, err := upstream.LoadCredentials(ctx, upstream.StaticCredentials{
+		AccessKeyID:     u.AccessKeyID,
+		SecretAccessKey: u.SecretAccessKey,
+		SessionToken:    u.SessionToken,
+	}, u.Profile)
+	if err != nil {
+		return nil, fmt.Errorf("upstream credentials: %w", err)
+	}
+	if u.RoleARN == "" && len(roles) == 0 {
+		opts.Credentials = provider
+	} else {
+		// Seed 001: the bucket role map, then OKERA_SYSTEM_IAM_ROLE_ARN.
+		opts.Source, err = upstream.NewRoleCredentials(ctx, upstream.RoleOptions{
+			Base:            provider,
+			BucketRoles:     roles,
+			DefaultRoleARN:  u.RoleARN,
+			SessionDuration: u.RoleSessionDuration,
+			SessionName:     u.RoleSessionName,
+			Region:          u.Region,
+			STSEndpoint:     u.STSEndpoint,
+			Profile:         u.Profile,
+		})
+		if err != nil {
+			return nil, err // "upstream roles: …"
+		}
+	}
+	return newUpstreamClient(opts)
+}
+
+func newUpstreamClient(opts upstream.Options) (*upstream.Client, error) {
+	c, err := upstream.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("upstream: %w", err)
 	}
@@ -352,14 +428,13 @@ func (s *Server) Addrs() Addrs {
 // shuts all of them down gracefully (at most ShutdownTimeout) and closes the
 // store. It returns nil after a stop caused by ctx. Call it once.
 func (s *Server) Serve(ctx context.Context) error {
-	// The policy poll stops before the store closes.
-	pollCtx, stopPoll := context.WithCancel(ctx)
-	defer stopPoll()
-	polling := make(chan struct{})
-	go func() {
-		defer close(polling)
-		s.engine.Run(pollCtx)
-	}()
+	// Background work stops before the store closes.
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	var background sync.WaitGroup
+	for _, run := range s.background {
+		background.Go(func() { run(bgCtx) })
+	}
 	errc := make(chan error, len(s.listeners))
 	for _, l := range s.listeners {
 		go func() {
@@ -379,8 +454,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	case serveErr = <-errc:
 		s.log.Error("listener failed, shutting down", "err", serveErr)
 	}
-	stopPoll()
-	<-polling
+	stopBackground()
+	background.Wait()
 	shutdownErr := s.shutdown()
 	s.log.Info("stopped")
 	return errors.Join(serveErr, shutdownErr)

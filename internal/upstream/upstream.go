@@ -168,6 +168,11 @@ func newTransport() (*http.Transport, error) {
 	}, nil
 }
 
+// RootCAs returns the roots the upstream transport trusts (the system pool
+// plus AWS_CA_BUNDLE), for other S3 clients of lakegate, such as the audit
+// log uploader, to trust the same.
+func RootCAs() (*x509.CertPool, error) { return rootCAs() }
+
 // rootCAs returns the system pool with the PEM bundle named by
 // AWS_CA_BUNDLE added, so that machines that set it (as the AWS CLI and
 // SDKs honour it) work instead of failing.

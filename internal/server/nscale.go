@@ -1,0 +1,167 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/lakegate/lakegate/internal/config"
+	"github.com/lakegate/lakegate/internal/gateway"
+	"github.com/lakegate/lakegate/internal/metrics"
+	"github.com/lakegate/lakegate/internal/nscale"
+	"github.com/lakegate/lakegate/internal/s3/s3xml"
+	"github.com/lakegate/lakegate/internal/s3/sigv4"
+	"github.com/lakegate/lakegate/internal/systoken"
+	"github.com/lakegate/lakegate/internal/upstream"
+)
+
+// settingsTimeout bounds how long a starting nScale proxy waits for its
+// policy server before giving up with an error.
+const settingsTimeout = 30 * time.Second
+
+// systemVerifier returns the verifier of system tokens when the cluster's
+// private key is configured, else nil.
+func systemVerifier(s config.System) (*systoken.Verifier, error) {
+	if s.PrivateKey == "" {
+		return nil, nil
+	}
+	key, err := systoken.LoadKey(s.PrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	return systoken.NewVerifier(key), nil
+}
+
+// internalHandler is the nScale internal API, or, without a system key, a
+// handler explaining how to turn it on.
+func internalHandler(system *systoken.Verifier, o nscale.HandlerOptions) (http.Handler, error) {
+	if system == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"error":"the internal API for nScale proxies is off: set system.private_key (JWT_PRIVATE_KEY)"}` + "\n"))
+		}), nil
+	}
+	o.System = system
+	return nscale.NewHandler(o)
+}
+
+// NewProxy builds `lakegate proxy`: the access proxy alone, deciding
+// through the policy server at cfg.Proxy.Server (nScale mode, seed 001).
+// It authenticates with the system token, verifies keys and authorizes
+// requests through the server's internal API behind its caches, signs with
+// credentials the server hands out, and follows the server's change feed.
+// It waits (at most 30 s) for the server to answer before returning.
+func NewProxy(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if cfg.Proxy.Server == "" {
+		return nil, errors.New("proxy.server (--server) is required: the policy server's REST URL")
+	}
+	if logger == nil {
+		logger = NewLogger(cfg.Log, os.Stderr)
+	}
+	token, err := systoken.NewSource(cfg.System.PrivateKey, cfg.System.TokenFile, cfg.System.TokenDuration)
+	if err != nil {
+		return nil, err
+	}
+	if token == nil {
+		return nil, errors.New("a system token is required to talk to the policy server: set system.private_key (JWT_PRIVATE_KEY) or system.token_file (SYSTEM_TOKEN)")
+	}
+	s := &Server{log: logger}
+	built := false
+	defer func() {
+		if !built {
+			s.closeAll()
+		}
+	}()
+	if err := s.bindListeners(proxyOnly(cfg)); err != nil {
+		return nil, err
+	}
+	if cfg.Proxy.MetricsAddr != "" {
+		err := s.listen("metrics", cfg.Proxy.MetricsAddr, nil, &http.Server{
+			ReadHeaderTimeout: cfg.Proxy.ReadHeaderTimeout,
+			ReadTimeout:       restReadTimeout,
+			WriteTimeout:      restWriteTimeout,
+			IdleTimeout:       cfg.Proxy.IdleTimeout,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	pool, err := upstream.RootCAs()
+	if err != nil {
+		return nil, err
+	}
+	remote, err := nscale.NewRemote(nscale.RemoteOptions{
+		Server: cfg.Proxy.Server, Token: token, RootCAs: pool,
+		UserPermissionTTL: cfg.Proxy.UserPermissionTTL, MaxStaleness: cfg.Proxy.MaxStaleness,
+		Logger: logger.With("component", "nscale"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithTimeout(ctx, settingsTimeout)
+	settings, err := remote.Settings(sctx)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := s3xml.NewSealer(settings.SealKey)
+	if err != nil {
+		return nil, fmt.Errorf("policy server settings: %w", err)
+	}
+	up, err := newUpstream(ctx, cfg.Upstream, remote)
+	if err != nil {
+		return nil, err
+	}
+	verifier := sigv4.NewVerifier(sigv4.Options{
+		Credentials:      remote,
+		AllowSigV2:       cfg.Proxy.AllowSigV2,
+		MaxClockSkew:     cfg.Proxy.MaxClockSkew,
+		MaxPresignExpiry: cfg.Proxy.MaxPresignExpiry,
+	})
+	gw, err := gateway.New(gateway.Options{
+		Verifier:        verifier,
+		Upstream:        up,
+		Authorizer:      remote,
+		Sealer:          sealer,
+		BaseDomains:     cfg.Proxy.BaseDomains,
+		Logger:          logger.With("component", "proxy"),
+		BodyIdleTimeout: cfg.Proxy.BodyIdleTimeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	status := http.NewServeMux()
+	status.Handle("GET /metrics", metrics.Handler())
+	status.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"health":"ok"}` + "\n"))
+	})
+	for _, l := range s.listeners {
+		if l.name == "metrics" {
+			l.srv.Handler = status
+		} else {
+			l.srv.Handler = gw
+		}
+	}
+	s.background = append(s.background, remote.Run)
+	logger.Info("nScale proxy ready", "policy_server", cfg.Proxy.Server,
+		"user_permission_ttl", cfg.Proxy.UserPermissionTTL, "max_staleness", cfg.Proxy.MaxStaleness)
+	built = true
+	return s, nil
+}
+
+// proxyOnly is cfg without the REST listener, which `lakegate proxy` does
+// not serve.
+func proxyOnly(cfg *config.Config) *config.Config {
+	c := *cfg
+	c.REST.Addr = ""
+	return &c
+}
