@@ -107,5 +107,8 @@ func (c *Cache) LookupCredential(ctx context.Context, accessKeyID string) (sigv4
 // reads the source.
 func (c *Cache) Invalidate(accessKeyID string) { c.cache.Invalidate(accessKeyID) }
 
+// Flush drops every cached key.
+func (c *Cache) Flush() { c.cache.Flush() }
+
 // Len returns the number of cached entries, expired ones included.
 func (c *Cache) Len() int { return c.cache.Len() }

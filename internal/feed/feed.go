@@ -139,10 +139,11 @@ func (f *Feed) sinceLocked(epoch string, after uint64) (Batch, <-chan struct{}) 
 }
 
 // WatchVersion publishes a KindPolicy event whenever version() changes,
-// checking every interval, until ctx ends. The policy engine reloads after
-// its own changes at once and polls the store for other processes', so
-// this covers both.
-func (f *Feed) WatchVersion(ctx context.Context, interval time.Duration, version func() int64) {
+// checking every interval, until ctx ends, after calling onChange (if not
+// nil) so that this process's own caches go first. The policy engine
+// reloads after its own changes at once and polls the store for other
+// processes', so this covers both.
+func (f *Feed) WatchVersion(ctx context.Context, interval time.Duration, version func() int64, onChange func()) {
 	last := version()
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -154,6 +155,9 @@ func (f *Feed) WatchVersion(ctx context.Context, interval time.Duration, version
 		}
 		if v := version(); v != last {
 			last = v
+			if onChange != nil {
+				onChange()
+			}
 			f.Publish(Event{Kind: KindPolicy, Version: v})
 		}
 	}

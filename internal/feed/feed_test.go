@@ -71,7 +71,8 @@ func TestWatchVersion(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	v.Store(3)
-	go f.WatchVersion(ctx, time.Millisecond, v.Load)
+	var changed atomic.Bool
+	go f.WatchVersion(ctx, time.Millisecond, v.Load, func() { changed.Store(true) })
 	go func() { // the watcher reads its first version when it starts
 		time.Sleep(50 * time.Millisecond)
 		v.Store(4)
@@ -79,5 +80,8 @@ func TestWatchVersion(t *testing.T) {
 	b := f.Since(ctx, f.Epoch(), 0, 5*time.Second)
 	if len(b.Events) == 0 || b.Events[0].Kind != KindPolicy || b.Events[0].Version != 4 {
 		t.Fatalf("version change not published: %+v", b)
+	}
+	if !changed.Load() {
+		t.Error("onChange was not called before the event was published")
 	}
 }

@@ -145,9 +145,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	if err != nil {
 		return nil, err
 	}
-	s.background = append(s.background, engine.Run, func(ctx context.Context) {
-		changes.WatchVersion(ctx, 50*time.Millisecond, engine.Version)
-	})
+	s.background = append(s.background, engine.Run)
 	creds := credentials.New(s.store)
 	tokens := credentials.NewTokens(s.store)
 	if cfg.Admin.AccessKeyID != "" || cfg.Admin.Token != "" {
@@ -176,6 +174,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	}
 
 	credCache := credentials.NewCache(creds, credentials.CacheOptions{})
+	s.background = append(s.background, func(ctx context.Context) {
+		// A change made through another server may be a revocation: this
+		// server's cached keys go too.
+		changes.WatchVersion(ctx, 50*time.Millisecond, engine.Version, credCache.Flush)
+	})
 	verifier := sigv4.NewVerifier(sigv4.Options{
 		Credentials:      credCache,
 		AllowSigV2:       cfg.Proxy.AllowSigV2,
