@@ -40,7 +40,8 @@ func TestQuickRun(t *testing.T) {
 	t.Log("\n" + md)
 
 	for _, h := range []string{"## Run", "## Summary", "## Large-object PUT", "## Large-object GET",
-		"## Small GETs", "### One request at a time", "## Proxy memory (RSS)", "## Policy decisions", "## Checks", "## Method"} {
+		"## Small GETs", "### One request at a time", "## Proxy memory (RSS)", "## Policy decisions",
+		"## nScale proxy", "### Warm-cache authorization", "### First authorized request of a fresh proxy", "## Checks", "## Method"} {
 		if !strings.Contains(md, "\n"+h+"\n") && !strings.HasPrefix(md, h+"\n") {
 			t.Errorf("report lacks section %q", h)
 		}
@@ -69,6 +70,9 @@ func TestQuickRun(t *testing.T) {
 		{"Proxy peak RSS, 96 MiB minio-go", []int{2}},
 		{"Proxy peak RSS, 96 MiB aws-sdk-go-v2 multipart", []int{2}},
 		{"Uncached policy decision, 100k grants / 10k roles", []int{2}},
+		{"nScale warm-cache authorization", []int{2}},
+		{"nScale proxy start → first authorized GET", []int{2}},
+		{"nScale proxy port accepting → first authorized GET (cold caches)", []int{2}},
 	} {
 		cells, ok := rows[want.prefix]
 		if !ok {
@@ -225,5 +229,34 @@ PASS
 	}
 	if _, err := parseGoBench("PASS\n", policyBenchmarks); err == nil {
 		t.Error("parseGoBench without results: want an error")
+	}
+}
+
+// TestEvaluateNScale checks the nScale rows and the unmet-target list
+// without starting anything: a slow warm decision and a slow first answer
+// are both reported.
+func TestEvaluateNScale(t *testing.T) {
+	starts := []coldStart{
+		{Listening: 100 * time.Millisecond, FirstOK: 700 * time.Millisecond, Attempts: 1},
+		{Listening: 90 * time.Millisecond, FirstOK: 600 * time.Millisecond, Attempts: 2},
+		{Listening: 80 * time.Millisecond, FirstOK: 650 * time.Millisecond, Attempts: 1},
+	}
+	r := &results{NScale: &nscaleResult{
+		Command: "go test …", ObjectSize: 4 * kib, Starts: starts,
+		Benches: []goBench{{Name: "BenchmarkWarmDecide", NsPerOp: []float64{900, 1200, 1100}}},
+	}}
+	r.evaluate()
+	if len(r.Unmet) != 2 || !strings.Contains(r.Unmet[0], "1.100 µs") || !strings.Contains(r.Unmet[1], "650.0 ms") {
+		t.Errorf("unmet = %q", r.Unmet)
+	}
+	if len(r.Rows) != 3 || r.Rows[0].Met != "**no**" || r.Rows[1].Met != "**no**" || r.Rows[2].Proxy != "570.0 ms" {
+		t.Errorf("rows = %+v", r.Rows)
+	}
+	var b strings.Builder
+	renderNScale(&b, r.NScale)
+	for _, want := range []string{"| **median** | **90.0 ms** | **570.0 ms** | **650.0 ms** | |", "| **max** | **100.0 ms** | **600.0 ms** | **700.0 ms** | |", "| 2 | 90.0 ms | 510.0 ms | 600.0 ms | 2 |"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("section lacks %q:\n%s", want, b.String())
+		}
 	}
 }

@@ -9,7 +9,11 @@
 //   - large-object PUT (aws-sdk-go-v2 with a hex SHA-256 payload, and
 //     minio-go with streaming-signed chunks) and GET, MB/s;
 //   - 4 KiB GETs at concurrency 16, latency percentiles and req/s;
-//   - the proxy's resident memory while a 2 GiB object streams through it.
+//   - the proxy's resident memory while a 2 GiB object streams through it;
+//   - uncached policy decisions (Go benchmarks of internal/policy);
+//   - the nScale proxy (`lakegate proxy`): a warm-cache authorization (Go
+//     benchmark of internal/nscale) and the time a freshly started proxy
+//     takes to answer its first authorized request.
 //
 // Usage (from the module root):
 //

@@ -93,11 +93,12 @@ func randomHex(n int) string {
 
 // proc is a child process whose output goes to a log file.
 type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-	err  error // valid once done is closed
+	name    string
+	cmd     *exec.Cmd
+	log     string
+	started time.Time // just before the exec
+	done    chan struct{}
+	err     error // valid once done is closed
 }
 
 func startProc(name, logPath string, env []string, bin string, args ...string) (*proc, error) {
@@ -111,11 +112,12 @@ func startProc(name, logPath string, env []string, bin string, args ...string) (
 	// Own process group: a terminal ^C reaches the harness, which stops its
 	// children in order instead of racing them.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	p := &proc{name: name, cmd: cmd, log: logPath, started: started, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		f.Close()

@@ -31,6 +31,7 @@ type results struct {
 	Small  *smallResult
 	RSS    []rssResult
 	Policy *policyResult
+	NScale *nscaleResult
 
 	Checks []string // integrity checks that passed
 
@@ -159,6 +160,7 @@ func (r *results) evaluate() {
 			signedMS(s.SerialProxy.P50-s.SerialDirect.P50) + " ms", "—", "—"})
 	}
 	r.evaluatePolicy()
+	r.evaluateNScale()
 	for _, m := range r.RSS {
 		ok := m.Peak < targetPeakRSS
 		label := fmt.Sprintf("Proxy peak RSS, %s %s", formatSize(m.Bytes), m.Name)
@@ -273,6 +275,9 @@ func render(r *results) string {
 	}
 	if r.Policy != nil {
 		renderPolicy(&b, r.Policy)
+	}
+	if r.NScale != nil {
+		renderNScale(&b, r.NScale)
 	}
 	p("## Checks\n\n")
 	for _, c := range r.Checks {

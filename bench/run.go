@@ -43,6 +43,8 @@ type config struct {
 	RSSPartSize int64 // multipart part size
 	RSSConc     int   // multipart parts in flight
 
+	NScaleStarts int // fresh `lakegate proxy` processes timed to their first answer
+
 	MinioBin    string   // "" finds one
 	LakegateBin string   // "" builds ./cmd/lakegate
 	Keep        bool     // keep the temporary directory
@@ -58,6 +60,7 @@ func fullConfig() config {
 		SmallSize: 4 * kib, SmallConc: 16, SmallRounds: 4, SmallPerRound: 5000,
 		SerialRounds: 4, SerialPerRound: 500,
 		RSSSize: 2 * gib, RSSPartSize: 16 * mib, RSSConc: 4,
+		NScaleStarts: 5,
 	}
 }
 
@@ -68,6 +71,7 @@ func quickConfig() config {
 		SmallSize: 4 * kib, SmallConc: 16, SmallRounds: 2, SmallPerRound: 300,
 		SerialRounds: 2, SerialPerRound: 50,
 		RSSSize: 96 * mib, RSSPartSize: 16 * mib, RSSConc: 4,
+		NScaleStarts: 2,
 	}
 }
 
@@ -75,12 +79,18 @@ const bucket = "lakegate-bench"
 
 // env is a running MinIO and lakegate pair and the clients for both sides.
 type env struct {
-	cfg      config
-	dir      string
-	minio    *proc
-	lakegate *proc
-	direct   *endpoint
-	proxy    *endpoint
+	cfg         config
+	dir         string
+	lakegateBin string
+	minio       *proc
+	lakegate    *proc
+	direct      *endpoint
+	proxy       *endpoint
+
+	minioURL   string // http://127.0.0.1:port
+	restURL    string // lakegate's REST API, http://127.0.0.1:port
+	adminToken string // admin.token: the REST API's bearer token
+	systemKey  string // system.private_key: a PEM P-256 key file
 }
 
 func (e *env) logf(format string, args ...any) {
@@ -167,7 +177,7 @@ type step struct {
 }
 
 // stepKeys are the values -only accepts.
-var stepKeys = []string{"small", "put-aws", "put-minio", "get", "rss", "policy"}
+var stepKeys = []string{"small", "put-aws", "put-minio", "get", "rss", "policy", "nscale"}
 
 func (e *env) steps() []step {
 	return []step{
@@ -178,6 +188,7 @@ func (e *env) steps() []step {
 		{"get", "large GET", e.measureGet},
 		{"rss", "proxy memory", e.measureRSS},
 		{"policy", "policy decisions", e.measurePolicy},
+		{"nscale", "nScale proxy", e.measureNScale},
 	}
 }
 
@@ -198,6 +209,7 @@ func (e *env) explain(err error) error {
 }
 
 func (e *env) start(ctx context.Context, minioBin, lakegateBin string) error {
+	e.lakegateBin = lakegateBin
 	minioAddr, err := freeAddr()
 	if err != nil {
 		return err
@@ -219,7 +231,8 @@ func (e *env) start(ctx context.Context, minioBin, lakegateBin string) error {
 	if err := waitFor(ctx, e.minio, 60*time.Second, httpOK("http://"+minioAddr+"/minio/health/live")); err != nil {
 		return err
 	}
-	if e.direct, err = newEndpoint("direct", "http://"+minioAddr, rootUser, rootPass); err != nil {
+	e.minioURL = "http://" + minioAddr
+	if e.direct, err = newEndpoint("direct", e.minioURL, rootUser, rootPass); err != nil {
 		return err
 	}
 	if _, err := e.direct.aws.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
@@ -235,6 +248,13 @@ func (e *env) start(ctx context.Context, minioBin, lakegateBin string) error {
 		return err
 	}
 	adminAK, adminSK := "LGBENCH"+strings.ToUpper(randomHex(6)), randomHex(20)
+	e.restURL, e.adminToken = "http://"+restAddr, "lgt_"+randomHex(20)
+	// The system key turns on the internal API that nScale proxies use;
+	// it changes nothing on the proxy path the other steps measure.
+	e.systemKey = filepath.Join(e.dir, "system.key")
+	if err := writeSystemKey(e.systemKey); err != nil {
+		return err
+	}
 	cfgPath := filepath.Join(e.dir, "lakegate.yaml")
 	yaml := fmt.Sprintf(`# written by go run ./bench
 data_dir: %s
@@ -251,7 +271,10 @@ upstream:
 admin:
   access_key_id: %q
   secret_access_key: %q
-`, filepath.Join(e.dir, "lakegate-data"), proxyAddr, restAddr, minioAddr, rootUser, rootPass, adminAK, adminSK)
+  token: %q
+system:
+  private_key: %q
+`, filepath.Join(e.dir, "lakegate-data"), proxyAddr, restAddr, minioAddr, rootUser, rootPass, adminAK, adminSK, e.adminToken, e.systemKey)
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		return err
 	}
