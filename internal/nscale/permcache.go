@@ -6,17 +6,22 @@ import (
 
 	"github.com/lakegate/lakegate/internal/grants"
 	"github.com/lakegate/lakegate/internal/metrics"
-	"github.com/lakegate/lakegate/internal/policy"
 )
 
 // permKey is one entry of the user permission cache: a principal holds a
 // privilege at a location (the server, or a path in a bucket).
 type permKey struct {
 	principal string
-	priv      grants.Privilege
-	server    bool
-	bucket    string
-	path      string
+	loc       locKey
+}
+
+// locKey is a privilege at a location, the key within one principal's
+// entries.
+type locKey struct {
+	priv   grants.Privilege
+	server bool
+	bucket string
+	path   string
 }
 
 type permEntry struct {
@@ -34,37 +39,68 @@ type permCache struct {
 	stats metrics.Cache
 
 	mu  sync.RWMutex
-	m   map[permKey]permEntry
+	m   map[string]map[locKey]permEntry // principal → its allows
+	n   int                             // entries in all
 	gen uint64
 }
 
 func newPermCache(max int, stats metrics.Cache) *permCache {
-	return &permCache{max: max, stats: stats, m: make(map[permKey]permEntry)}
+	return &permCache{max: max, stats: stats, m: make(map[string]map[locKey]permEntry)}
 }
 
 // lookup returns the reason of a cached allow of any of privs covering
-// bucket/key for principal.
+// bucket/key for principal. Locations are probed widest first, as seed 004
+// describes: the server, the bucket, then each covering path from the
+// shortest.
 func (c *permCache) lookup(principal string, privs grants.Privileges, bucket, key string, now time.Time) (string, bool) {
 	t := now.UnixNano()
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if len(c.m) == 0 {
+	m := c.m[principal]
+	if len(m) == 0 {
 		return "", false
 	}
 	for p := grants.Privilege(1); p != 0; p <<= 1 {
 		if !privs.Has(p) {
 			continue
 		}
-		if e, ok := c.m[permKey{principal: principal, priv: p, server: true}]; ok && t < e.expires {
+		if e, ok := m[locKey{priv: p, server: true}]; ok && t < e.expires {
 			return e.reason, true
 		}
-		for path := range policy.CoveringPaths(key) {
-			if e, ok := c.m[permKey{principal: principal, priv: p, bucket: bucket, path: path}]; ok && t < e.expires {
+		for path := range widestFirst(key) {
+			if e, ok := m[locKey{priv: p, bucket: bucket, path: path}]; ok && t < e.expires {
 				return e.reason, true
 			}
 		}
 	}
 	return "", false
+}
+
+// widestFirst yields policy.CoveringPaths(key) in the reverse order:
+// "" (the whole bucket), "/" for a key starting with one, then at each
+// '/' boundary from the left the prefix without and with its slash, then
+// key itself.
+func widestFirst(key string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		if !yield("") || key == "" {
+			return
+		}
+		if key[0] == '/' && len(key) > 1 && !yield("/") {
+			return
+		}
+		for i := 1; i < len(key); i++ {
+			if key[i] != '/' {
+				continue
+			}
+			if !yield(key[:i]) {
+				return
+			}
+			if i+1 < len(key) && !yield(key[:i+1]) {
+				return
+			}
+		}
+		yield(key)
+	}
 }
 
 // generation returns the flush count, for put.
@@ -82,24 +118,53 @@ func (c *permCache) put(k permKey, reason string, ttl time.Duration, now time.Ti
 	if c.gen != gen {
 		return
 	}
-	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
-		t, n := now.UnixNano(), len(c.m)
-		for key, e := range c.m {
-			if t >= e.expires || len(c.m) > c.max-c.max/8 {
-				delete(c.m, key)
+	m := c.m[k.principal]
+	if _, ok := m[k.loc]; !ok && c.n >= c.max {
+		c.evictLocked(now.UnixNano())
+		m = c.m[k.principal]
+	}
+	if m == nil {
+		m = make(map[locKey]permEntry)
+		c.m[k.principal] = m
+	}
+	if _, ok := m[k.loc]; !ok {
+		c.n++
+	}
+	m[k.loc] = permEntry{reason: reason, expires: now.Add(ttl).UnixNano()}
+}
+
+// evictLocked drops expired entries, then whole principals, until the
+// cache is down to 7/8 of its bound.
+func (c *permCache) evictLocked(t int64) {
+	before := c.n
+	for p, m := range c.m {
+		for k, e := range m {
+			if t >= e.expires {
+				delete(m, k)
+				c.n--
 			}
 		}
-		count(c.stats.Evictions, n-len(c.m))
+		if len(m) == 0 {
+			delete(c.m, p)
+		}
 	}
-	c.m[k] = permEntry{reason: reason, expires: now.Add(ttl).UnixNano()}
+	for p, m := range c.m {
+		if c.n <= c.max-c.max/8 {
+			break
+		}
+		c.n -= len(m)
+		delete(c.m, p)
+	}
+	count(c.stats.Evictions, before-c.n)
 }
 
 // flush drops every entry.
 func (c *permCache) flush() {
 	c.mu.Lock()
-	n := len(c.m)
+	n := c.n
 	if n > 0 {
-		c.m = make(map[permKey]permEntry)
+		c.m = make(map[string]map[locKey]permEntry)
+		c.n = 0
 	}
 	c.gen++
 	c.mu.Unlock()

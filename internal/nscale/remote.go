@@ -306,7 +306,7 @@ func (r *Remote) Decide(p authz.Principal, a request.Access, bucket, key string)
 			return nil, err
 		}
 		if l := resp.Location; resp.Allowed && l != nil && resp.Privilege != 0 {
-			r.perms.put(permKey{principal: pk, priv: resp.Privilege, server: l.Server, bucket: l.Bucket, path: l.Path},
+			r.perms.put(permKey{principal: pk, loc: locKey{priv: resp.Privilege, server: l.Server, bucket: l.Bucket, path: l.Path}},
 				resp.Reason, r.o.UserPermissionTTL, r.o.Now(), gen)
 		}
 		return resp, nil
