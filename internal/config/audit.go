@@ -87,20 +87,33 @@ func defaultAudit() Audit {
 
 // AuditEvents returns the audit log's sinks with the default applied: with
 // no sink configured, files in <data_dir>/audit.
+// A leading "~/" is expanded.
 func (c *Config) AuditEvents() AuditSinks {
 	s := c.Audit.Events
 	if !s.Configured() {
 		s.Dir = filepath.Join(c.DataDir, AuditDir)
 	}
+	_ = expandHome(&s.Dir) // on failure the path stays as written
 	return s
 }
 
-// AuditSpoolDir returns audit.spool_dir, or <data_dir>/audit-spool.
+// AuditServerLog returns the server log's sinks, a leading "~/" in the
+// directory expanded.
+func (c *Config) AuditServerLog() AuditSinks {
+	s := c.Audit.ServerLog
+	_ = expandHome(&s.Dir)
+	return s
+}
+
+// AuditSpoolDir returns audit.spool_dir, or <data_dir>/audit-spool; a
+// leading "~/" is expanded.
 func (c *Config) AuditSpoolDir() string {
-	if c.Audit.SpoolDir != "" {
-		return c.Audit.SpoolDir
+	dir := c.Audit.SpoolDir
+	if dir == "" {
+		dir = filepath.Join(c.DataDir, AuditSpoolDir)
 	}
-	return filepath.Join(c.DataDir, AuditSpoolDir)
+	_ = expandHome(&dir)
+	return dir
 }
 
 var auditNodeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
