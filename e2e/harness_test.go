@@ -749,6 +749,8 @@ type lakegateOptions struct {
 	// SystemKey is a PEM private key file for system.private_key: the
 	// server then serves nScale proxies.
 	SystemKey string
+	// Audit, when set, is rendered as the audit section.
+	Audit map[string]any
 }
 
 // lakegateServer is a running `lakegate serve`.
@@ -764,6 +766,7 @@ type lakegateServer struct {
 	AdminToken  string // admin.token, when lakegateOptions.AdminToken is set
 	CA          *testCA
 	ConfigFile  string
+	DataDir     string
 	proc        *process
 }
 
@@ -894,6 +897,9 @@ func lakegateConfig(dataDir string, lg *lakegateServer, upstreamURL string, m *m
 	if o.SystemKey != "" {
 		cfg["system"] = map[string]any{"private_key": o.SystemKey}
 	}
+	if o.Audit != nil {
+		cfg["audit"] = o.Audit
+	}
 	return yaml.Marshal(cfg)
 }
 
@@ -927,12 +933,16 @@ func startLakegate(t testing.TB, upstreamURL string, m *minioServer, o lakegateO
 	if err := os.WriteFile(lg.ConfigFile, cfg, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	lg.DataDir = filepath.Join(dir, "data")
 	lg.proc = startProcess(t, lakegateBin, baseEnv(dir), "serve", "--config", lg.ConfigFile)
 	t.Cleanup(func() {
 		graceful := lg.proc.stop(15 * time.Second)
 		if !graceful {
 			t.Errorf("lakegate did not exit within 15s of SIGTERM")
 		}
+		// The audit log is a log too: the suite's secret check reads it
+		// before the temporary directory goes.
+		registerLogFiles(filepath.Join(lg.DataDir, "audit"))
 		if t.Failed() {
 			t.Logf("lakegate stderr:\n%s", tail(lg.proc.out.String(), 20000))
 		}

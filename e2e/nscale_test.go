@@ -84,6 +84,7 @@ func startNScaleProxy(t *testing.T, st *stack, name, systemKey string, maxStalen
 		if t.Failed() {
 			t.Logf("%s stderr:\n%s", name, tail(p.proc.out.String(), 8000))
 		}
+		registerLogFiles(filepath.Join(dir, "data", "audit"))
 	})
 	deadline := time.Now().Add(60 * time.Second)
 	for {

@@ -83,6 +83,9 @@ type Options struct {
 	// CredentialTTL bounds keys from /api/aws-credentials
 	// (GO_REST_AWS_TOKEN_EXPIRY); zero means DefaultCredentialTTL.
 	CredentialTTL time.Duration
+	// AuditQuery answers GET /api/audit (audit.QueryHandler) for catalog
+	// admins; nil: the endpoint answers 404.
+	AuditQuery http.Handler
 	// Logger receives internal errors; nil discards.
 	Logger *slog.Logger
 }
@@ -116,6 +119,7 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("/api/check", only("GET", h.authed(h.check)))
 	mux.HandleFunc("/api/users", only("POST", h.authed(h.createUser)))
 	mux.HandleFunc("/api/users/{name}", only("DELETE", h.authed(h.deleteUser)))
+	mux.HandleFunc("/api/audit", only("GET", h.authed(h.auditQuery)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	})
@@ -353,6 +357,21 @@ func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request, caller auth
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"deleted": name, "keys": rev.Keys, "tokens": rev.Tokens})
+}
+
+// auditQuery serves GET /api/audit to catalog admins: the audit events
+// matching the query's filters (user, since, until, decision, uri_prefix,
+// operation, limit).
+func (h *handler) auditQuery(w http.ResponseWriter, r *http.Request, caller authz.Principal) {
+	if !h.Engine.IsCatalogAdmin(caller) {
+		writeError(w, http.StatusForbidden, "only catalog admins may read the audit log")
+		return
+	}
+	if h.AuditQuery == nil {
+		writeError(w, http.StatusNotFound, "the audit log is not readable through this server")
+		return
+	}
+	h.AuditQuery.ServeHTTP(w, r)
 }
 
 // Revoked is the answer of POST /api/credentials/revoke.

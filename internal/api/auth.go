@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lakegate/lakegate/internal/audit"
 	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/credentials"
 	"github.com/lakegate/lakegate/internal/identity"
@@ -218,6 +219,9 @@ func (h *handler) authedID(next func(w http.ResponseWriter, r *http.Request, c c
 			return
 		}
 		c.granted = granted
+		if ev := audit.FromContext(r.Context()); ev != nil {
+			ev.User, ev.AuthMethod, ev.Groups = id.User, id.Method, c.p.Groups
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		next(w, r, c)
 	}

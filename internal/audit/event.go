@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -247,4 +248,19 @@ func NewRequestID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
 	return hex.EncodeToString(b[:])
+}
+
+type ctxKey struct{}
+
+// NewContext returns ctx carrying ev, the event of the request being
+// served, so that handlers deeper down can fill in what they learn (who
+// the caller is).
+func NewContext(ctx context.Context, ev *Event) context.Context {
+	return context.WithValue(ctx, ctxKey{}, ev)
+}
+
+// FromContext returns the event NewContext put in ctx, or nil.
+func FromContext(ctx context.Context) *Event {
+	ev, _ := ctx.Value(ctxKey{}).(*Event)
+	return ev
 }

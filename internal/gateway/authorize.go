@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/lakegate/lakegate/internal/audit"
 	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/grants"
 	"github.com/lakegate/lakegate/internal/identity"
@@ -68,11 +69,14 @@ func (e *deniedError) Error() string { return "access denied: " + e.reason }
 // forwards what may go upstream.
 func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, req *request.Request, auth *sigv4.Result) {
 	p := h.opts.Authorizer.SessionPrincipal(auth.Credential.Owner, sessionOf(auth.Credential))
+	xOf(w).principal(p)
 	call := upstream.Call{
 		Bucket: req.Bucket, Key: req.Key, Auth: auth,
 		Operation: string(req.Operation), VirtualHost: req.HostBucket != "",
 	}
 	acc := req.Operation.Access()
+	var reason string
+	var extraURIs []string
 	switch acc.Scope {
 	case request.ScopeEachKey:
 		h.deleteObjects(w, r, req, p, call)
@@ -80,7 +84,9 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 	case request.ScopeService:
 		// A SERVER grant covers every bucket (the view of no bucket sees
 		// all only through one): nothing to filter.
+		reason = "every user may list buckets; the list shows only buckets in which the user holds a grant"
 		if h.opts.Authorizer.View(p, "", grants.Show).All() {
+			reason = "a SERVER grant shows every bucket"
 			break
 		}
 		call.ModifyResponse = filterOn200(func(dst io.Writer, src io.Reader) error {
@@ -97,6 +103,7 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 			h.fail(w, r, denied(h.opts.Authorizer.Decide(p, acc, req.Bucket, req.ListPrefix())))
 			return
 		}
+		reason = "SHOW covers the listing's prefix or lies below it; the listing shows only what the grants cover"
 		if err := h.unsealMarkers(r, req); err != nil {
 			h.fail(w, r, err)
 			return
@@ -118,10 +125,12 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 			h.fail(w, r, denied(authz.Decision{Reason: "a POST to a bucket that is not a form upload"}))
 			return
 		}
-		if d := h.opts.Authorizer.Decide(p, acc, req.Bucket, req.Key); !d.Allowed {
+		d := h.opts.Authorizer.Decide(p, acc, req.Bucket, req.Key)
+		if !d.Allowed {
 			h.fail(w, r, denied(d))
 			return
 		}
+		reason = d.Reason
 		if req.Operation == "CopyObject" || req.Operation == "UploadPartCopy" {
 			src, err := request.ParseCopySource(r.Header.Get("X-Amz-Copy-Source"))
 			if err != nil {
@@ -129,11 +138,17 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 				return
 			}
 			read := request.Access{Scope: request.ScopeObject, AnyOf: grants.Privileges(grants.Select)}
-			if d := h.opts.Authorizer.Decide(p, read, src.Bucket, src.Key); !d.Allowed {
-				h.fail(w, r, denied(d))
+			sd := h.opts.Authorizer.Decide(p, read, src.Bucket, src.Key)
+			if !sd.Allowed {
+				h.fail(w, r, denied(sd))
 				return
 			}
+			reason += "; copy source: " + sd.Reason
+			extraURIs = append(extraURIs, s3URI(src.Bucket, src.Key))
 		}
+	}
+	if !h.admit(w, r, acc.AnyOf.String(), reason, extraURIs...) {
+		return
 	}
 	if call.ModifyResponse != nil {
 		identityEncoding(r)
@@ -255,7 +270,9 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, req *req
 	}
 	acc := req.Operation.Access()
 	var allowed, refused []s3xml.ObjectID
+	var uris []string
 	for _, o := range del.Objects {
+		uris = append(uris, s3URI(req.Bucket, o.Key))
 		d := h.opts.Authorizer.Decide(p, acc, req.Bucket, o.Key)
 		// A key with '.' or '..' segments names different objects on
 		// different S3 servers; it is refused like such a request path.
@@ -265,7 +282,15 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, req *req
 			refused = append(refused, o)
 		}
 	}
+	x := xOf(w)
+	if x != nil {
+		x.ev.URIs = uris
+	}
 	if len(allowed) == 0 {
+		if x != nil {
+			x.ev.Decision, x.ev.Privilege = audit.DecisionDeny, acc.AnyOf.String()
+			x.ev.Reason = fmt.Sprintf("DeleteObjects: none of the %d keys may be deleted", len(refused))
+		}
 		w.Header().Set("Content-Type", "application/xml")
 		w.WriteHeader(http.StatusOK)
 		_ = s3xml.WriteDeleteResult(w, nil, refused)
@@ -281,6 +306,10 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, req *req
 		})
 		identityEncoding(r)
 	}
+	if !h.admit(w, r, acc.AnyOf.String(), fmt.Sprintf("DeleteObjects: %d of %d keys may be deleted; the others are answered AccessDenied",
+		len(allowed), len(del.Objects))) {
+		return
+	}
 	h.opts.Upstream.Forward(w, r, call, h.fail)
 }
 
@@ -291,16 +320,17 @@ const filenameVar = "${filename}"
 // authorizePostForm authorizes a browser upload of key. A key with
 // ${filename} names an object the client picks when it sends the file,
 // after this decision, so it needs INSERT on the whole bucket.
-func (h *Handler) authorizePostForm(auth *sigv4.Result, bucket, key string) error {
+func (h *Handler) authorizePostForm(auth *sigv4.Result, bucket, key string) (authz.Decision, error) {
 	p := h.opts.Authorizer.SessionPrincipal(auth.Credential.Owner, sessionOf(auth.Credential))
 	acc := request.Operation("PostObject").Access()
 	if strings.Contains(key, filenameVar) {
 		acc.Scope, key = request.ScopeBucket, ""
 	} else if s3name.HasDotSegment(key) {
-		return s3err.InvalidArgument.WithMessage("Object keys with '.' or '..' path segments are not accepted by this proxy.")
+		return authz.Decision{}, s3err.InvalidArgument.WithMessage("Object keys with '.' or '..' path segments are not accepted by this proxy.")
 	}
-	if d := h.opts.Authorizer.Decide(p, acc, bucket, key); !d.Allowed {
-		return denied(d)
+	d := h.opts.Authorizer.Decide(p, acc, bucket, key)
+	if !d.Allowed {
+		return d, denied(d)
 	}
-	return nil
+	return d, nil
 }

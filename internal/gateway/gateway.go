@@ -42,6 +42,9 @@ type Options struct {
 	// a client that stops sending mid-upload releases its connection and
 	// the upstream request is aborted; zero means one minute.
 	BodyIdleTimeout time.Duration
+	// Audit records one event per request, the decision before anything is
+	// forwarded; nil records nothing.
+	Audit Auditor
 }
 
 // Handler is the access proxy.
@@ -89,11 +92,18 @@ func New(o Options) (*Handler, error) {
 // authorized, so a client sending Expect: 100-continue is told to send its
 // body only once the request may proceed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var x *exchange
+	if h.opts.Audit != nil {
+		x = h.begin(w, r)
+		defer h.finish(x)
+		w = x
+	}
 	req, err := request.Parse(r, h.opts.BaseDomains)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	x.parsed(req)
 	if req.Operation == "PostObject" && upstream.IsPostForm(r) {
 		h.servePostForm(w, r, req)
 		return
@@ -103,6 +113,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	x.verified(auth)
 	h.authorizeAndForward(w, r, req, auth)
 }
 
@@ -122,8 +133,13 @@ func (h *Handler) servePostForm(w http.ResponseWriter, r *http.Request, req *req
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.authorizePostForm(auth, req.Bucket, form.Key()); err != nil {
+	xOf(w).verified(auth)
+	d, err := h.authorizePostForm(auth, req.Bucket, form.Key())
+	if err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if !h.admit(w, r, "INSERT", d.Reason, s3URI(req.Bucket, form.Key())) {
 		return
 	}
 	h.opts.Upstream.ForwardPostForm(w, r, upstream.Call{
@@ -142,7 +158,15 @@ func (h *Handler) watchBody(w http.ResponseWriter, r *http.Request) {
 // fail is the one place a proxy-raised failure becomes an S3 XML error.
 // Internal detail is logged, never sent.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	id := h.requestID()
+	var id string
+	if x := xOf(w); x != nil {
+		id = x.ev.RequestID
+		if x.failure == nil {
+			x.failure = err
+		}
+	} else {
+		id = h.requestID()
+	}
 	var (
 		s3e  *s3err.Error
 		fwd  *upstream.ForwardError

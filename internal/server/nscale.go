@@ -120,6 +120,14 @@ func NewProxy(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Se
 	if err != nil {
 		return nil, err
 	}
+	if logger, err = s.attachServerLog(cfg, up, logger); err != nil {
+		return nil, err
+	}
+	s.log = logger
+	auditor, err := s.openAudit(cfg, up, logger)
+	if err != nil {
+		return nil, err
+	}
 	verifier := sigv4.NewVerifier(sigv4.Options{
 		Credentials:      remote,
 		AllowSigV2:       cfg.Proxy.AllowSigV2,
@@ -127,6 +135,7 @@ func NewProxy(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Se
 		MaxPresignExpiry: cfg.Proxy.MaxPresignExpiry,
 	})
 	gw, err := gateway.New(gateway.Options{
+		Audit:           auditor,
 		Verifier:        verifier,
 		Upstream:        up,
 		Authorizer:      remote,

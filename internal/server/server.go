@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/lakegate/lakegate/internal/api"
+	"github.com/lakegate/lakegate/internal/audit"
 	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/config"
 	"github.com/lakegate/lakegate/internal/credentials"
@@ -68,6 +69,9 @@ type Server struct {
 	// poll, the change feed's watch, an nScale proxy's feed follower);
 	// they stop before the store closes.
 	background []func(context.Context)
+	// closers flush and close what must outlive the listeners (the audit
+	// and server logs), in order, after the listeners stopped.
+	closers []func(context.Context) error
 }
 
 // listener is one bound address and the http.Server that serves it.
@@ -96,16 +100,23 @@ func Run(ctx context.Context, cfg *config.Config) error {
 }
 
 // NewLogger returns the slog logger cfg describes, writing to w.
+// Every line is scrubbed of anything that looks like a secret (a safety
+// net: nothing should log one).
 func NewLogger(cfg config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.Level)); err != nil {
-		level = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: level}
+	w = audit.ScrubWriter(w)
+	opts := &slog.HandlerOptions{Level: logLevel(cfg)}
 	if cfg.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func logLevel(cfg config.Log) slog.Level {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.Level)); err != nil {
+		level = slog.LevelInfo
+	}
+	return level
 }
 
 // New validates cfg, binds its listeners and builds every component. logger
@@ -189,7 +200,16 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	if err != nil {
 		return nil, err
 	}
+	if logger, err = s.attachServerLog(cfg, up, logger); err != nil {
+		return nil, err
+	}
+	s.log = logger
+	auditor, err := s.openAudit(cfg, up, logger)
+	if err != nil {
+		return nil, err
+	}
 	gw, err := gateway.New(gateway.Options{
+		Audit:           auditor,
 		Verifier:        verifier,
 		Upstream:        up,
 		Authorizer:      engine,
@@ -207,6 +227,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		return nil, err
 	}
 	ao.Engine, ao.Tokens, ao.Keys, ao.Logger = engine, tokens, creds, logger.With("component", "rest")
+	if ao.AuditQuery, err = auditQuery(cfg, up); err != nil {
+		return nil, err
+	}
 	ao.OnRevoke = func(accessKeyID string) {
 		credCache.Invalidate(accessKeyID)
 		changes.Publish(feed.Event{Kind: feed.KindCredentials, AccessKeyIDs: []string{accessKeyID}})
@@ -244,9 +267,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	restMux.Handle("/api/internal/", internalAPI)
 	restMux.Handle("GET /metrics", metrics.Handler())
 	restMux.Handle("/", rest)
+	restHandler := auditREST(auditor, restMux)
 	for _, l := range s.listeners {
 		if l.name == "rest" {
-			l.srv.Handler = restMux
+			l.srv.Handler = restHandler
 		} else {
 			l.srv.Handler = gw
 		}
@@ -485,6 +509,13 @@ func (s *Server) shutdown() error {
 		})
 	}
 	wg.Wait()
+	for _, c := range s.closers {
+		cctx, cancel := context.WithTimeout(context.Background(), auditCloseTimeout)
+		if err := c(cctx); err != nil {
+			errs = append(errs, err)
+		}
+		cancel()
+	}
 	if s.store != nil {
 		if err := s.store.Close(); err != nil {
 			errs = append(errs, err)
@@ -501,6 +532,11 @@ func (s *Server) Close() { s.closeAll() }
 func (s *Server) closeAll() {
 	for _, l := range s.listeners {
 		_ = l.ln.Close()
+	}
+	for _, c := range s.closers {
+		cctx, cancel := context.WithTimeout(context.Background(), auditCloseTimeout)
+		_ = c(cctx)
+		cancel()
 	}
 	if s.store != nil {
 		_ = s.store.Close()
