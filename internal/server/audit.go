@@ -38,6 +38,7 @@ func (s *Server) openAudit(cfg *config.Config, up *upstream.Client, logger *slog
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	s.closers = append(s.closers, b.Close)
+	s.auditor = b
 	return b, nil
 }
 

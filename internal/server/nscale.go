@@ -10,11 +10,9 @@ import (
 	"time"
 
 	"github.com/lakegate/lakegate/internal/config"
-	"github.com/lakegate/lakegate/internal/gateway"
 	"github.com/lakegate/lakegate/internal/metrics"
 	"github.com/lakegate/lakegate/internal/nscale"
 	"github.com/lakegate/lakegate/internal/s3/s3xml"
-	"github.com/lakegate/lakegate/internal/s3/sigv4"
 	"github.com/lakegate/lakegate/internal/systoken"
 	"github.com/lakegate/lakegate/internal/upstream"
 )
@@ -120,32 +118,9 @@ func NewProxy(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Se
 	if err != nil {
 		return nil, err
 	}
-	if logger, err = s.attachServerLog(cfg, up, logger); err != nil {
-		return nil, err
-	}
-	s.log = logger
-	auditor, err := s.openAudit(cfg, up, logger)
+	gw, logger, err := s.newGateway(cfg, remote, remote, up, sealer, logger)
 	if err != nil {
 		return nil, err
-	}
-	verifier := sigv4.NewVerifier(sigv4.Options{
-		Credentials:      remote,
-		AllowSigV2:       cfg.Proxy.AllowSigV2,
-		MaxClockSkew:     cfg.Proxy.MaxClockSkew,
-		MaxPresignExpiry: cfg.Proxy.MaxPresignExpiry,
-	})
-	gw, err := gateway.New(gateway.Options{
-		Audit:           auditor,
-		Verifier:        verifier,
-		Upstream:        up,
-		Authorizer:      remote,
-		Sealer:          sealer,
-		BaseDomains:     cfg.Proxy.BaseDomains,
-		Logger:          logger.With("component", "proxy"),
-		BodyIdleTimeout: cfg.Proxy.BodyIdleTimeout,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("proxy: %w", err)
 	}
 	status := http.NewServeMux()
 	status.Handle("GET /metrics", metrics.Handler())

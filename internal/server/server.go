@@ -72,6 +72,8 @@ type Server struct {
 	// closers flush and close what must outlive the listeners (the audit
 	// and server logs), in order, after the listeners stopped.
 	closers []func(context.Context) error
+	// auditor records every request (the proxy's and the REST API's).
+	auditor *audit.Broker
 }
 
 // listener is one bound address and the http.Server that serves it.
@@ -190,38 +192,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		// server's cached keys go too.
 		changes.WatchVersion(ctx, 50*time.Millisecond, engine.Version, credCache.Flush)
 	})
-	verifier := sigv4.NewVerifier(sigv4.Options{
-		Credentials:      credCache,
-		AllowSigV2:       cfg.Proxy.AllowSigV2,
-		MaxClockSkew:     cfg.Proxy.MaxClockSkew,
-		MaxPresignExpiry: cfg.Proxy.MaxPresignExpiry,
-	})
 	up, err := newUpstream(ctx, cfg.Upstream, nil)
 	if err != nil {
 		return nil, err
 	}
-	if logger, err = s.attachServerLog(cfg, up, logger); err != nil {
-		return nil, err
-	}
-	s.log = logger
-	auditor, err := s.openAudit(cfg, up, logger)
+	gw, logger, err := s.newGateway(cfg, credCache, engine, up, sealer, logger)
 	if err != nil {
 		return nil, err
 	}
-	gw, err := gateway.New(gateway.Options{
-		Audit:           auditor,
-		Verifier:        verifier,
-		Upstream:        up,
-		Authorizer:      engine,
-		Sealer:          sealer,
-		BaseDomains:     cfg.Proxy.BaseDomains,
-		Logger:          logger.With("component", "proxy"),
-		BodyIdleTimeout: cfg.Proxy.BodyIdleTimeout,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("proxy: %w", err)
-	}
-
 	ao, err := identityOptions(ctx, cfg, engine)
 	if err != nil {
 		return nil, err
@@ -267,7 +245,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	restMux.Handle("/api/internal/", internalAPI)
 	restMux.Handle("GET /metrics", metrics.Handler())
 	restMux.Handle("/", rest)
-	restHandler := auditREST(auditor, restMux)
+	restHandler := auditREST(s.auditor, restMux)
 	for _, l := range s.listeners {
 		if l.name == "rest" {
 			l.srv.Handler = restHandler
@@ -277,6 +255,41 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	}
 	built = true
 	return s, nil
+}
+
+// newGateway builds the access proxy handler, and the audit and server logs
+// it records to, which need the upstream (a log bucket is written with its
+// credentials); the logger returned includes the server-log sinks.
+func (s *Server) newGateway(cfg *config.Config, keys sigv4.CredentialLookup, authorizer gateway.Authorizer,
+	up *upstream.Client, sealer *s3xml.Sealer, logger *slog.Logger) (*gateway.Handler, *slog.Logger, error) {
+	logger, err := s.attachServerLog(cfg, up, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.log = logger
+	auditor, err := s.openAudit(cfg, up, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	gw, err := gateway.New(gateway.Options{
+		Audit: auditor,
+		Verifier: sigv4.NewVerifier(sigv4.Options{
+			Credentials:      keys,
+			AllowSigV2:       cfg.Proxy.AllowSigV2,
+			MaxClockSkew:     cfg.Proxy.MaxClockSkew,
+			MaxPresignExpiry: cfg.Proxy.MaxPresignExpiry,
+		}),
+		Upstream:        up,
+		Authorizer:      authorizer,
+		Sealer:          sealer,
+		BaseDomains:     cfg.Proxy.BaseDomains,
+		Logger:          logger.With("component", "proxy"),
+		BodyIdleTimeout: cfg.Proxy.BodyIdleTimeout,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("proxy: %w", err)
+	}
+	return gw, logger, nil
 }
 
 // sealKey returns the store's shared listing-marker key, creating it on
