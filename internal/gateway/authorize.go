@@ -82,9 +82,16 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 		h.deleteObjects(w, r, req, p, call)
 		return
 	case request.ScopeService:
+		// Every user may list buckets (the list is filtered below), but
+		// one outside the required group is refused outright.
+		d := h.opts.Authorizer.Decide(p, acc, "", "")
+		if !d.Allowed {
+			h.fail(w, r, denied(d))
+			return
+		}
+		reason = d.Reason
 		// A SERVER grant covers every bucket (the view of no bucket sees
 		// all only through one): nothing to filter.
-		reason = "every user may list buckets; the list shows only buckets in which the user holds a grant"
 		if h.opts.Authorizer.View(p, "", grants.Show).All() {
 			reason = "a SERVER grant shows every bucket"
 			break

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/lakegate/lakegate/internal/authz/authztest"
 	"github.com/lakegate/lakegate/internal/s3/s3xml"
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
 )
@@ -271,5 +272,39 @@ func TestAuthorizeDeleteObjects(t *testing.T) {
 	}
 	if len(up.all()) != before {
 		t.Error("a DeleteObjects with no allowed key reached the upstream")
+	}
+}
+
+// TestListBucketsNeedsTheRequiredGroup: ListBuckets, allowed to everyone
+// and filtered, is refused outright to a user outside groups.required.
+func TestListBucketsNeedsTheRequiredGroup(t *testing.T) {
+	for _, tc := range []struct {
+		groups []string
+		want   int
+	}{{[]string{"analysts"}, http.StatusForbidden}, {[]string{"analysts", "staff"}, http.StatusOK}} {
+		fx := authztest.New(t, authztest.Options{AdminUser: clientKey, RequiredGroup: "staff",
+			Users: map[string][]string{userKey: tc.groups}})
+		up := &policyUpstream{}
+		proxy := startProxy(t, up, func(o *Options) {
+			o.Verifier = sigv4.NewVerifier(sigv4.Options{Credentials: keys{clientKey: clientSecret, userKey: userSecret}})
+			o.Authorizer = fx.Engine
+		})
+		r, _ := http.NewRequest(http.MethodGet, proxy+"/", nil)
+		r.Header.Set("X-Amz-Content-Sha256", sha(nil))
+		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: userKey, SecretAccessKey: userSecret},
+			r, sha(nil), "s3", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("ListBuckets by a user in %v: %d, want %d", tc.groups, resp.StatusCode, tc.want)
+		}
+		if tc.want != http.StatusOK && len(up.all()) != 0 {
+			t.Errorf("a refused ListBuckets reached the upstream")
+		}
 	}
 }

@@ -20,6 +20,8 @@ type Options struct {
 	Script string
 	// Users are created with their groups after Script has run.
 	Users map[string][]string
+	// RequiredGroup is authz.Options.RequiredGroup.
+	RequiredGroup string
 }
 
 // Fixture is a policy engine over its own SQLite store in t.TempDir(),
@@ -43,7 +45,7 @@ func New(t testing.TB, o Options) *Fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	e, err := authz.New(ctx, authz.Options{Store: st})
+	e, err := authz.New(ctx, authz.Options{Store: st, RequiredGroup: o.RequiredGroup})
 	if err != nil {
 		t.Fatal(err)
 	}
