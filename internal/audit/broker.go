@@ -25,6 +25,9 @@ type Sinks struct {
 	MaxSize int64
 	// MaxAge rotates the local file once it is this old; 0 disables.
 	MaxAge time.Duration
+	// Retain deletes rotated local files once all their records are older
+	// than this; 0 keeps them.
+	Retain time.Duration
 	// S3Bucket, when set, receives compressed batches under
 	// <S3Prefix>/<kind>/YYYY/MM/DD/HH/<node>-<seq>.jsonl.gz through the
 	// spool; kind is "audit" or "server".
@@ -266,7 +269,7 @@ func newJournal(o *Options, kind string) (*journal, error) {
 	maxLine := o.MaxRecordBytes + 1024
 	if o.Sinks.Dir != "" {
 		fs, err := newFileSink(fileSinkOptions{
-			dir: filepath.Clean(o.Sinks.Dir), kind: kind, maxSize: o.Sinks.MaxSize, maxAge: o.Sinks.MaxAge,
+			dir: filepath.Clean(o.Sinks.Dir), kind: kind, maxSize: o.Sinks.MaxSize, maxAge: o.Sinks.MaxAge, retain: o.Sinks.Retain,
 			maxLine: maxLine, log: o.Logger, now: o.now,
 		})
 		if err != nil {

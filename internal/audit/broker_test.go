@@ -649,3 +649,38 @@ func TestDecisionIsOnDiskWhenDecideReturns(t *testing.T) {
 		}
 	}
 }
+
+// TestRetention: rotated files whose records are all older than Retain are
+// deleted; the file holding records inside the window and the current one
+// stay.
+func TestRetention(t *testing.T) {
+	dir := t.TempDir()
+	var clock atomic.Int64
+	start := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	clock.Store(start.UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	b := newTestBroker(t, Options{Sinks: Sinks{Dir: dir, MaxAge: time.Hour, Retain: 3 * time.Hour}, now: now})
+	// One record an hour for 10 hours: ten files, each started an hour
+	// after the one before.
+	for i := range 10 {
+		clock.Store(start.Add(time.Duration(i) * time.Hour).UnixNano())
+		ev := sampleEvent(i)
+		ev.Time = now()
+		if err := b.Decide(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeBroker(t, b)
+	events, _ := queryAll(t, &Query{Dirs: []string{dir}}, Filter{})
+	// At 09:00 with 3 h retention, files whose successor started before
+	// 06:00 are gone: those started at 00:00 … 04:00.
+	if len(events) != 5 {
+		names, _ := segmentFiles(dir, "audit")
+		t.Fatalf("%d events left (files %v), want the 5 of 05:00 to 09:00", len(events), names)
+	}
+	for _, e := range events {
+		if e.Time.Before(start.Add(5 * time.Hour)) {
+			t.Errorf("an event of %s outlived the retention", e.Time)
+		}
+	}
+}

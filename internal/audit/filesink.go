@@ -30,6 +30,7 @@ type fileSink struct {
 	dir, kind string
 	maxSize   int64
 	maxAge    time.Duration
+	retain    time.Duration
 	maxLine   int
 	log       *slog.Logger
 	now       func() time.Time
@@ -49,6 +50,7 @@ type fileSinkOptions struct {
 	dir, kind string
 	maxSize   int64
 	maxAge    time.Duration
+	retain    time.Duration
 	maxLine   int
 	log       *slog.Logger
 	now       func() time.Time
@@ -63,7 +65,7 @@ func newFileSink(o fileSinkOptions) (*fileSink, error) {
 		return nil, err
 	}
 	s := &fileSink{
-		dir: o.dir, kind: o.kind, maxSize: o.maxSize, maxAge: o.maxAge, maxLine: o.maxLine,
+		dir: o.dir, kind: o.kind, maxSize: o.maxSize, maxAge: o.maxAge, retain: o.retain, maxLine: o.maxLine,
 		log: o.log, now: o.now, lock: lock,
 		compressQ: make(chan string, 1024),
 	}
@@ -221,6 +223,33 @@ func (s *fileSink) compressLoop() {
 		dst := strings.TrimSuffix(path, jsonlExt) + gzExt
 		if _, err := compressFile(path, dst, s.maxLine); err != nil {
 			s.log.Error("audit: compressing a rotated log file", "file", path, "err", err)
+		}
+		s.prune()
+	}
+}
+
+// prune deletes the compressed files whose records are all older than the
+// retention: a file holds records from its start to the start of the next
+// file, so it goes once the next one started before the cut-off.
+func (s *fileSink) prune() {
+	if s.retain <= 0 {
+		return
+	}
+	names, err := segmentFiles(s.dir, s.kind)
+	if err != nil {
+		return
+	}
+	cutoff := s.now().Add(-s.retain)
+	for i := 0; i+1 < len(names); i++ {
+		if !strings.HasSuffix(names[i], gzExt) {
+			continue
+		}
+		next, ok := segmentStart(names[i+1], s.kind)
+		if !ok || !next.Before(cutoff) {
+			break // later files are newer still
+		}
+		if err := os.Remove(filepath.Join(s.dir, names[i])); err != nil {
+			s.log.Error("audit: deleting an expired log file", "file", names[i], "err", err)
 		}
 	}
 }

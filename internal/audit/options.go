@@ -29,7 +29,7 @@ func OptionsFromConfig(cfg *config.Config) (events, serverLog Options) {
 
 func sinksFromConfig(cfg *config.Config, s config.AuditSinks) (Sinks, S3Options) {
 	sinks := Sinks{
-		Dir: s.Dir, MaxSize: int64(s.MaxSizeMB) << 20, MaxAge: s.MaxAge,
+		Dir: s.Dir, MaxSize: int64(s.MaxSizeMB) << 20, MaxAge: s.MaxAge, Retain: s.Retain,
 		S3Bucket: s.S3Bucket, S3Prefix: s.S3Prefix, Stdout: s.Stdout,
 	}
 	return sinks, BucketS3Options(cfg, s.S3Bucket)

@@ -46,6 +46,9 @@ type AuditSinks struct {
 	MaxSizeMB int `yaml:"max_size_mb"`
 	// MaxAge rotates the current file at this age; 0 disables.
 	MaxAge time.Duration `yaml:"max_age"`
+	// Retain deletes rotated files once every record in them is older
+	// than this; 0 keeps them forever.
+	Retain time.Duration `yaml:"retain"`
 	// S3Bucket and S3Prefix send compressed batches to
 	// s3://<bucket>/<prefix>/audit/YYYY/MM/DD/HH/<node>-<seq>.jsonl.gz
 	// (server/ for the server log), signed with the upstream system
@@ -141,6 +144,9 @@ func (a *Audit) validate(v *validator) {
 		}
 		if s.sinks.MaxAge < 0 {
 			v.add(s.path+".max_age", "must not be negative (0 disables time rotation)")
+		}
+		if s.sinks.Retain < 0 {
+			v.add(s.path+".retain", "must not be negative (0 keeps rotated files forever)")
 		}
 		if b := s.sinks.S3Bucket; b != "" && !bucketRE.MatchString(b) {
 			v.add(s.path+".s3_bucket", fmt.Sprintf("%q is not a valid S3 bucket name", b))
