@@ -218,6 +218,10 @@ type Upstream struct {
 	Region string `yaml:"region"`
 	// PathStyle sends /bucket/key instead of bucket.host/key.
 	PathStyle bool `yaml:"path_style"`
+	// SignPayload signs request bodies for the upstream always. By
+	// default a body the proxy verified goes unsigned (UNSIGNED-PAYLOAD)
+	// when the channel itself protects it: https, or a loopback address.
+	SignPayload bool `yaml:"sign_payload"`
 	// AccessKeyID, SecretAccessKey and SessionToken are static system
 	// credentials. When AccessKeyID is empty the AWS default chain is used
 	// (environment, shared profile Profile, web identity, container and

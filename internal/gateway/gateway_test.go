@@ -139,6 +139,22 @@ func startProxy(t *testing.T, upstreamHandler http.Handler, opts ...func(*Option
 	return ps.URL
 }
 
+// signedPayloadsTo is an option sending the proxy's requests to h with
+// upstream.Target.SignPayload set: bodies signed for the upstream even
+// though it is on loopback.
+func signedPayloadsTo(t *testing.T, h http.Handler) func(*Options) {
+	us := httptest.NewServer(h)
+	t.Cleanup(us.Close)
+	client, err := upstream.New(upstream.Options{
+		Default:     upstream.Target{Endpoint: us.URL, Region: "us-east-1", PathStyle: true, SignPayload: true},
+		Credentials: credentials.NewStaticCredentialsProvider(sysKey, sysSecret, ""),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(o *Options) { o.Upstream = client }
+}
+
 func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 func signV4(t *testing.T, r *http.Request, payloadHash string, at time.Time) {
@@ -163,7 +179,21 @@ func errorCode(t *testing.T, resp *http.Response) string {
 }
 
 func TestForwardResignsAndStreams(t *testing.T) {
-	proxy, up := newProxy(t)
+	for _, signed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sign_payload=%v", signed), func(t *testing.T) { testForward(t, signed) })
+	}
+}
+
+// testForward sends a PUT with a hex-digest payload. The upstream, on
+// loopback, gets it UNSIGNED-PAYLOAD, or with the client's digest when
+// payloads are always signed.
+func testForward(t *testing.T, signed bool) {
+	up := &testUpstream{}
+	var opts []func(*Options)
+	if signed {
+		opts = append(opts, signedPayloadsTo(t, up))
+	}
+	proxy := startProxy(t, up, opts...)
 	body := bytes.Repeat([]byte("lakegate "), 1000)
 	key := "dir/a b+c!(1)*é.txt"
 	// The client encodes the key the way S3 SDKs do (RFC 3986 unreserved
@@ -188,8 +218,12 @@ func TestForwardResignsAndStreams(t *testing.T) {
 	if !bytes.Equal(s.body, body) {
 		t.Errorf("upstream body differs (%d bytes, want %d)", len(s.body), len(body))
 	}
-	if s.header.Get("X-Amz-Content-Sha256") != sha(body) {
-		t.Errorf("upstream payload hash %q, want the client's digest", s.header.Get("X-Amz-Content-Sha256"))
+	want := "UNSIGNED-PAYLOAD"
+	if signed {
+		want = sha(body)
+	}
+	if got := s.header.Get("X-Amz-Content-Sha256"); got != want {
+		t.Errorf("upstream payload hash %q, want %q", got, want)
 	}
 	if strings.Contains(s.header.Get("Authorization"), clientKey) {
 		t.Error("client credentials reached the upstream")
@@ -228,7 +262,21 @@ func TestPresignedGoesUpstreamHeaderSigned(t *testing.T) {
 }
 
 func TestStreamingChunksResigned(t *testing.T) {
-	proxy, up := newProxy(t)
+	for _, signed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sign_payload=%v", signed), func(t *testing.T) { testStreaming(t, signed) })
+	}
+}
+
+// testStreaming sends a chunk-signed upload: the upstream, on loopback,
+// gets it decoded with its verified length, or re-signed chunk by chunk
+// when payloads are always signed.
+func testStreaming(t *testing.T, signed bool) {
+	up := &testUpstream{}
+	var opts []func(*Options)
+	if signed {
+		opts = append(opts, signedPayloadsTo(t, up))
+	}
+	proxy := startProxy(t, up, opts...)
 	data := make([]byte, 200<<10+123) // four 64 KiB chunks and a short one
 	for i := range data {
 		data[i] = byte(i * 7)
@@ -248,8 +296,12 @@ func TestStreamingChunksResigned(t *testing.T) {
 	if !bytes.Equal(s.body, data) {
 		t.Fatalf("upstream decoded %d bytes (err %v), want %d identical", len(s.body), s.bodyErr, len(data))
 	}
-	if s.header.Get("X-Amz-Content-Sha256") != "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" {
-		t.Errorf("upstream payload mode %q", s.header.Get("X-Amz-Content-Sha256"))
+	mode, encoding, decoded := s.header.Get("X-Amz-Content-Sha256"), s.header.Get("Content-Encoding"), s.header.Get("X-Amz-Decoded-Content-Length")
+	if signed && mode != "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" {
+		t.Errorf("upstream payload mode %q", mode)
+	}
+	if !signed && (mode != "UNSIGNED-PAYLOAD" || strings.Contains(encoding, "aws-chunked") || decoded != "") {
+		t.Errorf("upstream got mode %q, Content-Encoding %q, decoded length %q; want a plain UNSIGNED-PAYLOAD body", mode, encoding, decoded)
 	}
 }
 

@@ -310,7 +310,7 @@ func newUpstream(ctx context.Context, u config.Upstream, source upstream.Credent
 	buckets := make(map[string]upstream.Target, len(u.Buckets))
 	roles := map[string]string{}
 	for name, b := range u.Buckets {
-		t := upstream.Target{Endpoint: b.Endpoint, Region: b.Region, PathStyle: u.PathStyle}
+		t := upstream.Target{Endpoint: b.Endpoint, Region: b.Region, PathStyle: u.PathStyle, SignPayload: u.SignPayload}
 		if t.Endpoint == "" {
 			t.Endpoint = u.Endpoint // a bucket that only moves region stays on the same service
 		}
@@ -323,7 +323,7 @@ func newUpstream(ctx context.Context, u config.Upstream, source upstream.Credent
 		}
 	}
 	opts := upstream.Options{
-		Default: upstream.Target{Endpoint: u.Endpoint, Region: u.Region, PathStyle: u.PathStyle},
+		Default: upstream.Target{Endpoint: u.Endpoint, Region: u.Region, PathStyle: u.PathStyle, SignPayload: u.SignPayload},
 		Buckets: buckets,
 	}
 	if source != nil {

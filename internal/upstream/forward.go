@@ -138,10 +138,29 @@ func (c *Client) rewrite(out *http.Request, call Call, t resolved, creds awsCred
 	}
 
 	auth := call.Auth
-	payloadHash := "UNSIGNED-PAYLOAD"
+	clientLength := out.ContentLength
+	payloadHash := unsignedPayload
 	switch auth.Payload {
-	case sigv4.PayloadSHA256, sigv4.PayloadStreamingSigned, sigv4.PayloadStreamingSignedTrailer,
-		sigv4.PayloadStreamingUnsignedTrailer:
+	case sigv4.PayloadSHA256:
+		// The proxy verifies the client's digest as the body streams and
+		// aborts the upstream request before its end on a mismatch. Over a
+		// channel that protects the bytes itself (TLS, loopback) the
+		// upstream need not hash them again, as the AWS SDKs do not sign
+		// payloads over TLS; elsewhere the digest goes along.
+		if !t.intact {
+			payloadHash = auth.ContentSHA256
+		}
+	case sigv4.PayloadStreamingSigned:
+		// Likewise a chunk-signed body, each chunk verified before it is
+		// passed on, goes decoded with its verified length over such a
+		// channel, instead of re-signed chunk by chunk for the upstream
+		// to verify again.
+		if t.intact && auth.DecodedContentLength >= 0 {
+			decodeAWSChunked(out, auth.DecodedContentLength)
+			break
+		}
+		payloadHash = auth.ContentSHA256
+	case sigv4.PayloadStreamingSignedTrailer, sigv4.PayloadStreamingUnsignedTrailer:
 		payloadHash = auth.ContentSHA256
 	}
 	signer := sigv4.Signer{
@@ -162,13 +181,36 @@ func (c *Client) rewrite(out *http.Request, call Call, t resolved, creds awsCred
 		}
 		return
 	}
-	pr := auth.NewPayloadReader(out.Body, out.ContentLength)
+	pr := auth.NewPayloadReader(out.Body, clientLength)
 	var r io.Reader = pr
-	if auth.Payload.Streaming() {
+	if auth.Payload.Streaming() && payloadHash != unsignedPayload {
 		r = sigv4.Resign(pr, sc)
 	}
 	body.rc, body.r = out.Body, r
 	out.Body = body
+}
+
+const unsignedPayload = "UNSIGNED-PAYLOAD"
+
+// decodeAWSChunked turns the headers of an aws-chunked request into those
+// of its decoded body of length n.
+func decodeAWSChunked(out *http.Request, n int64) {
+	h := out.Header
+	var rest []string
+	for _, v := range h.Values("Content-Encoding") {
+		for _, tok := range strings.Split(v, ",") {
+			if tok = strings.TrimSpace(tok); tok != "" && !strings.EqualFold(tok, "aws-chunked") {
+				rest = append(rest, tok)
+			}
+		}
+	}
+	h.Del("Content-Encoding")
+	if len(rest) > 0 {
+		h.Set("Content-Encoding", strings.Join(rest, ","))
+	}
+	h.Del("X-Amz-Decoded-Content-Length")
+	out.ContentLength = n
+	out.TransferEncoding = nil
 }
 
 // replacedBodyHeaders describe the client's original body and are dropped

@@ -49,3 +49,31 @@ func TestRewriteLocation(t *testing.T) {
 		})
 	}
 }
+
+// TestIntactChannels: bodies go unsigned only where the channel protects
+// them: TLS, or a loopback IP literal (a name could resolve anywhere).
+func TestIntactChannels(t *testing.T) {
+	for _, tc := range []struct {
+		target Target
+		want   bool
+	}{
+		{Target{}, true}, // AWS, https
+		{Target{Endpoint: "https://s3.example.com"}, true},
+		{Target{Endpoint: "http://127.0.0.1:9000"}, true},
+		{Target{Endpoint: "http://127.9.9.9:9000"}, true},
+		{Target{Endpoint: "http://[::1]:9000"}, true},
+		{Target{Endpoint: "http://localhost:9000"}, false},
+		{Target{Endpoint: "http://10.0.0.7:9000"}, false},
+		{Target{Endpoint: "http://minio.internal:9000"}, false},
+		{Target{Endpoint: "https://s3.example.com", SignPayload: true}, false},
+		{Target{Endpoint: "http://127.0.0.1:9000", SignPayload: true}, false},
+	} {
+		r, err := resolve(tc.target, Target{Region: "us-east-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.intact != tc.want {
+			t.Errorf("%+v: intact = %v, want %v", tc.target, r.intact, tc.want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -32,6 +33,10 @@ type Target struct {
 	Region string
 	// PathStyle sends /bucket/key instead of bucket.host/key.
 	PathStyle bool
+	// SignPayload signs request bodies for the upstream always. By default
+	// bodies the proxy has verified go unsigned (UNSIGNED-PAYLOAD) when the
+	// channel itself protects them, over https or to a loopback address.
+	SignPayload bool
 }
 
 // Options configure a Client.
@@ -64,6 +69,9 @@ type resolved struct {
 	scheme, host string
 	region       string
 	pathStyle    bool
+	// intact says the channel itself protects bodies from tampering:
+	// TLS, or a loopback address (the bytes never leave the host).
+	intact bool
 }
 
 // New validates o and returns a Client.
@@ -115,7 +123,7 @@ func resolve(t, parent Target) (resolved, error) {
 		r.region = parent.Region
 	}
 	if t.Endpoint == "" {
-		r.scheme, r.host = "https", "s3."+r.region+".amazonaws.com"
+		r.scheme, r.host, r.intact = "https", "s3."+r.region+".amazonaws.com", !t.SignPayload
 		if r.region == "us-east-1" {
 			r.host = "s3.amazonaws.com"
 		}
@@ -129,6 +137,8 @@ func resolve(t, parent Target) (resolved, error) {
 		return r, fmt.Errorf("endpoint %q: want scheme://host[:port] with http or https", t.Endpoint)
 	}
 	r.scheme, r.host = u.Scheme, u.Host
+	ip, _ := netip.ParseAddr(u.Hostname())
+	r.intact = (u.Scheme == "https" || ip.IsLoopback()) && !t.SignPayload
 	return r, nil
 }
 
