@@ -193,14 +193,10 @@ func encodeRecord(ev *Event, kind, node string, maxBytes int) ([]byte, error) {
 	return line, nil
 }
 
+// marshalLine encodes r as one JSON line (appendRecord: the bytes
+// encoding/json would write, without its reflection).
 func marshalLine(r *wireRecord) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil { // Encode appends '\n'
-		return nil, fmt.Errorf("audit: encode: %w", err)
-	}
-	return buf.Bytes(), nil
+	return appendRecord(make([]byte, 0, 1024), r), nil
 }
 
 // decodeRecord parses one line (without its newline). It returns false for
