@@ -18,6 +18,7 @@ import (
 	"github.com/lakegate/lakegate/internal/credentials"
 	"github.com/lakegate/lakegate/internal/grants"
 	"github.com/lakegate/lakegate/internal/identity"
+	"github.com/lakegate/lakegate/internal/jsonhttp"
 	"github.com/lakegate/lakegate/internal/store"
 )
 
@@ -121,7 +122,7 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("/api/users/{name}", only("DELETE", h.authed(h.deleteUser)))
 	mux.HandleFunc("/api/audit", only("GET", h.authed(h.auditQuery)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such endpoint")
+		jsonhttp.Error(w, http.StatusNotFound, "no such endpoint")
 	})
 	return mux, nil
 }
@@ -138,12 +139,12 @@ func only(allow string, next http.HandlerFunc) http.HandlerFunc {
 			}
 		}
 		w.Header().Set("Allow", allow)
-		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+		jsonhttp.Error(w, http.StatusMethodNotAllowed, "method not allowed")
 	}
 }
 
 func (h *handler) health(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"health": "ok"})
+	jsonhttp.Write(w, http.StatusOK, map[string]string{"health": "ok"})
 }
 
 // sqlRequest is the body of POST /api/sql. A text/plain body is the script
@@ -162,15 +163,15 @@ func (h *handler) sql(w http.ResponseWriter, r *http.Request, caller authz.Princ
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
 		b, err := io.ReadAll(r.Body)
 		if err != nil {
-			writeBodyError(w, err)
+			jsonhttp.BodyError(w, err)
 			return
 		}
 		req.SQL = string(b)
-	} else if !decodeJSON(w, r, &req) {
+	} else if !jsonhttp.Decode(w, r, &req) {
 		return
 	}
 	if strings.TrimSpace(req.SQL) == "" {
-		writeError(w, http.StatusBadRequest, `no statements: send {"sql": "GRANT …;"}`)
+		jsonhttp.Error(w, http.StatusBadRequest, `no statements: send {"sql": "GRANT …;"}`)
 		return
 	}
 	results, err := h.Engine.Exec(r.Context(), caller, req.SQL)
@@ -183,15 +184,15 @@ func (h *handler) sql(w http.ResponseWriter, r *http.Request, caller authz.Princ
 		if results == nil {
 			results = []authz.Result{}
 		}
-		writeJSON(w, http.StatusOK, SQLResponse{Results: results})
+		jsonhttp.Write(w, http.StatusOK, SQLResponse{Results: results})
 	case errors.As(err, &syn):
-		writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: "syntax error: " + syn.Error(), Line: syn.Line, Column: syn.Col})
+		jsonhttp.Write(w, http.StatusBadRequest, ErrorResponse{Error: "syntax error: " + syn.Error(), Line: syn.Line, Column: syn.Col})
 	case errors.As(err, &exec) && statusOf(err) != http.StatusInternalServerError:
 		// A statement that failed in the store is an internal error like
 		// any other: its text is the store's and stays in the log.
-		writeJSON(w, statusOf(err), ErrorResponse{Error: exec.Error(), Line: exec.Line, Column: exec.Col})
+		jsonhttp.Write(w, statusOf(err), ErrorResponse{Error: exec.Error(), Line: exec.Line, Column: exec.Col})
 	case errors.Is(err, authz.ErrInvalid) || errors.Is(err, authz.ErrForbidden):
-		writeError(w, statusOf(err), err.Error())
+		jsonhttp.Error(w, statusOf(err), err.Error())
 	default:
 		h.internal(w, r, err)
 	}
@@ -230,7 +231,7 @@ func (h *handler) check(w http.ResponseWriter, r *http.Request, caller authz.Pri
 		user = caller.User
 	}
 	if uri == "" || op == "" {
-		writeError(w, http.StatusBadRequest, "uri and operation are required, e.g. ?user=alice&uri=s3://bucket/key&operation=GetObject")
+		jsonhttp.Error(w, http.StatusBadRequest, "uri and operation are required, e.g. ?user=alice&uri=s3://bucket/key&operation=GetObject")
 		return
 	}
 	admin := h.Engine.IsCatalogAdmin(caller)
@@ -238,18 +239,18 @@ func (h *handler) check(w http.ResponseWriter, r *http.Request, caller authz.Pri
 	if gs := q.Get("groups"); gs != "" {
 		p.Groups = splitList(gs)
 		if !admin {
-			writeError(w, http.StatusForbidden, "only catalog admins may check with groups of their choosing")
+			jsonhttp.Error(w, http.StatusForbidden, "only catalog admins may check with groups of their choosing")
 			return
 		}
 	}
 	if !admin && user != caller.User {
-		writeError(w, http.StatusForbidden, "only catalog admins may check another user's access")
+		jsonhttp.Error(w, http.StatusForbidden, "only catalog admins may check another user's access")
 		return
 	}
 	d, err := h.Engine.Check(p, uri, op)
 	if err != nil {
 		if errors.Is(err, authz.ErrInvalid) {
-			writeError(w, http.StatusBadRequest, err.Error())
+			jsonhttp.Error(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		h.internal(w, r, err)
@@ -262,7 +263,7 @@ func (h *handler) check(w http.ResponseWriter, r *http.Request, caller authz.Pri
 	if resp.Groups == nil {
 		resp.Groups = []string{}
 	}
-	writeJSON(w, http.StatusOK, resp)
+	jsonhttp.Write(w, http.StatusOK, resp)
 }
 
 func splitList(s string) []string {
@@ -294,20 +295,20 @@ type CreatedUser struct {
 // access key and token: POST /api/users {"name": …, "groups": […]}.
 func (h *handler) createUser(w http.ResponseWriter, r *http.Request, caller authz.Principal) {
 	if !h.Engine.IsCatalogAdmin(caller) {
-		writeError(w, http.StatusForbidden, "only catalog admins may create users")
+		jsonhttp.Error(w, http.StatusForbidden, "only catalog admins may create users")
 		return
 	}
 	var req createUserRequest
-	if !decodeJSON(w, r, &req) {
+	if !jsonhttp.Decode(w, r, &req) {
 		return
 	}
 	if !validName(req.Name) {
-		writeError(w, http.StatusBadRequest, "name must be 1 to 128 characters without spaces, slashes or control characters")
+		jsonhttp.Error(w, http.StatusBadRequest, "name must be 1 to 128 characters without spaces, slashes or control characters")
 		return
 	}
 	for _, g := range req.Groups {
 		if !validName(g) {
-			writeError(w, http.StatusBadRequest, "group "+jsonQuote(g)+" is not a valid name")
+			jsonhttp.Error(w, http.StatusBadRequest, "group "+jsonQuote(g)+" is not a valid name")
 			return
 		}
 	}
@@ -329,7 +330,7 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request, caller auth
 	if p.Groups == nil {
 		p.Groups = []string{}
 	}
-	writeJSON(w, http.StatusCreated, CreatedUser{
+	jsonhttp.Write(w, http.StatusCreated, CreatedUser{
 		User: req.Name, Groups: p.Groups, AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey, Token: tok,
 	})
 }
@@ -337,7 +338,7 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request, caller auth
 // deleteUser removes a user with its keys and tokens: DELETE /api/users/{name}.
 func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request, caller authz.Principal) {
 	if !h.Engine.IsCatalogAdmin(caller) {
-		writeError(w, http.StatusForbidden, "only catalog admins may delete users")
+		jsonhttp.Error(w, http.StatusForbidden, "only catalog admins may delete users")
 		return
 	}
 	name := r.PathValue("name")
@@ -350,13 +351,13 @@ func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request, caller auth
 	err := h.Engine.DeleteUser(r.Context(), name)
 	switch {
 	case errors.Is(err, authz.ErrInvalid) && rev.Keys == 0 && rev.Tokens == 0:
-		writeError(w, http.StatusNotFound, err.Error())
+		jsonhttp.Error(w, http.StatusNotFound, err.Error())
 		return
 	case err != nil && !errors.Is(err, authz.ErrInvalid):
 		h.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"deleted": name, "keys": rev.Keys, "tokens": rev.Tokens})
+	jsonhttp.Write(w, http.StatusOK, map[string]any{"deleted": name, "keys": rev.Keys, "tokens": rev.Tokens})
 }
 
 // auditQuery serves GET /api/audit to catalog admins: the audit events
@@ -364,11 +365,11 @@ func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request, caller auth
 // operation, limit).
 func (h *handler) auditQuery(w http.ResponseWriter, r *http.Request, caller authz.Principal) {
 	if !h.Engine.IsCatalogAdmin(caller) {
-		writeError(w, http.StatusForbidden, "only catalog admins may read the audit log")
+		jsonhttp.Error(w, http.StatusForbidden, "only catalog admins may read the audit log")
 		return
 	}
 	if h.AuditQuery == nil {
-		writeError(w, http.StatusNotFound, "the audit log is not readable through this server")
+		jsonhttp.Error(w, http.StatusNotFound, "the audit log is not readable through this server")
 		return
 	}
 	h.AuditQuery.ServeHTTP(w, r)
@@ -388,18 +389,18 @@ func (h *handler) revokeCredentials(w http.ResponseWriter, r *http.Request, call
 	var req struct {
 		User string `json:"user"`
 	}
-	if !decodeJSON(w, r, &req) {
+	if !jsonhttp.Decode(w, r, &req) {
 		return
 	}
 	if req.User == "" {
 		req.User = caller.User
 	}
 	if req.User != caller.User && !h.Engine.IsCatalogAdmin(caller) {
-		writeError(w, http.StatusForbidden, "only catalog admins may revoke another user's credentials")
+		jsonhttp.Error(w, http.StatusForbidden, "only catalog admins may revoke another user's credentials")
 		return
 	}
 	if rev, ok := h.revoke(w, r, req.User); ok {
-		writeJSON(w, http.StatusOK, rev)
+		jsonhttp.Write(w, http.StatusOK, rev)
 	}
 }
 
@@ -440,48 +441,17 @@ func jsonQuote(s string) string {
 	return string(b)
 }
 
-// decodeJSON reads one JSON object into v, answering 400 on failure.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeBodyError(w, err)
-		return false
-	}
-	return true
-}
-
-func writeBodyError(w http.ResponseWriter, err error) {
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
-		return
-	}
-	writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
-}
-
 // internal logs err and answers 500 without detail.
 func (h *handler) internal(w http.ResponseWriter, r *http.Request, err error) {
 	h.log.Error("REST request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	writeError(w, http.StatusInternalServerError, "internal error")
+	jsonhttp.Error(w, http.StatusInternalServerError, "internal error")
 }
 
-// ErrorResponse is the JSON shape of every REST error. Line and Column
+// ErrorResponse is the JSON shape of every REST error (jsonhttp.ErrorBody
+// with, for SQL, where it failed). Line and Column
 // locate a failed SQL statement and are left out when not known.
 type ErrorResponse struct {
 	Error  string `json:"error"`
 	Line   int    `json:"line,omitempty"`
 	Column int    `json:"column,omitempty"`
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, ErrorResponse{Error: msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
 }

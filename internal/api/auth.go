@@ -14,6 +14,7 @@ import (
 	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/credentials"
 	"github.com/lakegate/lakegate/internal/identity"
+	"github.com/lakegate/lakegate/internal/jsonhttp"
 )
 
 // Negotiator authenticates Kerberos SPNEGO (Authorization: Negotiate).
@@ -141,7 +142,7 @@ func (h *handler) challenge(w http.ResponseWriter, err error) {
 	if h.Passwords != nil {
 		w.Header().Add("WWW-Authenticate", `Basic realm="lakegate", charset="UTF-8"`)
 	}
-	writeError(w, http.StatusUnauthorized, msg)
+	jsonhttp.Error(w, http.StatusUnauthorized, msg)
 }
 
 // caller is an authenticated request's identity and principal, with the
@@ -203,7 +204,7 @@ func (h *handler) authedID(next func(w http.ResponseWriter, r *http.Request, c c
 			return
 		case errors.As(err, &pwErr):
 			h.log.Error("REST password check failed", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "err", err.Error())
-			writeError(w, http.StatusBadGateway, "the password could not be checked: the sign-in service (LDAP or SSO) failed; the server log says why")
+			jsonhttp.Error(w, http.StatusBadGateway, "the password could not be checked: the sign-in service (LDAP or SSO) failed; the server log says why")
 			return
 		case err != nil:
 			h.internal(w, r, err)
@@ -211,7 +212,7 @@ func (h *handler) authedID(next func(w http.ResponseWriter, r *http.Request, c c
 		}
 		c, err := h.principal(r.Context(), id)
 		if errors.Is(err, identity.ErrNotInRequiredGroup) || errors.Is(err, identity.ErrUnauthenticated) {
-			writeError(w, http.StatusForbidden, "access refused: "+err.Error())
+			jsonhttp.Error(w, http.StatusForbidden, "access refused: "+err.Error())
 			return
 		}
 		if err != nil {
@@ -236,7 +237,7 @@ type HealthAuthenticated struct {
 }
 
 func (h *handler) healthAuthenticated(w http.ResponseWriter, _ *http.Request, c caller) {
-	writeJSON(w, http.StatusOK, HealthAuthenticated{Health: "ok", User: c.id.User})
+	jsonhttp.Write(w, http.StatusOK, HealthAuthenticated{Health: "ok", User: c.id.User})
 }
 
 // UserResponse is the answer of GET /api/get-user.
@@ -256,7 +257,7 @@ func (h *handler) getUser(w http.ResponseWriter, _ *http.Request, c caller) {
 	if groups == nil {
 		groups = []string{}
 	}
-	writeJSON(w, http.StatusOK, UserResponse{User: c.id.User, Groups: groups, Method: c.id.Method})
+	jsonhttp.Write(w, http.StatusOK, UserResponse{User: c.id.User, Groups: groups, Method: c.id.Method})
 }
 
 // TokenResponse is the answer of POST /api/get-token: Okera's {"token":
@@ -335,7 +336,7 @@ func (h *handler) getToken(w http.ResponseWriter, r *http.Request, c caller) {
 		if !id.Expires.IsZero() {
 			resp.Expires = id.Expires.UTC().Format(time.RFC3339)
 		}
-		writeJSON(w, http.StatusOK, resp)
+		jsonhttp.Write(w, http.StatusOK, resp)
 		return
 	}
 	now := time.Now()
@@ -350,7 +351,7 @@ func (h *handler) getToken(w http.ResponseWriter, r *http.Request, c caller) {
 		h.tokens.put(id.User, raw, now)
 	}
 	resp.Token, resp.Expires = t.raw, t.created.Add(tokenTTL).UTC().Format(time.RFC3339)
-	writeJSON(w, http.StatusOK, resp)
+	jsonhttp.Write(w, http.StatusOK, resp)
 }
 
 // AWSCredentials is the answer of POST /api/aws-credentials: the JSON an
@@ -389,7 +390,7 @@ func (h *handler) awsCredentials(w http.ResponseWriter, r *http.Request, c calle
 		h.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, AWSCredentials{
+	jsonhttp.Write(w, http.StatusOK, AWSCredentials{
 		Version: 1, AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey,
 		SessionToken: k.SessionToken, Expiration: k.ExpiresAt.UTC().Format(time.RFC3339),
 	})

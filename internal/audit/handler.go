@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lakegate/lakegate/internal/jsonhttp"
 )
 
 // Limits of QueryHandler.
@@ -40,12 +42,12 @@ func QueryHandler(q *Query) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			writeJSONError(w, http.StatusMethodNotAllowed, "method not allowed")
+			jsonhttp.Error(w, http.StatusMethodNotAllowed, "method not allowed")
 			return
 		}
 		f, err := FilterFromValues(r.URL.Query(), time.Now())
 		if err != nil {
-			writeJSONError(w, http.StatusBadRequest, err.Error())
+			jsonhttp.Error(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		limit := f.Limit
@@ -91,7 +93,7 @@ func QueryHandler(q *Query) http.Handler {
 		if err != nil {
 			slog.Default().Error("audit: query failed", "err", err)
 			if !started {
-				writeJSONError(w, http.StatusInternalServerError, "audit query failed")
+				jsonhttp.Error(w, http.StatusInternalServerError, "audit query failed")
 				return
 			}
 		}
@@ -106,13 +108,6 @@ func QueryHandler(q *Query) http.Handler {
 		bw.WriteString("}\n")
 		_ = bw.Flush()
 	})
-}
-
-func writeJSONError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
 // FilterFromValues builds a Filter from QueryHandler's parameters; times

@@ -25,6 +25,7 @@ import (
 	"github.com/lakegate/lakegate/internal/feed"
 	"github.com/lakegate/lakegate/internal/grants"
 	"github.com/lakegate/lakegate/internal/identity"
+	"github.com/lakegate/lakegate/internal/jsonhttp"
 	"github.com/lakegate/lakegate/internal/metrics"
 	"github.com/lakegate/lakegate/internal/policy"
 	"github.com/lakegate/lakegate/internal/s3/request"
@@ -526,7 +527,7 @@ func (r *Remote) call(ctx context.Context, method, path string, in, out any) err
 	// Any answer, even an error, shows the server is there.
 	r.lastContact.Store(r.o.Now().UnixNano())
 	if resp.StatusCode != http.StatusOK {
-		var e errorBody
+		var e jsonhttp.ErrorBody
 		_ = json.Unmarshal(data, &e)
 		msg := fmt.Sprintf("policy server %s %s: %d %s", method, strings.SplitN(path, "?", 2)[0], resp.StatusCode, e.Error)
 		if resp.StatusCode == http.StatusNotFound {

@@ -2,7 +2,6 @@ package nscale
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"github.com/lakegate/lakegate/internal/feed"
 	"github.com/lakegate/lakegate/internal/grants"
 	"github.com/lakegate/lakegate/internal/identity"
+	"github.com/lakegate/lakegate/internal/jsonhttp"
 	"github.com/lakegate/lakegate/internal/policy"
 	"github.com/lakegate/lakegate/internal/s3/request"
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
@@ -79,7 +79,7 @@ func NewHandler(o HandlerOptions) (http.Handler, error) {
 	mux.HandleFunc("GET "+PathChanges, s.changes)
 	mux.HandleFunc("GET "+PathSettings, s.settings)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, http.StatusNotFound, "no such internal endpoint")
+		jsonhttp.Error(w, http.StatusNotFound, "no such internal endpoint")
 	})
 	return s.authenticated(mux), nil
 }
@@ -92,14 +92,14 @@ func (s *server) authenticated(next http.Handler) http.Handler {
 		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !strings.EqualFold(scheme, "Bearer") || token == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lakegate-internal"`)
-			writeError(w, http.StatusUnauthorized, "the internal API needs the system token")
+			jsonhttp.Error(w, http.StatusUnauthorized, "the internal API needs the system token")
 			return
 		}
 		id, err := s.o.System.AuthenticateToken(r.Context(), strings.TrimSpace(token))
 		if err != nil || id.Method != systoken.Method {
 			s.o.Logger.Warn("internal API: refused a caller without a valid system token",
 				"path", r.URL.Path, "remote", r.RemoteAddr)
-			writeError(w, http.StatusUnauthorized, "not a valid system token")
+			jsonhttp.Error(w, http.StatusUnauthorized, "not a valid system token")
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxRequest)
@@ -111,13 +111,13 @@ func (s *server) key(w http.ResponseWriter, r *http.Request) {
 	cred, err := s.o.Keys.LookupCredential(r.Context(), r.PathValue("id"))
 	switch {
 	case errors.Is(err, sigv4.ErrUnknownAccessKey):
-		writeError(w, http.StatusNotFound, "unknown access key")
+		jsonhttp.Error(w, http.StatusNotFound, "unknown access key")
 		return
 	case err != nil:
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, Key{
+	jsonhttp.Write(w, http.StatusOK, Key{
 		AccessKeyID: cred.AccessKeyID, SecretAccessKey: cred.SecretAccessKey, SessionToken: cred.SessionToken,
 		Expires: cred.Expires, Owner: cred.Owner, SessionGroups: cred.SessionGroups, SessionGroupsFold: cred.SessionGroupsFold,
 	})
@@ -129,7 +129,7 @@ func (s *server) principal(p Principal) authz.Principal {
 
 func (s *server) authorize(w http.ResponseWriter, r *http.Request) {
 	var req AuthorizeRequest
-	if !readJSON(w, r, &req) {
+	if !jsonhttp.Decode(w, r, &req) {
 		return
 	}
 	p := s.principal(req.Principal)
@@ -154,7 +154,7 @@ func (s *server) authorize(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	writeJSON(w, http.StatusOK, resp)
+	jsonhttp.Write(w, http.StatusOK, resp)
 }
 
 // cacheable reports whether an allow in scope holds for everything under
@@ -165,20 +165,20 @@ func cacheable(s request.Scope) bool {
 
 func (s *server) view(w http.ResponseWriter, r *http.Request) {
 	var req ViewRequest
-	if !readJSON(w, r, &req) {
+	if !jsonhttp.Decode(w, r, &req) {
 		return
 	}
 	v := s.o.Engine.View(s.principal(req.Principal), req.Bucket, req.Privilege)
-	writeJSON(w, http.StatusOK, ViewResponse{All: v.All(), Paths: v.Paths()})
+	jsonhttp.Write(w, http.StatusOK, ViewResponse{All: v.All(), Paths: v.Paths()})
 }
 
 func (s *server) buckets(w http.ResponseWriter, r *http.Request) {
 	var req Principal
-	if !readJSON(w, r, &req) {
+	if !jsonhttp.Decode(w, r, &req) {
 		return
 	}
 	all, buckets := s.o.Engine.Policy().VisibleBuckets(s.principal(req).Groups)
-	writeJSON(w, http.StatusOK, BucketsResponse{All: all, Buckets: buckets})
+	jsonhttp.Write(w, http.StatusOK, BucketsResponse{All: all, Buckets: buckets})
 }
 
 func (s *server) upstream(w http.ResponseWriter, r *http.Request) {
@@ -192,7 +192,7 @@ func (s *server) upstream(w http.ResponseWriter, r *http.Request) {
 	if c.CanExpire {
 		u.Expires = c.Expires
 	}
-	writeJSON(w, http.StatusOK, u)
+	jsonhttp.Write(w, http.StatusOK, u)
 }
 
 func (s *server) changes(w http.ResponseWriter, r *http.Request) {
@@ -201,7 +201,7 @@ func (s *server) changes(w http.ResponseWriter, r *http.Request) {
 	if a := q.Get("after"); a != "" {
 		var err error
 		if after, err = strconv.ParseUint(a, 10, 64); err != nil {
-			writeError(w, http.StatusBadRequest, "after: not a number")
+			jsonhttp.Error(w, http.StatusBadRequest, "after: not a number")
 			return
 		}
 	}
@@ -209,51 +209,20 @@ func (s *server) changes(w http.ResponseWriter, r *http.Request) {
 	if ws := q.Get("wait"); ws != "" {
 		d, err := time.ParseDuration(ws)
 		if err != nil || d < 0 {
-			writeError(w, http.StatusBadRequest, "wait: not a duration")
+			jsonhttp.Error(w, http.StatusBadRequest, "wait: not a duration")
 			return
 		}
 		wait = min(d, maxWait)
 	}
-	writeJSON(w, http.StatusOK, s.o.Feed.Since(r.Context(), q.Get("epoch"), after, wait))
+	jsonhttp.Write(w, http.StatusOK, s.o.Feed.Since(r.Context(), q.Get("epoch"), after, wait))
 }
 
 func (s *server) settings(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, Settings{SealKey: s.o.SealKey})
+	jsonhttp.Write(w, http.StatusOK, Settings{SealKey: s.o.SealKey})
 }
 
 // fail logs err and answers 500 without detail.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	s.o.Logger.Error("internal API request failed", "path", r.URL.Path, "err", err)
-	writeError(w, http.StatusInternalServerError, "internal error")
-}
-
-// errorBody is the JSON shape of every error, as the REST API's.
-type errorBody struct {
-	Error string `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, errorBody{Error: msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
-			return false
-		}
-		writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
-		return false
-	}
-	return true
+	jsonhttp.Error(w, http.StatusInternalServerError, "internal error")
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lakegate/lakegate/internal/config"
+	"github.com/lakegate/lakegate/internal/jsonhttp"
 	"github.com/lakegate/lakegate/internal/metrics"
 	"github.com/lakegate/lakegate/internal/nscale"
 	"github.com/lakegate/lakegate/internal/s3/s3xml"
@@ -39,9 +40,7 @@ func systemVerifier(s config.System) (*systoken.Verifier, error) {
 func internalHandler(system *systoken.Verifier, o nscale.HandlerOptions) (http.Handler, error) {
 	if system == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusNotFound)
-			_, _ = w.Write([]byte(`{"error":"the internal API for nScale proxies is off: set system.private_key (JWT_PRIVATE_KEY)"}` + "\n"))
+			jsonhttp.Error(w, http.StatusNotFound, "the internal API for nScale proxies is off: set system.private_key (JWT_PRIVATE_KEY)")
 		}), nil
 	}
 	o.System = system
@@ -125,8 +124,7 @@ func NewProxy(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Se
 	status := http.NewServeMux()
 	status.Handle("GET /metrics", metrics.Handler())
 	status.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"health":"ok"}` + "\n"))
+		jsonhttp.Write(w, http.StatusOK, map[string]string{"health": "ok"})
 	})
 	for _, l := range s.listeners {
 		if l.name == "metrics" {
