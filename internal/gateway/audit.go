@@ -39,6 +39,7 @@ type exchange struct {
 	start   time.Time
 	decided bool // the decision record was accepted
 	in      *audit.CountingBody
+	req     *http.Request
 	// failure is the error a refused request was answered with.
 	failure error
 }
@@ -50,8 +51,8 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) *exchange {
 	x.ev = audit.Event{
 		Time: x.start, RequestID: h.requestID(), Source: audit.SourceProxy, Mode: audit.ModeProxy,
 		ClientIP: audit.ClientIP(r.RemoteAddr), UserAgent: r.UserAgent(), Operation: r.Method,
-		AccessKeyID: claimedKeyID(r),
 	}
+	x.req = r
 	x.in = audit.CountBody(r)
 	return x
 }
@@ -118,6 +119,11 @@ func (h *Handler) finish(x *exchange) {
 	ev := &x.ev
 	ev.Status, ev.BytesOut, ev.BytesIn = x.Status, x.Bytes, x.in.N()
 	ev.DurationMS = float64(time.Since(x.start).Microseconds()) / 1000
+	if ev.AccessKeyID == "" {
+		// Refused before verification: attribute the attempt to the key it
+		// named.
+		ev.AccessKeyID = claimedKeyID(x.req)
+	}
 	if !x.decided {
 		switch {
 		case x.failure != nil:

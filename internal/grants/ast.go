@@ -169,13 +169,20 @@ func (s Privileges) List() []Privilege {
 }
 
 // String returns the set as a comma-separated list in canonical order.
-func (s Privileges) String() string {
-	var names []string
-	for _, p := range s.List() {
-		names = append(names, p.String())
+// The proxy names a request's privileges in every audit event, so the 256
+// possible answers are computed once.
+func (s Privileges) String() string { return privilegesText[s] }
+
+var privilegesText = func() (t [256]string) {
+	for i := range t {
+		var names []string
+		for _, p := range Privileges(i).List() {
+			names = append(names, p.String())
+		}
+		t[i] = strings.Join(names, ", ")
 	}
-	return strings.Join(names, ", ")
-}
+	return t
+}()
 
 // ObjectKind says what a grant is on.
 type ObjectKind uint8
