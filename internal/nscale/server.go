@@ -133,28 +133,35 @@ func (s *server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.principal(req.Principal)
-	acc := request.Access{Scope: req.Scope, AnyOf: req.AnyOf}
-	d := s.o.Engine.Decide(p, acc, req.Bucket, req.Key)
-	resp := AuthorizeResponse{Allowed: d.Allowed, Reason: d.Reason}
-	if d.Allowed && cacheable(req.Scope) {
-		// Which privilege, granted where: ask per privilege, most
-		// specific grant first, as Decide does.
+	if cacheable(req.Scope) {
+		// One privilege at a time, in the order Decide tries them, so that
+		// an allow also says which privilege was granted where.
 		for _, priv := range req.AnyOf.List() {
-			one := s.o.Engine.Decide(p, request.Access{Scope: req.Scope, AnyOf: grants.Privileges(priv)}, req.Bucket, req.Key)
-			if !one.Allowed || one.Grant == nil {
-				continue
+			d := s.o.Engine.Decide(p, request.Access{Scope: req.Scope, AnyOf: grants.Privileges(priv)}, req.Bucket, req.Key)
+			if d.Allowed {
+				jsonhttp.Write(w, http.StatusOK, allowed(d, priv))
+				return
 			}
-			o := one.Grant.Grant.Object
-			switch o.Kind {
-			case grants.ObjectServer:
-				resp.Privilege, resp.Location = priv, &Location{Server: true}
-			case grants.ObjectURI:
-				resp.Privilege, resp.Location = priv, &Location{Bucket: o.Bucket, Path: o.Path}
-			}
-			break
 		}
 	}
-	jsonhttp.Write(w, http.StatusOK, resp)
+	d := s.o.Engine.Decide(p, request.Access{Scope: req.Scope, AnyOf: req.AnyOf}, req.Bucket, req.Key)
+	jsonhttp.Write(w, http.StatusOK, AuthorizeResponse{Allowed: d.Allowed, Reason: d.Reason})
+}
+
+// allowed is the answer for d, an allow of priv, with the location of the
+// grant that allowed it when it is one a proxy may reuse.
+func allowed(d authz.Decision, priv grants.Privilege) AuthorizeResponse {
+	resp := AuthorizeResponse{Allowed: true, Reason: d.Reason}
+	if d.Grant == nil {
+		return resp
+	}
+	switch o := d.Grant.Grant.Object; o.Kind {
+	case grants.ObjectServer:
+		resp.Privilege, resp.Location = priv, &Location{Server: true}
+	case grants.ObjectURI:
+		resp.Privilege, resp.Location = priv, &Location{Bucket: o.Bucket, Path: o.Path}
+	}
+	return resp
 }
 
 // cacheable reports whether an allow in scope holds for everything under
