@@ -601,14 +601,7 @@ func (b *Broker) Node() string { return b.node }
 // the record, unless Options.FailOpen is set. On any error the caller
 // must refuse the request.
 func (b *Broker) Decide(ctx context.Context, ev *Event) error {
-	if ev.Time.IsZero() {
-		ev.Time = b.now()
-	}
-	if ev.RequestID == "" {
-		ev.RequestID = NewRequestID()
-	}
-	ev.Node = b.node
-	line, err := encodeRecord(ev, recordDecision, b.node, b.maxRecord)
+	line, err := b.encode(ev, recordDecision)
 	if err != nil {
 		return err
 	}
@@ -629,6 +622,18 @@ func (b *Broker) Decide(ctx context.Context, ev *Event) error {
 // whose decision is known only afterwards; it then sets ev.Time and
 // ev.RequestID like Decide. ev may be reused once Complete returns.
 func (b *Broker) Complete(ev *Event) {
+	line, err := b.encode(ev, recordCompletion)
+	if err != nil {
+		b.j.dropped.Add(1)
+		b.log.Error("audit: completion not recorded", "request_id", ev.RequestID, "err", err)
+		return
+	}
+	b.j.enqueue(asyncRecord{line: line, completion: true})
+}
+
+// encode stamps ev (Time and RequestID when unset, Node) and encodes it as
+// a record of kind.
+func (b *Broker) encode(ev *Event, kind string) ([]byte, error) {
 	if ev.Time.IsZero() {
 		ev.Time = b.now()
 	}
@@ -636,13 +641,7 @@ func (b *Broker) Complete(ev *Event) {
 		ev.RequestID = NewRequestID()
 	}
 	ev.Node = b.node
-	line, err := encodeRecord(ev, recordCompletion, b.node, b.maxRecord)
-	if err != nil {
-		b.j.dropped.Add(1)
-		b.log.Error("audit: completion not recorded", "request_id", ev.RequestID, "err", err)
-		return
-	}
-	b.j.enqueue(asyncRecord{line: line, completion: true})
+	return encodeRecord(ev, kind, b.node, b.maxRecord)
 }
 
 // Close stops accepting events, writes everything queued, fsyncs and
