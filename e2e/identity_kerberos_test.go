@@ -16,25 +16,37 @@ import (
 // http://localhost:PORT/api/health-authenticated` answers alice@REALM, and
 // the token `curl --negotiate -u : -X POST …/api/get-token` returns works
 // as a bearer token on /api/get-user without Kerberos.
-func TestKerberosNegotiate(t *testing.T) {
-	skipShort(t)
-	skipInBaseline(t)
-	curl := kdctest.RequireTools(t, "curl")["curl"]
-	kdc := kdctest.Start(t)
-	const alicePassword = "alice-Kerb-pa55"
+// alicePassword is alice's password in the tests' KDC.
+const alicePassword = "alice-Kerb-pa55"
+
+// newKerberosStack starts a real MIT KDC with user alice and a stack whose
+// server accepts Kerberos (auth.kerberos.keytab for HTTP/localhost). base
+// is the REST URL by the name "localhost": the host name a client asks a
+// ticket for (HTTP/localhost) by default.
+func newKerberosStack(t *testing.T) (*kdctest.KDC, *stack, *secretWatch, string) {
+	t.Helper()
+	kdc := kdctest.Start(t) // skips, naming the packages, without krb5kdc & co
 	kdc.AddUser(t, "alice", alicePassword)
 	keytab := kdc.ServiceKeytab(t, "HTTP/localhost")
 	st := newPolicyStack(t, lakegateOptions{Auth: map[string]any{"kerberos": map[string]any{
 		"keytab": keytab, "principal": "HTTP/localhost",
 	}}})
-	lg := st.LG
-	w := watchSecrets(t, lg)
+	w := watchSecrets(t, st.LG)
 	w.add(alicePassword)
-	_, port, err := net.SplitHostPort(lg.RESTAddr)
+	_, port, err := net.SplitHostPort(st.LG.RESTAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := "http://localhost:" + port
+	return kdc, st, w, "http://localhost:" + port
+}
+
+func TestKerberosNegotiate(t *testing.T) {
+	skipShort(t)
+	skipInBaseline(t)
+	curl := kdctest.RequireTools(t, "curl")["curl"]
+	kdc, st, w, base := newKerberosStack(t)
+	lg := st.LG
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
 	aliceEnv := kdc.Kinit(t, "alice", alicePassword)
 	want := "alice@" + kdctest.Realm
 

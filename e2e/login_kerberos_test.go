@@ -25,23 +25,10 @@ import (
 func TestLoginKerberos(t *testing.T) {
 	skipShort(t)
 	skipInBaseline(t)
-	kdc := kdctest.Start(t) // skips, naming the packages, without krb5kdc & co
-	const alicePassword = "alice-Kerb-pa55"
-	kdc.AddUser(t, "alice", alicePassword)
-	keytab := kdc.ServiceKeytab(t, "HTTP/localhost")
-	st := newPolicyStack(t, lakegateOptions{Auth: map[string]any{"kerberos": map[string]any{
-		"keytab": keytab, "principal": "HTTP/localhost",
-	}}})
-	lg := st.LG
-	w := watchSecrets(t, lg)
-	w.add(alicePassword)
-	_, port, err := net.SplitHostPort(lg.RESTAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// lakegate listens on 127.0.0.1; the client must name the host
+	// lakegate listens on 127.0.0.1; the client names the host
 	// "localhost" to ask for a ticket for HTTP/localhost by default.
-	base := "http://localhost:" + port
+	kdc, st, w, base := newKerberosStack(t)
+	lg := st.LG
 	want := "alice@" + kdctest.Realm
 
 	// krbEnv keeps only what a user's shell would set for Kerberos.
