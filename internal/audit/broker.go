@@ -37,7 +37,8 @@ type Sinks struct {
 	Stdout bool
 }
 
-func (s Sinks) empty() bool { return s.Dir == "" && s.S3Bucket == "" && !s.Stdout }
+// Empty reports whether no sink is set.
+func (s Sinks) Empty() bool { return s.Dir == "" && s.S3Bucket == "" && !s.Stdout }
 
 // Options configure a Broker or a ServerLog. Build them from
 // config.Audit; zero values mean the defaults documented per field.
@@ -247,7 +248,7 @@ func newJournal(o *Options, kind string) (*journal, error) {
 	if o.Stdout == nil {
 		o.Stdout = os.Stdout
 	}
-	if o.Sinks.empty() && len(o.testSinks) == 0 {
+	if o.Sinks.Empty() && len(o.testSinks) == 0 {
 		return nil, fmt.Errorf("audit: no %s sink configured", kind)
 	}
 	j := &journal{

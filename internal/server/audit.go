@@ -46,7 +46,7 @@ func (s *Server) openAudit(cfg *config.Config, up *upstream.Client, logger *slog
 // when configured, and registers their closing.
 func (s *Server) attachServerLog(cfg *config.Config, up *upstream.Client, logger *slog.Logger) (*slog.Logger, error) {
 	_, o := audit.OptionsFromConfig(cfg)
-	if o.Sinks.Dir == "" && o.Sinks.S3Bucket == "" && !o.Sinks.Stdout {
+	if o.Sinks.Empty() {
 		return logger, nil
 	}
 	if o.Sinks.S3Bucket != "" {
