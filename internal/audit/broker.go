@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -97,16 +98,14 @@ const (
 	DefaultUploadInterval = time.Minute
 	DefaultBatchMaxBytes  = 64 << 20
 	DefaultQueueBytes     = 64 << 20
-	// completeWait is how long Complete and ServerLog.Write wait for room
-	// in a full queue before dropping the record.
-	completeWait = 20 * time.Millisecond
-	// maxBatchBytes stops a group commit from growing without bound.
+	// asyncDelay bounds how long an asynchronous record (a completion, a
+	// server log line) waits for a decision to be written with.
+	asyncDelay = 2 * time.Millisecond
+	// maxBatchBytes bounds what decisions let pile up behind a slow sink:
+	// beyond it Decide waits for the writer (until its context ends).
 	maxBatchBytes = 4 << 20
 	// maintainEvery is how often sinks rotate or cut by age.
 	maintainEvery = time.Second
-	// syncQueueLen bounds decisions waiting for the writer; beyond it
-	// Decide blocks (until its context ends).
-	syncQueueLen = 4096
 )
 
 var nodeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
@@ -159,7 +158,8 @@ type Stats struct {
 }
 
 // sink receives batches of whole JSON lines. write, maintain and close are
-// called from the writer goroutine only; sync from any goroutine.
+// called by one goroutine at a time, the holder of the journal's write
+// lock; sync from any goroutine.
 type sink interface {
 	String() string
 	// write appends p. nil means accepted: handed to the OS (write(2)
@@ -173,41 +173,50 @@ type sink interface {
 	close(ctx context.Context) error
 }
 
-// journal is the group-commit writer shared by Broker and ServerLog: one
-// goroutine takes every queued record, writes them to each sink in one
-// write, and answers the waiting Decide calls.
+// journal is the group-commit writer shared by Broker and ServerLog.
+// Records are appended to one pending buffer; whoever holds the write lock
+// writes all of it to each sink in one write and answers the decisions in
+// it. A decision that finds the lock free writes itself, on its own
+// goroutine, so an uncontended Decide costs one write(2) and no handoff;
+// decisions that arrive meanwhile are written together by the background
+// writer. Asynchronous records (completions, server log lines) only join
+// the buffer: they go out with the next decision, or asyncDelay later.
 type journal struct {
 	sinks      []sink
 	log        *slog.Logger
 	fsyncEvery time.Duration
 	now        func() time.Time
+	queueBytes int
 
-	mu     sync.RWMutex // held for reading while enqueueing; Close locks it
-	closed bool
+	mu      sync.Mutex // guards the fields up to writeMu
+	closed  bool
+	pending []byte // whole lines not yet written
+	spare   []byte // the previous batch's buffer, for reuse
+	// batch is what the decisions in pending wait on; nil when pending
+	// holds none.
+	batch               *batch
+	asyncN, completionN uint64 // asynchronous records in pending
+	armed               bool   // asyncTimer will wake the writer
+	written             chan struct{}
 
-	syncQ       chan *waiter
-	asyncQ      chan asyncRecord
-	queued      atomic.Int64
-	queueBytes  int64
-	stop        chan struct{}
-	done        chan struct{}
-	syncerDone  chan struct{}
+	writeMu    sync.Mutex // held while writing to or maintaining the sinks
+	wake       chan struct{}
+	asyncTimer *time.Timer
+	stop       chan struct{}
+	done       chan struct{}
+	syncerDone chan struct{}
+	// lastErrLogs is used under writeMu.
 	lastErrLogs map[sink]time.Time
 
 	decisions, completions, rejected, dropped, batches, sinkErrors atomic.Uint64
 }
 
-type waiter struct {
-	line []byte
-	done chan error
+// batch is one group-commit write, as the decisions in it see it.
+type batch struct {
+	n    uint64 // decisions
+	done chan struct{}
+	err  error // set before done is closed
 }
-
-type asyncRecord struct {
-	line       []byte
-	completion bool
-}
-
-var waiterPool = sync.Pool{New: func() any { return &waiter{done: make(chan error, 1)} }}
 
 // newJournal builds the sinks of o for kind ("audit" or "server") and
 // starts the writer.
@@ -253,9 +262,8 @@ func newJournal(o *Options, kind string) (*journal, error) {
 	}
 	j := &journal{
 		log: o.Logger, fsyncEvery: o.FsyncInterval, now: o.now,
-		syncQ:       make(chan *waiter, syncQueueLen),
-		asyncQ:      make(chan asyncRecord, 1<<16),
-		queueBytes:  o.QueueBytes,
+		queueBytes:  int(min(o.QueueBytes, math.MaxInt32)),
+		wake:        make(chan struct{}, 1),
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
 		syncerDone:  make(chan struct{}),
@@ -300,6 +308,8 @@ func newJournal(o *Options, kind string) (*journal, error) {
 		j.sinks = append(j.sinks, &stdoutSink{w: o.Stdout})
 	}
 	j.sinks = append(j.sinks, o.testSinks...)
+	j.asyncTimer = time.AfterFunc(time.Hour, j.wakeWriter)
+	j.asyncTimer.Stop()
 	go j.run()
 	if j.fsyncEvery > 0 {
 		go j.syncer()
@@ -309,132 +319,166 @@ func newJournal(o *Options, kind string) (*journal, error) {
 	return j, nil
 }
 
-// decide queues a decision record and waits until the writer answered.
+// decide adds a decision record and returns once a write holding it was
+// answered by the sinks.
 func (j *journal) decide(ctx context.Context, line []byte) error {
-	w := waiterPool.Get().(*waiter)
-	w.line = line
-	j.mu.RLock()
+	j.mu.Lock()
+	for len(j.pending) >= maxBatchBytes && !j.closed {
+		// The writer is behind (a slow sink): wait for it to take the
+		// buffer rather than let it grow.
+		if j.written == nil {
+			j.written = make(chan struct{})
+		}
+		written := j.written
+		j.mu.Unlock()
+		j.wakeWriter()
+		select {
+		case <-written:
+		case <-ctx.Done():
+			return fmt.Errorf("audit: decision not recorded: %w", ctx.Err())
+		}
+		j.mu.Lock()
+	}
 	if j.closed {
-		j.mu.RUnlock()
-		waiterPool.Put(w)
+		j.mu.Unlock()
 		return ErrClosed
 	}
-	select {
-	case j.syncQ <- w:
-		j.mu.RUnlock()
-	case <-ctx.Done():
-		j.mu.RUnlock()
-		waiterPool.Put(w)
-		return fmt.Errorf("audit: decision not recorded: %w", ctx.Err())
+	b := j.batch
+	if b == nil {
+		b = &batch{done: make(chan struct{})}
+		j.batch = b
 	}
+	b.n++
+	j.pending = append(j.pending, line...)
+	j.mu.Unlock()
+
+	if j.writeMu.TryLock() {
+		j.writePending()
+		j.writeMu.Unlock()
+		// Decisions that arrived during that write go to the background
+		// writer rather than keep this request waiting.
+		if j.hasDecisions() {
+			j.wakeWriter()
+		}
+	}
+	// Otherwise the holder of writeMu takes this line: every holder looks
+	// for pending decisions after it unlocks.
 	select {
-	case err := <-w.done:
-		w.line = nil
-		waiterPool.Put(w) // only once answered: the writer is done with it
-		return err
+	case <-b.done:
+		return b.err
 	case <-ctx.Done():
 		return fmt.Errorf("audit: decision not confirmed: %w", ctx.Err())
 	}
 }
 
-// enqueue queues an asynchronous record, waiting at most completeWait for
-// room; it reports whether the record was queued.
-func (j *journal) enqueue(r asyncRecord) bool {
-	n := int64(len(r.line))
-	if j.queued.Add(n) > j.queueBytes {
-		j.queued.Add(-n)
+// enqueue adds an asynchronous record, written with the next decision or
+// at most asyncDelay later; it reports whether the record was taken (not
+// when the queue is full or the journal closed).
+func (j *journal) enqueue(line []byte, completion bool) bool {
+	j.mu.Lock()
+	if j.closed || len(j.pending)+len(line) > j.queueBytes {
+		j.mu.Unlock()
 		j.dropped.Add(1)
 		return false
 	}
-	j.mu.RLock()
-	defer j.mu.RUnlock()
-	if j.closed {
-		j.queued.Add(-n)
-		j.dropped.Add(1)
-		return false
+	j.pending = append(j.pending, line...)
+	j.asyncN++
+	if completion {
+		j.completionN++
 	}
+	arm := !j.armed && j.batch == nil
+	j.armed = j.armed || arm
+	j.mu.Unlock()
+	if arm {
+		j.asyncTimer.Reset(asyncDelay)
+	}
+	return true
+}
+
+func (j *journal) hasDecisions() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.batch != nil
+}
+
+func (j *journal) wakeWriter() {
 	select {
-	case j.asyncQ <- r:
-		return true
+	case j.wake <- struct{}{}:
 	default:
-	}
-	t := time.NewTimer(completeWait)
-	defer t.Stop()
-	select {
-	case j.asyncQ <- r:
-		return true
-	case <-t.C:
-		j.queued.Add(-n)
-		j.dropped.Add(1)
-		return false
 	}
 }
 
-// run is the writer goroutine.
+// writePending writes everything pending in one write and answers its
+// decisions; it reports whether there was anything. Call with writeMu
+// held.
+func (j *journal) writePending() bool {
+	j.mu.Lock()
+	buf, b, asyncN, completionN := j.pending, j.batch, j.asyncN, j.completionN
+	j.pending, j.spare, j.batch, j.asyncN, j.completionN, j.armed = j.spare[:0], nil, nil, 0, 0, false
+	j.mu.Unlock()
+	if len(buf) == 0 {
+		j.mu.Lock()
+		j.spare = buf
+		j.mu.Unlock()
+		return false
+	}
+	err := j.flush(buf)
+	if err != nil {
+		j.dropped.Add(asyncN)
+	} else {
+		j.completions.Add(completionN)
+	}
+	if b != nil {
+		if err != nil {
+			j.rejected.Add(b.n)
+		} else {
+			j.decisions.Add(b.n)
+		}
+		b.err = err
+		close(b.done)
+	}
+	j.mu.Lock()
+	if cap(buf) <= maxBatchBytes {
+		j.spare = buf[:0]
+	}
+	if j.written != nil {
+		close(j.written)
+		j.written = nil
+	}
+	j.mu.Unlock()
+	return true
+}
+
+// run is the background writer: it writes what decisions left behind and
+// asynchronous records, rotates the sinks, and drains the buffer at Close.
 func (j *journal) run() {
 	defer close(j.done)
 	tick := time.NewTicker(maintainEvery)
 	defer tick.Stop()
-	var (
-		buf         []byte
-		waiters     []*waiter
-		completions uint64
-		asyncN      uint64
-	)
-	takeW := func(w *waiter) {
-		buf = append(buf, w.line...)
-		waiters = append(waiters, w)
-	}
-	takeR := func(r asyncRecord) {
-		buf = append(buf, r.line...)
-		j.queued.Add(-int64(len(r.line)))
-		asyncN++
-		if r.completion {
-			completions++
-		}
-	}
 	for {
-		buf, waiters, completions, asyncN = buf[:0], waiters[:0], 0, 0
-		stopping := false
 		select {
-		case w := <-j.syncQ:
-			takeW(w)
-		case r := <-j.asyncQ:
-			takeR(r)
+		case <-j.wake:
 		case now := <-tick.C:
+			j.writeMu.Lock()
 			j.maintain(now)
+			j.writeMu.Unlock()
 			continue
 		case <-j.stop:
-			stopping = true
-		}
-		// Group commit: everything queued meanwhile goes in this write.
-	fill:
-		for len(buf) < maxBatchBytes {
-			select {
-			case w := <-j.syncQ:
-				takeW(w)
-			case r := <-j.asyncQ:
-				takeR(r)
-			default:
-				break fill
+			// Closed: nothing new is taken, so this empties the buffer.
+			j.writeMu.Lock()
+			for j.writePending() {
 			}
-		}
-		if len(buf) > 0 {
-			err := j.flush(buf)
-			if err != nil {
-				j.rejected.Add(uint64(len(waiters)))
-				j.dropped.Add(asyncN)
-			} else {
-				j.decisions.Add(uint64(len(waiters)))
-				j.completions.Add(completions)
-			}
-			for _, w := range waiters {
-				w.done <- err
-			}
-			clear(waiters)
-		}
-		if stopping && len(buf) == 0 {
+			j.writeMu.Unlock()
 			return
+		}
+		j.writeMu.Lock()
+		for j.writePending() && j.hasDecisions() {
+		}
+		j.writeMu.Unlock()
+		if j.hasDecisions() {
+			// Added after the last write, while a decision held the lock
+			// and found it taken: go round again.
+			j.wakeWriter()
 		}
 	}
 }
@@ -516,6 +560,7 @@ func (j *journal) close(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("audit: close: %w", ctx.Err())
 	}
+	j.asyncTimer.Stop()
 	<-j.syncerDone
 	var errs []error
 	for _, s := range j.sinks {
@@ -629,7 +674,7 @@ func (b *Broker) Complete(ev *Event) {
 		b.log.Error("audit: completion not recorded", "request_id", ev.RequestID, "err", err)
 		return
 	}
-	b.j.enqueue(asyncRecord{line: line, completion: true})
+	b.j.enqueue(line, true)
 }
 
 // encode stamps ev (Time and RequestID when unset, Node) and encodes it as

@@ -198,7 +198,15 @@ func TestGroupCommitBatchesConcurrentDecisions(t *testing.T) {
 	}
 	// Wait until all of them are queued behind the first write.
 	deadline := time.Now().Add(10 * time.Second)
-	for len(b.j.syncQ) < n && time.Now().Before(deadline) {
+	queued := func() uint64 {
+		b.j.mu.Lock()
+		defer b.j.mu.Unlock()
+		if b.j.batch == nil {
+			return 0
+		}
+		return b.j.batch.n
+	}
+	for queued() < n && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	close(g.release)

@@ -50,7 +50,7 @@ func (l *ServerLog) Write(p []byte) (int, error) {
 	if line[len(line)-1] != '\n' {
 		line = append(line, '\n')
 	}
-	l.j.enqueue(asyncRecord{line: line})
+	l.j.enqueue(line, false)
 	return n, nil
 }
 
