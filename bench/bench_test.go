@@ -40,7 +40,8 @@ func TestQuickRun(t *testing.T) {
 	t.Log("\n" + md)
 
 	for _, h := range []string{"## Run", "## Summary", "## Large-object PUT", "## Large-object GET",
-		"## Small GETs", "### One request at a time", "## Proxy memory (RSS)", "## Policy decisions",
+		"## Small GETs", "### One request at a time", "## Proxy on its own CPU", "### Small GETs, proxy on its own CPU",
+		"#### One request at a time", "## Proxy memory (RSS)", "## Policy decisions",
 		"## nScale proxy", "### Warm-cache authorization", "### First authorized request of a fresh proxy", "## Checks", "## Method"} {
 		if !strings.Contains(md, "\n"+h+"\n") && !strings.HasPrefix(md, h+"\n") {
 			t.Errorf("report lacks section %q", h)
@@ -67,6 +68,12 @@ func TestQuickRun(t *testing.T) {
 		{"GET 4 KiB c=16 p99", []int{1, 2}},
 		{"GET 4 KiB c=16 rate", []int{1, 2, 3}},
 		{"GET 4 KiB c=1 p50", []int{1, 2}},
+		{"PUT aws-sdk-go-v2 16 MiB" + pinnedLabel, []int{1, 2, 3}},
+		{"PUT minio-go 16 MiB" + pinnedLabel, []int{1, 2, 3}},
+		{"GET 16 MiB" + pinnedLabel, []int{1, 2, 3}},
+		{"GET 4 KiB c=16 p50" + pinnedLabel, []int{1, 2}},
+		{"GET 4 KiB c=16 rate" + pinnedLabel, []int{1, 2, 3}},
+		{"GET 4 KiB c=1 p50" + pinnedLabel, []int{1, 2}},
 		{"Proxy peak RSS, 96 MiB minio-go", []int{2}},
 		{"Proxy peak RSS, 96 MiB aws-sdk-go-v2 multipart", []int{2}},
 		{"Uncached policy decision, 100k grants / 10k roles", []int{2}},

@@ -32,6 +32,7 @@ type results struct {
 	RSS    []rssResult
 	Policy *policyResult
 	NScale *nscaleResult
+	Pinned *pinnedResult
 
 	Checks []string // integrity checks that passed
 
@@ -64,6 +65,8 @@ type throughput struct {
 	Direct, Proxy []float64
 
 	DirectCPU, ProxyCPU cpuUse // CPU used during the direct and the proxied repetitions
+	// Pinned marks a measurement with the proxy on CPUs of its own.
+	Pinned bool
 }
 
 type latStats struct {
@@ -81,6 +84,8 @@ type smallResult struct {
 
 	SerialRounds, SerialPerRound int
 	SerialDirect, SerialProxy    latStats // one request at a time
+
+	Pinned bool // measured with the proxy on CPUs of its own
 }
 
 type rssResult struct {
@@ -123,41 +128,11 @@ func metWord(ok bool) string {
 // evaluate builds the summary rows and checks the targets.
 func (r *results) evaluate() {
 	r.Rows, r.Unmet = nil, nil
-	for _, t := range slices.Concat(r.Puts, r.Gets) {
-		d, p := median(t.Direct), median(t.Proxy)
-		ratio := 0.0
-		if d > 0 {
-			ratio = p / d
-		}
-		ok := ratio >= targetThroughputRatio
-		label := fmt.Sprintf("%s %s", t.Key, formatSize(t.Size))
-		if !ok {
-			r.Unmet = append(r.Unmet, fmt.Sprintf("%s: %.2f× direct (target ≥ %.2f×)", label, ratio, targetThroughputRatio))
-		}
-		r.Rows = append(r.Rows, row{label, fmt.Sprintf("%.1f MB/s", d), fmt.Sprintf("%.1f MB/s", p),
-			fmt.Sprintf("%.2f×", ratio), fmt.Sprintf("≥ %.2f×", targetThroughputRatio), metWord(ok)})
-	}
-	if s := r.Small; s != nil {
-		name := fmt.Sprintf("GET %s c=%d", formatSize(int64(s.Size)), s.Conc)
-		added := s.Proxy.P50 - s.Direct.P50
-		ok := added <= targetAddedP50
-		if !ok {
-			r.Unmet = append(r.Unmet, fmt.Sprintf("%s: p50 +%s ms (target ≤ +%s ms)", name, ms(added), ms(targetAddedP50)))
-		}
-		r.Rows = append(r.Rows,
-			row{name + " p50", ms(s.Direct.P50) + " ms", ms(s.Proxy.P50) + " ms", signedMS(added) + " ms", "≤ +" + ms(targetAddedP50) + " ms", metWord(ok)},
-			row{name + " p90", ms(s.Direct.P90) + " ms", ms(s.Proxy.P90) + " ms", signedMS(s.Proxy.P90-s.Direct.P90) + " ms", "—", "—"},
-			row{name + " p99", ms(s.Direct.P99) + " ms", ms(s.Proxy.P99) + " ms", signedMS(s.Proxy.P99-s.Direct.P99) + " ms", "—", "—"},
-		)
-		rateRatio := 0.0
-		if s.Direct.RPS > 0 {
-			rateRatio = s.Proxy.RPS / s.Direct.RPS
-		}
-		r.Rows = append(r.Rows, row{name + " rate", fmt.Sprintf("%.0f req/s", s.Direct.RPS), fmt.Sprintf("%.0f req/s", s.Proxy.RPS),
-			fmt.Sprintf("%.2f×", rateRatio), "—", "—"})
-		serial := fmt.Sprintf("GET %s c=1 p50", formatSize(int64(s.Size)))
-		r.Rows = append(r.Rows, row{serial, ms(s.SerialDirect.P50) + " ms", ms(s.SerialProxy.P50) + " ms",
-			signedMS(s.SerialProxy.P50-s.SerialDirect.P50) + " ms", "—", "—"})
+	r.throughputRows(slices.Concat(r.Puts, r.Gets), "")
+	r.smallRows(r.Small, "")
+	if p := r.Pinned; p != nil {
+		r.throughputRows(slices.Concat(p.Puts, p.Gets), pinnedLabel)
+		r.smallRows(p.Small, pinnedLabel)
 	}
 	r.evaluatePolicy()
 	r.evaluateNScale()
@@ -171,6 +146,50 @@ func (r *results) evaluate() {
 	}
 }
 
+// pinnedLabel ends the summary labels of the measurements with the proxy
+// on its own CPUs.
+const pinnedLabel = ", proxy on its own CPU"
+
+// throughputRows adds the summary rows of large-object measurements.
+func (r *results) throughputRows(ts []throughput, suffix string) {
+	for _, t := range ts {
+		d, p := median(t.Direct), median(t.Proxy)
+		ratio := 0.0
+		if d > 0 {
+			ratio = p / d
+		}
+		ok := ratio >= targetThroughputRatio
+		label := fmt.Sprintf("%s %s%s", t.Key, formatSize(t.Size), suffix)
+		if !ok {
+			r.Unmet = append(r.Unmet, fmt.Sprintf("%s: %.2f× direct (target ≥ %.2f×)", label, ratio, targetThroughputRatio))
+		}
+		r.Rows = append(r.Rows, row{label, fmt.Sprintf("%.1f MB/s", d), fmt.Sprintf("%.1f MB/s", p),
+			fmt.Sprintf("%.2f×", ratio), fmt.Sprintf("≥ %.2f×", targetThroughputRatio), metWord(ok)})
+	}
+}
+
+// smallRows adds the summary rows of a small-GET measurement, if any.
+func (r *results) smallRows(s *smallResult, suffix string) {
+	if s == nil {
+		return
+	}
+	name := fmt.Sprintf("GET %s c=%d", formatSize(int64(s.Size)), s.Conc)
+	added := s.Proxy.P50 - s.Direct.P50
+	ok := added <= targetAddedP50
+	if !ok {
+		r.Unmet = append(r.Unmet, fmt.Sprintf("%s%s: p50 +%s ms (target ≤ +%s ms)", name, suffix, ms(added), ms(targetAddedP50)))
+	}
+	r.Rows = append(r.Rows,
+		row{name + " p50" + suffix, ms(s.Direct.P50) + " ms", ms(s.Proxy.P50) + " ms", signedMS(added) + " ms", "≤ +" + ms(targetAddedP50) + " ms", metWord(ok)},
+		row{name + " p90" + suffix, ms(s.Direct.P90) + " ms", ms(s.Proxy.P90) + " ms", signedMS(s.Proxy.P90-s.Direct.P90) + " ms", "—", "—"},
+		row{name + " p99" + suffix, ms(s.Direct.P99) + " ms", ms(s.Proxy.P99) + " ms", signedMS(s.Proxy.P99-s.Direct.P99) + " ms", "—", "—"},
+		row{name + " rate" + suffix, fmt.Sprintf("%.0f req/s", s.Direct.RPS), fmt.Sprintf("%.0f req/s", s.Proxy.RPS),
+			fmt.Sprintf("%.2f×", safeDiv(s.Proxy.RPS, s.Direct.RPS)), "—", "—"},
+		row{fmt.Sprintf("GET %s c=1 p50%s", formatSize(int64(s.Size)), suffix), ms(s.SerialDirect.P50) + " ms", ms(s.SerialProxy.P50) + " ms",
+			signedMS(s.SerialProxy.P50-s.SerialDirect.P50) + " ms", "—", "—"},
+	)
+}
+
 // maxOthersShare is the largest share of the machine other processes used
 // during any measurement.
 func (r *results) maxOthersShare() (float64, bool) {
@@ -180,6 +199,14 @@ func (r *results) maxOthersShare() (float64, bool) {
 	}
 	if r.Small != nil {
 		uses = append(uses, r.Small.DirectCPU, r.Small.ProxyCPU)
+	}
+	if p := r.Pinned; p != nil {
+		for _, t := range slices.Concat(p.Puts, p.Gets) {
+			uses = append(uses, t.DirectCPU, t.ProxyCPU)
+		}
+		if p.Small != nil {
+			uses = append(uses, p.Small.DirectCPU, p.Small.ProxyCPU)
+		}
 	}
 	m := 0.0
 	for _, u := range uses {
@@ -268,7 +295,11 @@ func render(r *results) string {
 		}
 	}
 	if r.Small != nil {
-		renderSmall(&b, r.Small, m.NProc)
+		p("## Small GETs\n\n")
+		renderSmall(&b, r.Small, m.NProc, "###")
+	}
+	if r.Pinned != nil {
+		renderPinned(&b, r.Pinned, m.NProc)
 	}
 	if len(r.RSS) > 0 {
 		renderRSS(&b, r.RSS)
@@ -293,21 +324,42 @@ func render(r *results) string {
 	return b.String()
 }
 
-func renderSmall(b *strings.Builder, s *smallResult, nproc int) {
+// renderSmall writes a small-GET measurement; sub is the heading level of
+// its one-at-a-time part.
+func renderSmall(b *strings.Builder, s *smallResult, nproc int, sub string) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
-	p("## Small GETs\n\n")
 	p("aws-sdk-go-v2 s3.GetObject of one %s object, body read to the end; %d workers; %d rounds of %d requests per endpoint, endpoints alternating. "+
 		"Latency is per request (call to last body byte), percentiles nearest-rank over all rounds.\n\n",
 		formatSize(int64(s.Size)), s.Conc, s.Rounds, s.PerRound)
 	renderLatency(b, s.Direct, s.Proxy)
 	p("\nCPU per request (µs), from /proc:\n\n")
-	renderCPU(b, s.DirectCPU, s.ProxyCPU, "µs per request", float64(s.Direct.N), float64(s.Proxy.N), 1e6, nproc)
-	p("\n### One request at a time\n\n")
+	renderCPU(b, s.DirectCPU, s.ProxyCPU, "µs per request", float64(s.Direct.N), float64(s.Proxy.N), 1e6, nproc, s.Pinned)
+	p("\n%s One request at a time\n\n", sub)
 	p("The same GETs with a single worker, %d rounds of %d per endpoint: the latency the proxy adds when the benchmark does not saturate the CPUs.\n\n",
 		s.SerialRounds, s.SerialPerRound)
 	renderLatency(b, s.SerialDirect, s.SerialProxy)
 	p("\n")
 
+}
+
+func renderPinned(b *strings.Builder, r *pinnedResult, nproc int) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("## Proxy on its own CPU\n\n")
+	if r.Skipped != "" {
+		p("Not measured: %s.\n\n", r.Skipped)
+		return
+	}
+	p("The measurements above share every CPU between the client, MinIO and lakegate, so each CPU second the proxy spends is taken from the two ends; "+
+		"in a deployment the proxy runs on hosts of its own. Here the same measurements are repeated with the processes bound to CPUs (sched_setaffinity, every thread): "+
+		"%s, in the direct runs as in the proxied ones. The ends get the same CPUs either way, so what remains is what the proxy adds as a hop: "+
+		"its latency and its pipelining, not CPU taken from the ends. The direct figures are lower than above because the ends have fewer CPUs.\n\n", r.Placement)
+	for _, t := range slices.Concat(r.Puts, r.Gets) {
+		renderThroughput(b, t, nproc)
+	}
+	if r.Small != nil {
+		p("### Small GETs, proxy on its own CPU\n\n")
+		renderSmall(b, r.Small, nproc, "####")
+	}
 }
 
 func renderRSS(b *strings.Builder, rss []rssResult) {
@@ -356,13 +408,16 @@ func renderThroughput(b *strings.Builder, t throughput, nproc int) {
 	p("Ratio proxy/direct: **%.2f×** (target ≥ %.2f×); median of the per-repetition ratios %.2f×.\n\n",
 		safeDiv(pr, d), targetThroughputRatio, median(paired))
 	gibs := func(n int) float64 { return float64(t.Size) * float64(n) / gib }
-	renderCPU(b, t.DirectCPU, t.ProxyCPU, "CPU seconds per GiB", gibs(len(t.Direct)), gibs(len(t.Proxy)), 1, nproc)
+	renderCPU(b, t.DirectCPU, t.ProxyCPU, "CPU seconds per GiB", gibs(len(t.Direct)), gibs(len(t.Proxy)), 1, nproc, t.Pinned)
 	p("\n")
 }
 
 // renderCPU tabulates CPU use per unit of work (GiB or request) for both
 // endpoints. scale converts seconds to the unit shown.
-func renderCPU(b *strings.Builder, direct, proxy cpuUse, unit string, directUnits, proxyUnits, scale float64, nproc int) {
+//
+// With pinned set the processes had CPUs of their own, and no CPU bound
+// is derived.
+func renderCPU(b *strings.Builder, direct, proxy cpuUse, unit string, directUnits, proxyUnits, scale float64, nproc int, pinned bool) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	per := func(d time.Duration, units float64) float64 {
 		if units <= 0 {
@@ -383,7 +438,7 @@ func renderCPU(b *strings.Builder, direct, proxy cpuUse, unit string, directUnit
 	p("| through lakegate | %s | %s | %s | %s | %.0f%% | %.0f%% of the machine |\n", n(per(proxy.Client, proxyUnits)), n(per(proxy.Proxy, proxyUnits)),
 		n(per(proxy.Minio, proxyUnits)), n(psum), 100*proxy.machineShare(nproc), 100*proxy.othersShare(nproc))
 	switch {
-	case psum <= 0 || nproc <= 0:
+	case psum <= 0 || nproc <= 0 || pinned:
 	case direct.machineShare(nproc) >= 0.9:
 		p("\nDirect access already kept the %d CPUs busy (interrupt and softirq time included), so this figure is bounded by CPU: "+
 			"with the process times above, proxy/direct can reach about direct sum ÷ proxied sum = %.2f×.\n", nproc, dsum/psum)

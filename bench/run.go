@@ -177,7 +177,7 @@ type step struct {
 }
 
 // stepKeys are the values -only accepts.
-var stepKeys = []string{"small", "put-aws", "put-minio", "get", "rss", "policy", "nscale"}
+var stepKeys = []string{"small", "put-aws", "put-minio", "get", "pinned", "rss", "policy", "nscale"}
 
 func (e *env) steps() []step {
 	return []step{
@@ -186,6 +186,7 @@ func (e *env) steps() []step {
 		{"put-aws", "large PUT (aws-sdk-go-v2)", e.measurePutAWS},
 		{"put-minio", "large PUT (minio-go)", e.measurePutMinio},
 		{"get", "large GET", e.measureGet},
+		{"pinned", "proxy on its own CPU", e.measurePinned},
 		{"rss", "proxy memory", e.measureRSS},
 		{"policy", "policy decisions", e.measurePolicy},
 		{"nscale", "nScale proxy", e.measureNScale},
