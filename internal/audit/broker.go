@@ -462,7 +462,8 @@ func (j *journal) run() {
 			j.writeMu.Lock()
 			j.maintain(now)
 			j.writeMu.Unlock()
-			continue
+			// A decision may have found the lock taken meanwhile: it is
+			// written below like any other.
 		case <-j.stop:
 			// Closed: nothing new is taken, so this empties the buffer.
 			j.writeMu.Lock()

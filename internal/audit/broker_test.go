@@ -228,6 +228,74 @@ func TestGroupCommitBatchesConcurrentDecisions(t *testing.T) {
 	}
 }
 
+// maintainGateSink holds its first rotation until released and logs the
+// order of its calls.
+type maintainGateSink struct {
+	mu       sync.Mutex
+	calls    []string
+	entered  chan struct{}
+	release  chan struct{}
+	nextTick chan struct{}
+	once     sync.Once
+}
+
+func (m *maintainGateSink) log(s string) {
+	m.mu.Lock()
+	m.calls = append(m.calls, s)
+	m.mu.Unlock()
+}
+func (m *maintainGateSink) String() string { return "maintain-gate" }
+func (m *maintainGateSink) write([]byte) error {
+	m.log("write")
+	return nil
+}
+func (m *maintainGateSink) maintain(time.Time) error {
+	first := false
+	m.once.Do(func() { first = true })
+	if first {
+		close(m.entered)
+		<-m.release
+	} else {
+		select {
+		case m.nextTick <- struct{}{}:
+		default:
+		}
+	}
+	m.log("maintain")
+	return nil
+}
+func (m *maintainGateSink) sync() error                 { return nil }
+func (m *maintainGateSink) close(context.Context) error { return nil }
+
+// A decision that comes while the writer rotates the sinks is written as
+// soon as the rotation ends, not at the next tick.
+func TestDecisionDuringRotationIsWrittenAfterIt(t *testing.T) {
+	m := &maintainGateSink{entered: make(chan struct{}), release: make(chan struct{}), nextTick: make(chan struct{}, 1)}
+	b := newTestBroker(t, Options{testSinks: []sink{m}, FsyncInterval: time.Second})
+	defer closeBroker(t, b)
+	<-m.entered // the first rotation holds the write lock
+	done := make(chan error, 1)
+	go func() { done <- b.Decide(context.Background(), sampleEvent(1)) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !b.j.hasDecisions() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(m.release)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-m.nextTick:
+		t.Fatal("the decision waited for the next rotation")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if strings.Join(m.calls, ",") != "maintain,write" {
+		t.Errorf("calls %v, want the rotation, then the write", m.calls)
+	}
+}
+
 // failSink never accepts.
 type failSink struct{}
 
