@@ -125,15 +125,6 @@ func (e *env) measurePinned(ctx context.Context, res *results) error {
 	if err != nil {
 		return err
 	}
-	for i := range sub.Puts {
-		sub.Puts[i].Pinned = true
-	}
-	for i := range sub.Gets {
-		sub.Gets[i].Pinned = true
-	}
-	if sub.Small != nil {
-		sub.Small.Pinned = true
-	}
 	for _, c := range sub.Checks {
 		res.Checks = append(res.Checks, "proxy on its own CPU: "+c)
 	}

@@ -65,8 +65,6 @@ type throughput struct {
 	Direct, Proxy []float64
 
 	DirectCPU, ProxyCPU cpuUse // CPU used during the direct and the proxied repetitions
-	// Pinned marks a measurement with the proxy on CPUs of its own.
-	Pinned bool
 }
 
 type latStats struct {
@@ -84,8 +82,6 @@ type smallResult struct {
 
 	SerialRounds, SerialPerRound int
 	SerialDirect, SerialProxy    latStats // one request at a time
-
-	Pinned bool // measured with the proxy on CPUs of its own
 }
 
 type rssResult struct {
@@ -193,26 +189,27 @@ func (r *results) smallRows(s *smallResult, suffix string) {
 // maxOthersShare is the largest share of the machine other processes used
 // during any measurement.
 func (r *results) maxOthersShare() (float64, bool) {
-	var uses []cpuUse
-	for _, t := range slices.Concat(r.Puts, r.Gets) {
-		uses = append(uses, t.DirectCPU, t.ProxyCPU)
-	}
-	if r.Small != nil {
-		uses = append(uses, r.Small.DirectCPU, r.Small.ProxyCPU)
-	}
+	uses := cpuUses(slices.Concat(r.Puts, r.Gets), r.Small)
 	if p := r.Pinned; p != nil {
-		for _, t := range slices.Concat(p.Puts, p.Gets) {
-			uses = append(uses, t.DirectCPU, t.ProxyCPU)
-		}
-		if p.Small != nil {
-			uses = append(uses, p.Small.DirectCPU, p.Small.ProxyCPU)
-		}
+		uses = append(uses, cpuUses(slices.Concat(p.Puts, p.Gets), p.Small)...)
 	}
 	m := 0.0
 	for _, u := range uses {
 		m = max(m, u.othersShare(r.Machine.NProc))
 	}
 	return m, len(uses) > 0
+}
+
+// cpuUses lists the CPU use of both endpoints in each measurement.
+func cpuUses(ts []throughput, small *smallResult) []cpuUse {
+	var uses []cpuUse
+	for _, t := range ts {
+		uses = append(uses, t.DirectCPU, t.ProxyCPU)
+	}
+	if small != nil {
+		uses = append(uses, small.DirectCPU, small.ProxyCPU)
+	}
+	return uses
 }
 
 // signedMS is a difference in milliseconds with its sign.
@@ -285,18 +282,18 @@ func render(r *results) string {
 	if len(r.Puts) > 0 {
 		p("## Large-object PUT\n\n")
 		for _, t := range r.Puts {
-			renderThroughput(&b, t, m.NProc)
+			renderThroughput(&b, t, m.NProc, false)
 		}
 	}
 	if len(r.Gets) > 0 {
 		p("## Large-object GET\n\n")
 		for _, t := range r.Gets {
-			renderThroughput(&b, t, m.NProc)
+			renderThroughput(&b, t, m.NProc, false)
 		}
 	}
 	if r.Small != nil {
 		p("## Small GETs\n\n")
-		renderSmall(&b, r.Small, m.NProc, "###")
+		renderSmall(&b, r.Small, m.NProc, "###", false)
 	}
 	if r.Pinned != nil {
 		renderPinned(&b, r.Pinned, m.NProc)
@@ -325,15 +322,15 @@ func render(r *results) string {
 }
 
 // renderSmall writes a small-GET measurement; sub is the heading level of
-// its one-at-a-time part.
-func renderSmall(b *strings.Builder, s *smallResult, nproc int, sub string) {
+// its one-at-a-time part, pinned as for renderCPU.
+func renderSmall(b *strings.Builder, s *smallResult, nproc int, sub string, pinned bool) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("aws-sdk-go-v2 s3.GetObject of one %s object, body read to the end; %d workers; %d rounds of %d requests per endpoint, endpoints alternating. "+
 		"Latency is per request (call to last body byte), percentiles nearest-rank over all rounds.\n\n",
 		formatSize(int64(s.Size)), s.Conc, s.Rounds, s.PerRound)
 	renderLatency(b, s.Direct, s.Proxy)
 	p("\nCPU per request (µs), from /proc:\n\n")
-	renderCPU(b, s.DirectCPU, s.ProxyCPU, "µs per request", float64(s.Direct.N), float64(s.Proxy.N), 1e6, nproc, s.Pinned)
+	renderCPU(b, s.DirectCPU, s.ProxyCPU, "µs per request", float64(s.Direct.N), float64(s.Proxy.N), 1e6, nproc, pinned)
 	p("\n%s One request at a time\n\n", sub)
 	p("The same GETs with a single worker, %d rounds of %d per endpoint: the latency the proxy adds when the benchmark does not saturate the CPUs.\n\n",
 		s.SerialRounds, s.SerialPerRound)
@@ -354,11 +351,11 @@ func renderPinned(b *strings.Builder, r *pinnedResult, nproc int) {
 		"%s, in the direct runs as in the proxied ones. The ends get the same CPUs either way, so what remains is what the proxy adds as a hop: "+
 		"its latency and its pipelining, not CPU taken from the ends. The direct figures are lower than above because the ends have fewer CPUs.\n\n", r.Placement)
 	for _, t := range slices.Concat(r.Puts, r.Gets) {
-		renderThroughput(b, t, nproc)
+		renderThroughput(b, t, nproc, true)
 	}
 	if r.Small != nil {
 		p("### Small GETs, proxy on its own CPU\n\n")
-		renderSmall(b, r.Small, nproc, "####")
+		renderSmall(b, r.Small, nproc, "####", true)
 	}
 }
 
@@ -386,7 +383,9 @@ func renderRSS(b *strings.Builder, rss []rssResult) {
 
 }
 
-func renderThroughput(b *strings.Builder, t throughput, nproc int) {
+// renderThroughput writes a large-object measurement, pinned as for
+// renderCPU.
+func renderThroughput(b *strings.Builder, t throughput, nproc int, pinned bool) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("### %s\n\n", t.Name)
 	p("- Client: %s\n", t.Client)
@@ -408,7 +407,7 @@ func renderThroughput(b *strings.Builder, t throughput, nproc int) {
 	p("Ratio proxy/direct: **%.2f×** (target ≥ %.2f×); median of the per-repetition ratios %.2f×.\n\n",
 		safeDiv(pr, d), targetThroughputRatio, median(paired))
 	gibs := func(n int) float64 { return float64(t.Size) * float64(n) / gib }
-	renderCPU(b, t.DirectCPU, t.ProxyCPU, "CPU seconds per GiB", gibs(len(t.Direct)), gibs(len(t.Proxy)), 1, nproc, t.Pinned)
+	renderCPU(b, t.DirectCPU, t.ProxyCPU, "CPU seconds per GiB", gibs(len(t.Direct)), gibs(len(t.Proxy)), 1, nproc, pinned)
 	p("\n")
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -186,7 +185,7 @@ type journal struct {
 	log        *slog.Logger
 	fsyncEvery time.Duration
 	now        func() time.Time
-	queueBytes int
+	queueBytes int64
 
 	mu      sync.Mutex // guards the fields up to writeMu
 	closed  bool
@@ -262,7 +261,7 @@ func newJournal(o *Options, kind string) (*journal, error) {
 	}
 	j := &journal{
 		log: o.Logger, fsyncEvery: o.FsyncInterval, now: o.now,
-		queueBytes:  int(min(o.QueueBytes, math.MaxInt32)),
+		queueBytes:  o.QueueBytes,
 		wake:        make(chan struct{}, 1),
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
@@ -376,7 +375,7 @@ func (j *journal) decide(ctx context.Context, line []byte) error {
 // when the queue is full or the journal closed).
 func (j *journal) enqueue(line []byte, completion bool) bool {
 	j.mu.Lock()
-	if j.closed || len(j.pending)+len(line) > j.queueBytes {
+	if j.closed || int64(len(j.pending)+len(line)) > j.queueBytes {
 		j.mu.Unlock()
 		j.dropped.Add(1)
 		return false
@@ -662,8 +661,8 @@ func (b *Broker) Decide(ctx context.Context, ev *Event) error {
 }
 
 // Complete records ev's outcome (Status, BytesIn, BytesOut, DurationMS)
-// under the same RequestID, asynchronously: it never waits more than a
-// few milliseconds, and drops the record (counted in Stats.Dropped) when
+// under the same RequestID, asynchronously: it never waits for a write,
+// and drops the record (counted in Stats.Dropped) when
 // the queue is full or the broker closed. Called without a prior Decide
 // (ev.RequestID empty), it records a one-phase event, for REST requests
 // whose decision is known only afterwards; it then sets ev.Time and

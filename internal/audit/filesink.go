@@ -37,8 +37,8 @@ type fileSink struct {
 
 	lock *dirLock
 	// cur is the file being written, nil between a rotation or failure
-	// and the next write. Only the writer goroutine stores it; sync loads
-	// it from the syncer goroutine.
+	// and the next write. Only the holder of the journal's write lock
+	// stores it; sync loads it from the syncer goroutine.
 	cur   atomic.Pointer[segment]
 	start time.Time
 

@@ -65,7 +65,7 @@ type s3Sink struct {
 	dir  string
 	lock *dirLock
 
-	// Writer-goroutine state.
+	// State used under the journal's write lock.
 	cur      atomic.Pointer[segment]
 	curStart time.Time
 	lastSeq  int64

@@ -9,8 +9,8 @@ import (
 // ServerLog sends the server's own log lines to the server-log sinks: the
 // same kinds as the audit log, under the "server" name (server-*.jsonl
 // files, <prefix>/server/… in S3). Every line is scrubbed. Writes never
-// block for more than a few milliseconds: when the queue is full a line is
-// dropped and counted. It is safe for concurrent use.
+// wait for the sinks: when the queue is full a line is dropped and
+// counted. It is safe for concurrent use.
 //
 // Use it as the target of a slog handler, next to stderr:
 //
