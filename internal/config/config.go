@@ -71,6 +71,13 @@ type JWT struct {
 	// ServerURL validates tokens remotely, before the keys are tried
 	// (Okera: JWT_AUTHENTICATION_SERVER_URL).
 	ServerURL string `yaml:"server_url"`
+	// Issuer, when set, must be the iss claim of every token verified with
+	// a key (with IssuerURL it may only repeat it).
+	Issuer string `yaml:"issuer"`
+	// MaxLifetime bounds how long a token verified with a key may be
+	// valid: it must carry exp, and neither exp-iat nor exp-now may exceed
+	// MaxLifetime. A token without exp is refused.
+	MaxLifetime time.Duration `yaml:"max_lifetime"`
 }
 
 // Configured reports whether any JWT method is set.
@@ -143,7 +150,14 @@ type Groups struct {
 // for as long as they take. Slow-loris protection comes from
 // ReadHeaderTimeout, idle keep-alive connections are closed after
 // IdleTimeout, and a request body that stops arriving for BodyIdleTimeout
-// fails (its upstream request is aborted).
+// fails (its upstream request is aborted). A client that stops reading its
+// response for WriteIdleTimeout loses its connection.
+//
+// What is read before a request's signature is verified is bounded: headers
+// by ReadHeaderTimeout and MaxHeaderBytes, the fields of a POST form before
+// its file by PreAuthTimeout and PreAuthMaxBytes. Each listener serves at
+// most MaxConnections (TLSMaxConnections) connections at once; further
+// clients wait to be accepted.
 type Proxy struct {
 	// Addr is the plain-HTTP listen address (host:port); empty disables it.
 	Addr string `yaml:"addr"`
@@ -171,6 +185,21 @@ type Proxy struct {
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
 	// BodyIdleTimeout bounds the wait for each read of a request body.
 	BodyIdleTimeout time.Duration `yaml:"body_idle_timeout"`
+	// WriteIdleTimeout bounds each write to a client: one that accepts no
+	// byte of its response for this long loses the connection. A slow
+	// download that keeps reading is never cut.
+	WriteIdleTimeout time.Duration `yaml:"write_idle_timeout"`
+	// PreAuthTimeout bounds the time a client may take to send what the
+	// proxy reads before verifying its signature beyond the headers: the
+	// fields of a POST form before its file.
+	PreAuthTimeout time.Duration `yaml:"preauth_timeout"`
+	// PreAuthMaxBytes bounds the bytes of a POST form before its file
+	// (S3's MaxPostPreDataLengthExceeded beyond it).
+	PreAuthMaxBytes int `yaml:"preauth_max_bytes"`
+	// MaxConnections and TLSMaxConnections bound the connections the plain
+	// and the TLS listener serve at once; more wait to be accepted.
+	MaxConnections    int `yaml:"max_connections"`
+	TLSMaxConnections int `yaml:"tls_max_connections"`
 
 	// The settings below apply to `lakegate proxy` (nScale mode), which
 	// asks a policy server instead of reading the policy store.
@@ -198,6 +227,18 @@ type REST struct {
 	// TLSCertFile and TLSKeyFile, when both set, make Addr serve HTTPS.
 	TLSCertFile string `yaml:"tls_cert_file"`
 	TLSKeyFile  string `yaml:"tls_key_file"`
+	// MaxConnections bounds the connections served at once; more wait to
+	// be accepted.
+	MaxConnections int `yaml:"max_connections"`
+	// AllowedOrigins are origins (scheme://host[:port]) besides the
+	// server's own whose browsers may send state-changing requests (POST,
+	// DELETE); any other Origin is refused.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// MetricsAddr, when set, serves /metrics (and /health) without
+	// authentication on its own address, e.g. 127.0.0.1:9090 for a local
+	// Prometheus. /metrics on Addr always needs a catalog admin's
+	// credentials or a system token.
+	MetricsAddr string `yaml:"metrics_addr"`
 }
 
 // Store selects the policy store.
@@ -298,6 +339,12 @@ const (
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultBodyIdleTimeout   = 60 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultWriteIdleTimeout  = 60 * time.Second
+	DefaultPreAuthTimeout    = 20 * time.Second
+	DefaultPreAuthMaxBytes   = 64 << 10
+	DefaultMaxConnections    = 4096
+	DefaultRESTConnections   = 1024
+	DefaultJWTMaxLifetime    = 24 * time.Hour
 	DefaultSystemTokenTTL    = 24 * time.Hour
 	DefaultUserPermissionTTL = time.Hour
 	DefaultMaxStaleness      = 5 * time.Minute
@@ -321,11 +368,17 @@ func Default() *Config {
 			IdleTimeout:       DefaultIdleTimeout,
 			MaxHeaderBytes:    DefaultMaxHeaderBytes,
 			BodyIdleTimeout:   DefaultBodyIdleTimeout,
+			WriteIdleTimeout:  DefaultWriteIdleTimeout,
+			PreAuthTimeout:    DefaultPreAuthTimeout,
+			PreAuthMaxBytes:   DefaultPreAuthMaxBytes,
+			MaxConnections:    DefaultMaxConnections,
+			TLSMaxConnections: DefaultMaxConnections,
 			UserPermissionTTL: DefaultUserPermissionTTL,
 			MaxStaleness:      DefaultMaxStaleness,
 		},
 		System:        System{TokenDuration: DefaultSystemTokenTTL},
-		REST:          REST{Addr: DefaultRESTAddr},
+		REST:          REST{Addr: DefaultRESTAddr, MaxConnections: DefaultRESTConnections},
+		Auth:          Auth{JWT: JWT{MaxLifetime: DefaultJWTMaxLifetime}},
 		Groups:        Groups{CacheTTL: DefaultGroupCacheTTL},
 		CredentialTTL: DefaultCredentialTTL,
 		Store:         Store{Driver: DefaultStoreDriver},

@@ -473,6 +473,49 @@ func TestValidate(t *testing.T) {
 			want:   []string{"scheme://host[:port] only"},
 		},
 		{
+			name: "pre-authentication bounds",
+			modify: func(c *config.Config) {
+				c.Proxy.PreAuthTimeout = 0
+				c.Proxy.PreAuthMaxBytes = 2 << 20
+				c.Proxy.WriteIdleTimeout = -time.Second
+				c.Proxy.MaxConnections = 0
+				c.Proxy.TLSMaxConnections = -1
+				c.REST.MaxConnections = 0
+			},
+			want: []string{
+				"proxy.preauth_timeout: must be positive",
+				"proxy.preauth_max_bytes: 2097152 is not between 4096 and 1048576",
+				"proxy.write_idle_timeout: must be positive",
+				"proxy.max_connections: must be at least 1",
+				"proxy.tls_max_connections: must be at least 1",
+				"rest.max_connections: must be at least 1",
+			},
+		},
+		{
+			name: "REST origins, metrics address and JWT lifetime",
+			modify: func(c *config.Config) {
+				c.REST.AllowedOrigins = []string{"https://ui.example.com", "https://ui.example.com/", "ftp://x", "https://u@x", "null"}
+				c.REST.MetricsAddr = c.REST.Addr
+				c.Auth.JWT.MaxLifetime = 0
+				c.Auth.JWT.IssuerURL, c.Auth.JWT.Issuer = "https://idp.example.com", "https://other.example.com"
+			},
+			want: []string{
+				`rest.allowed_origins[1]: "https://ui.example.com/" is not an origin`,
+				"rest.allowed_origins[2]", "rest.allowed_origins[3]", "rest.allowed_origins[4]",
+				`rest.metrics_addr: ":8083" is also rest.addr`,
+				"auth.jwt.max_lifetime: must be positive",
+				"auth.jwt.issuer: differs from auth.jwt.issuer_url",
+			},
+		},
+		{
+			name: "allowed origins and a metrics address",
+			modify: func(c *config.Config) {
+				c.REST.AllowedOrigins = []string{"https://ui.example.com", "http://127.0.0.1:3000"}
+				c.REST.MetricsAddr = "127.0.0.1:9090"
+				c.Auth.JWT.Issuer = "https://idp.example.com"
+			},
+		},
+		{
 			name:   "unknown driver",
 			modify: func(c *config.Config) { c.Store.Driver = "oracle" },
 			want:   []string{`store.driver: "oracle" is not one of sqlite`},

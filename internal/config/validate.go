@@ -18,6 +18,10 @@ const (
 	// MaxPresignExpiryLimit is S3's own upper bound for presigned URLs.
 	MaxPresignExpiryLimit = 7 * 24 * time.Hour
 	minMaxHeaderBytes     = 4 << 10
+	// Bounds of proxy.preauth_max_bytes: a real form's fields (policy,
+	// signature, key, metadata) fit in a few KiB.
+	minPreAuthBytes = 4 << 10
+	maxPreAuthBytes = 1 << 20
 	minAdminSecretLen     = 16
 	// AWS STS's bounds on DurationSeconds of AssumeRole.
 	minRoleSession = 15 * time.Minute
@@ -64,6 +68,13 @@ func (c *Config) Validate() error {
 	}
 	v.positive("proxy.read_header_timeout", c.Proxy.ReadHeaderTimeout)
 	v.positive("proxy.body_idle_timeout", c.Proxy.BodyIdleTimeout)
+	v.positive("proxy.write_idle_timeout", c.Proxy.WriteIdleTimeout)
+	v.positive("proxy.preauth_timeout", c.Proxy.PreAuthTimeout)
+	if n := c.Proxy.PreAuthMaxBytes; n < minPreAuthBytes || n > maxPreAuthBytes {
+		v.add("proxy.preauth_max_bytes", fmt.Sprintf("%d is not between %d and %d", n, minPreAuthBytes, maxPreAuthBytes))
+	}
+	v.atLeastOne("proxy.max_connections", c.Proxy.MaxConnections)
+	v.atLeastOne("proxy.tls_max_connections", c.Proxy.TLSMaxConnections)
 	v.positive("proxy.user_permission_ttl", c.Proxy.UserPermissionTTL)
 	v.positive("proxy.max_staleness", c.Proxy.MaxStaleness)
 	if c.Proxy.Server != "" {
@@ -82,9 +93,17 @@ func (c *Config) Validate() error {
 	// rest
 	v.listenAddr("rest.addr", c.REST.Addr)
 	v.tlsPair("rest", c.REST.TLSCertFile, c.REST.TLSKeyFile)
+	v.atLeastOne("rest.max_connections", c.REST.MaxConnections)
+	v.listenAddr("rest.metrics_addr", c.REST.MetricsAddr)
+	for i, o := range c.REST.AllowedOrigins {
+		if !isOrigin(o) {
+			v.add(fmt.Sprintf("rest.allowed_origins[%d]", i), fmt.Sprintf("%q is not an origin (http(s)://host[:port], nothing after)", o))
+		}
+	}
 
 	v.distinctAddrs(map[string]string{
 		"proxy.addr": c.Proxy.Addr, "proxy.tls_addr": c.Proxy.TLSAddr, "rest.addr": c.REST.Addr,
+		"rest.metrics_addr": c.REST.MetricsAddr,
 	})
 
 	// store
@@ -166,6 +185,10 @@ func (c *Config) Validate() error {
 	if len(j.Algorithms) > 0 && len(j.PublicKeys) == 0 {
 		v.add("auth.jwt.algorithms", "set only with auth.jwt.public_keys")
 	}
+	v.positive("auth.jwt.max_lifetime", j.MaxLifetime)
+	if j.Issuer != "" && j.IssuerURL != "" && j.Issuer != j.IssuerURL {
+		v.add("auth.jwt.issuer", "differs from auth.jwt.issuer_url; tokens could never match both")
+	}
 	for _, u := range []struct{ path, value string }{
 		{"auth.jwt.jwks_url", j.JWKSURL}, {"auth.jwt.issuer_url", j.IssuerURL}, {"auth.jwt.server_url", j.ServerURL},
 		{"groups.resolver_url", c.Groups.ResolverURL},
@@ -225,6 +248,21 @@ func (v *validator) positive(path string, d time.Duration) {
 	if d <= 0 {
 		v.add(path, "must be positive")
 	}
+}
+
+func (v *validator) atLeastOne(path string, n int) {
+	if n < 1 {
+		v.add(path, "must be at least 1")
+	}
+}
+
+// isOrigin accepts a browser origin: http or https, a host, an optional
+// port, and nothing else (no path, query, user or trailing slash).
+func isOrigin(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil && !u.ForceQuery &&
+		s == u.Scheme+"://"+u.Host
 }
 
 func (v *validator) oneOf(path, val string, allowed []string) {
