@@ -145,23 +145,11 @@ func ParseCopySource(v string) (CopySource, error) {
 	return cs, nil
 }
 
-// knownOperations are the names classify can produce.
+// knownOperations are the operations of the allowlist.
 var knownOperations = func() map[Operation]bool {
 	m := map[Operation]bool{}
-	for op := range accessByOperation {
-		m[op] = true
-	}
-	for _, s := range bucketSubresources {
-		for _, verb := range []string{"Get", "Put", "Delete"} {
-			m[Operation(verb+"Bucket"+s.name)] = true
-		}
-	}
-	for _, s := range objectSubresources {
-		m[Operation("GetObject"+s.name)] = true
-		m[Operation("PutObject"+s.name)] = true
-	}
-	for _, op := range []Operation{"CreateBucket", "DeleteBucket", "RestoreObject"} {
-		m[op] = true
+	for _, s := range operationSpecs {
+		m[s.op] = true
 	}
 	return m
 }()

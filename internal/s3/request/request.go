@@ -28,22 +28,30 @@ type Request struct {
 	Operation Operation
 	// Query is the parsed query string.
 	Query url.Values
+	// BucketAll names the headers (lower case) and form fields that need
+	// ALL on the bucket besides the operation's privilege (see the
+	// allowlist in allowlist.go).
+	BucketAll []string
 }
 
 // Parse classifies r. baseDomains are the host names under which
 // <bucket>.<base> is virtual-hosted-style addressing; a Host equal to a base
 // domain, an IP address, or any other name is path-style.
 //
-// Errors are *s3err.Error values: an invalid bucket name, a query parameter
-// that authorization depends on given twice, or a malformed path.
+// Errors are *s3err.Error values: an invalid bucket name, a repeated query
+// parameter, a malformed path, or a request outside the allowlist
+// (allowlist.go): no operation of the proxy's, more than one, or a
+// parameter or header its operation does not accept.
 func Parse(r *http.Request, baseDomains []string) (*Request, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, s3err.InvalidArgument.WithMessage("The query string is malformed.")
 	}
 	for name, vals := range q {
-		if len(vals) > 1 && singleValued[name] {
-			return nil, s3err.InvalidArgument.WithMessage("Query parameter " + name + " may appear only once.")
+		// No S3 parameter repeats: a repeated one could be read
+		// differently here and upstream.
+		if len(vals) > 1 {
+			return nil, s3err.InvalidArgument.WithMessage("Query parameter " + quote(name) + " may appear only once.")
 		}
 	}
 	req := &Request{Query: q}
@@ -70,19 +78,10 @@ func Parse(r *http.Request, baseDomains []string) (*Request, error) {
 		// cleans the path), so the object acted on would be ambiguous.
 		return nil, s3err.InvalidArgument.WithMessage("Object keys with '.' or '..' path segments are not accepted by this proxy.")
 	}
-	req.Operation = classify(r.Method, q, r.Header, req.Bucket, req.Key)
+	if err := req.check(r.Method, r.Header); err != nil {
+		return nil, err
+	}
 	return req, nil
-}
-
-// singleValued are the query parameters whose value authorization or
-// routing reads; a request repeating one is refused so that the proxy and
-// the upstream cannot read different values.
-var singleValued = map[string]bool{
-	"prefix": true, "delimiter": true, "marker": true, "start-after": true,
-	"continuation-token": true, "key-marker": true, "version-id-marker": true,
-	"upload-id-marker": true, "versionId": true, "uploadId": true,
-	"partNumber": true, "list-type": true, "max-keys": true, "encoding-type": true,
-	"fetch-owner": true, "x-id": true,
 }
 
 // hostBucket returns the bucket named by a virtual-hosted-style host, or "".
