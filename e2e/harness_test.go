@@ -751,6 +751,9 @@ type lakegateOptions struct {
 	SystemKey string
 	// Audit, when set, is rendered as the audit section.
 	Audit map[string]any
+	// UpstreamBuckets, when set, is rendered as upstream.buckets (per-bucket
+	// endpoint, region, addressing).
+	UpstreamBuckets map[string]any
 }
 
 // lakegateServer is a running `lakegate serve`.
@@ -879,6 +882,9 @@ func lakegateConfig(dataDir string, lg *lakegateServer, upstreamURL string, m *m
 			"access_key_id":     m.AccessKey,
 			"secret_access_key": m.SecretKey,
 		},
+	}
+	if o.UpstreamBuckets != nil {
+		cfg["upstream"].(map[string]any)["buckets"] = o.UpstreamBuckets
 	}
 	admin := map[string]any{
 		"access_key_id":     lg.AdminKey,
