@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
-	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/lakegate/lakegate/internal/audit"
@@ -73,13 +72,19 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 	call := upstream.Call{
 		Bucket: req.Bucket, Key: req.Key, Auth: auth,
 		Operation: string(req.Operation), VirtualHost: req.HostBucket != "",
+		LogError: h.upstreamErrorLog(w, r),
 	}
 	acc := req.Operation.Access()
+	bucketAll, err := h.decideBucketAll(p, req.Bucket, req.BucketAll)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	var reason string
 	var extraURIs []string
 	switch acc.Scope {
 	case request.ScopeEachKey:
-		h.deleteObjects(w, r, req, p, call)
+		h.deleteObjects(w, r, req, p, call, bucketAll)
 		return
 	case request.ScopeService:
 		// Every user may list buckets (the list is filtered below), but
@@ -101,29 +106,9 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 			return err
 		})
 	case request.ScopeListing:
-		// The view decides the listing (View.Prefix is the listing rule of
-		// Decide: SHOW covers the prefix or a grant lies below it) and
-		// then filters it, so the grants are gathered once; Decide only
-		// explains a refusal.
-		view := h.opts.Authorizer.View(p, req.Bucket, grants.Show)
-		if !view.Prefix(req.ListPrefix()) {
-			h.fail(w, r, denied(h.opts.Authorizer.Decide(p, acc, req.Bucket, req.ListPrefix())))
+		var done bool
+		if reason, done = h.authorizeListing(w, r, req, p, acc, &call); done {
 			return
-		}
-		reason = "SHOW covers the listing's prefix or lies below it; the listing shows only what the grants cover"
-		if err := h.unsealMarkers(r, req); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		// Every key a listing returns starts with its prefix: when the
-		// grants cover all of those, there is nothing to filter.
-		if !view.Under(req.ListPrefix()) {
-			kind := listKinds[req.Operation]
-			opts := s3xml.FilterOptions{URLEncoded: req.Query.Get("encoding-type") == "url", Seal: h.seal()}
-			call.ModifyResponse = filterOn200(func(dst io.Writer, src io.Reader) error {
-				_, err := s3xml.FilterList(dst, src, kind, view, opts)
-				return err
-			})
 		}
 	default:
 		if req.Operation == "PostObject" {
@@ -154,7 +139,7 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 			extraURIs = append(extraURIs, s3URI(src.Bucket, src.Key))
 		}
 	}
-	if !h.admit(w, r, acc.AnyOf.String(), reason, extraURIs...) {
+	if !h.admit(w, r, acc.AnyOf.String(), reason+bucketAll, extraURIs...) {
 		return
 	}
 	if call.ModifyResponse != nil {
@@ -179,41 +164,8 @@ var listKinds = map[request.Operation]s3xml.ListKind{
 	"ListMultipartUploads": s3xml.ListMultipartUploads,
 }
 
-// markerParams are the listing parameters into which clients copy the
-// markers and tokens of a previous page, which may be sealed.
-var markerParams = []string{"marker", "continuation-token", "key-marker", "version-id-marker", "upload-id-marker"}
-
 // sealedPrefix starts every sealed marker (s3xml.Sealer).
 const sealedPrefix = "lg1."
-
-// unsealMarkers replaces sealed markers in the request's query by what
-// they seal, for the upstream. Verification is done, so the query may
-// change. A value that looks sealed but does not open (forged, or sealed
-// with another key) is refused.
-func (h *Handler) unsealMarkers(r *http.Request, req *request.Request) error {
-	if h.sealer == nil {
-		return nil
-	}
-	var q url.Values
-	for _, name := range markerParams {
-		v := req.Query.Get(name)
-		if !strings.HasPrefix(v, sealedPrefix) {
-			continue
-		}
-		plain, ok := h.sealer.Open(v)
-		if !ok {
-			return s3err.InvalidArgument.WithMessage("The " + name + " is not one this proxy issued.")
-		}
-		if q == nil {
-			q = maps.Clone(req.Query)
-		}
-		q.Set(name, plain)
-	}
-	if q != nil {
-		r.URL.RawQuery = q.Encode()
-	}
-	return nil
-}
 
 // seal is the sealing function for s3xml, nil without a sealer (markers
 // that would leak a name are then dropped).
@@ -258,7 +210,7 @@ func filterOn200(filter func(dst io.Writer, src io.Reader) error) func(*http.Res
 // deleteObjects authorizes each key of a DeleteObjects body: allowed keys
 // are deleted upstream, the others answered with per-key AccessDenied, as
 // S3 itself reports per-key failures.
-func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, req *request.Request, p authz.Principal, call upstream.Call) {
+func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, req *request.Request, p authz.Principal, call upstream.Call, bucketAll string) {
 	h.watchBody(w, r)
 	body := call.Auth.NewPayloadReader(r.Body, r.ContentLength)
 	raw, err := io.ReadAll(io.LimitReader(body, maxDeleteBody+1))
@@ -313,8 +265,8 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, req *req
 		})
 		identityEncoding(r)
 	}
-	if !h.admit(w, r, acc.AnyOf.String(), fmt.Sprintf("DeleteObjects: %d of %d keys may be deleted; the others are answered AccessDenied",
-		len(allowed), len(del.Objects))) {
+	if !h.admit(w, r, acc.AnyOf.String(), fmt.Sprintf("DeleteObjects: %d of %d keys may be deleted; the others are answered AccessDenied%s",
+		len(allowed), len(del.Objects), bucketAll)) {
 		return
 	}
 	h.opts.Upstream.Forward(w, r, call, h.fail)
@@ -324,12 +276,49 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, req *req
 // the uploaded file.
 const filenameVar = "${filename}"
 
-// authorizePostForm authorizes a browser upload of key. A key with
-// ${filename} names an object the client picks when it sends the file,
-// after this decision, so it needs INSERT on the whole bucket.
-func (h *Handler) authorizePostForm(auth *sigv4.Result, bucket, key string) (authz.Decision, error) {
+// bucketAllAccess is what a header that changes an operation's meaning
+// needs: ALL on the bucket.
+var bucketAllAccess = request.Access{Scope: request.ScopeBucket, AnyOf: grants.Privileges(grants.All)}
+
+// decideBucketAll decides the headers (or form fields) of a request that
+// need ALL on the bucket besides the operation's privilege (object lock,
+// governance bypass, ACLs, MinIO's tar auto-extract). It returns the part
+// of the audit reason that says so, "" when there are none.
+func (h *Handler) decideBucketAll(p authz.Principal, bucket string, names []string) (string, error) {
+	if len(names) == 0 {
+		return "", nil
+	}
+	d := h.opts.Authorizer.Decide(p, bucketAllAccess, bucket, "")
+	if !d.Allowed {
+		d.Reason = strings.Join(names, ", ") + " needs ALL on the bucket: " + d.Reason
+		return "", denied(d)
+	}
+	return "; " + strings.Join(names, ", ") + ": " + d.Reason, nil
+}
+
+// authorizePostForm authorizes a browser upload. Its key is the form's
+// template: one with ${filename} names an object the client picks when it
+// sends the file, after this decision, so it needs INSERT on the whole
+// bucket, whatever the file part is called. Every form field must be one
+// S3 documents; those that change what the upload does (acl, object lock)
+// need ALL on the bucket.
+func (h *Handler) authorizePostForm(auth *sigv4.Result, bucket string, form *upstream.PostForm) (authz.Decision, error) {
 	p := h.opts.Authorizer.SessionPrincipal(auth.Credential.Owner, sessionOf(auth.Credential))
+	var bucketAll []string
+	for _, f := range form.Fields {
+		need, ok := request.FormField(f.Name)
+		if !ok {
+			return authz.Decision{}, s3err.NotImplemented.WithMessage("The form field " + strconv.Quote(f.Name) + " is not supported by this proxy.")
+		}
+		if need == request.BucketAll {
+			bucketAll = append(bucketAll, strings.ToLower(f.Name))
+		}
+		if strings.EqualFold(f.Name, "bucket") && f.Value != bucket {
+			return authz.Decision{}, s3err.InvalidArgument.WithMessage("The form's bucket field names another bucket than the request.")
+		}
+	}
 	acc := request.Operation("PostObject").Access()
+	key := form.KeyTemplate()
 	if strings.Contains(key, filenameVar) {
 		acc.Scope, key = request.ScopeBucket, ""
 	} else if s3name.HasDotSegment(key) {
@@ -339,5 +328,10 @@ func (h *Handler) authorizePostForm(auth *sigv4.Result, bucket, key string) (aut
 	if !d.Allowed {
 		return d, denied(d)
 	}
+	extra, err := h.decideBucketAll(p, bucket, bucketAll)
+	if err != nil {
+		return d, err
+	}
+	d.Reason += extra
 	return d, nil
 }

@@ -151,7 +151,7 @@ func TestAuthorizeObjects(t *testing.T) {
 		{"head bucket with a grant in it", http.MethodHead, "/bk1", nil, 200},
 		{"head bucket without", http.MethodHead, "/bk2", nil, 403},
 		{"POST to a bucket that is not a form", http.MethodPost, "/bk1", nil, 403},
-		{"unknown operation", http.MethodPatch, "/bk1/public/a", nil, 403},
+		{"unknown method", http.MethodPatch, "/bk1/public/a", nil, 405},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

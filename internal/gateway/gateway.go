@@ -42,6 +42,12 @@ type Options struct {
 	// a client that stops sending mid-upload releases its connection and
 	// the upstream request is aborted; zero means one minute.
 	BodyIdleTimeout time.Duration
+	// PreAuthTimeout bounds the time a POST form's fields before its file
+	// may take to arrive, read before its signature can be verified; zero
+	// means 20 seconds. PreAuthMaxBytes bounds their size; zero means
+	// upstream.MaxPostFieldBytes.
+	PreAuthTimeout  time.Duration
+	PreAuthMaxBytes int
 	// Audit records one event per request, the decision before anything is
 	// forwarded; nil records nothing.
 	Audit Auditor
@@ -53,7 +59,9 @@ type Handler struct {
 	sealer *s3xml.Sealer
 	log    *slog.Logger
 	idle   time.Duration
-	prefix string
+	// preAuth bounds the reading of a POST form's fields.
+	preAuth time.Duration
+	prefix  string
 	seq    atomic.Uint64
 }
 
@@ -84,7 +92,11 @@ func New(o Options) (*Handler, error) {
 	if idle <= 0 {
 		idle = time.Minute
 	}
-	return &Handler{opts: o, sealer: o.Sealer, log: log, idle: idle, prefix: hex.EncodeToString(p[:])}, nil
+	preAuth := o.PreAuthTimeout
+	if preAuth <= 0 {
+		preAuth = 20 * time.Second
+	}
+	return &Handler{opts: o, sealer: o.Sealer, log: log, idle: idle, preAuth: preAuth, prefix: hex.EncodeToString(p[:])}, nil
 }
 
 // ServeHTTP runs one S3 request through the pipeline: parse, authenticate,
@@ -122,11 +134,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // (bounded) and verified, and only then is the form forwarded, re-signed,
 // with its file streaming through.
 func (h *Handler) servePostForm(w http.ResponseWriter, r *http.Request, req *request.Request) {
-	h.watchBody(w, r)
-	form, err := upstream.ReadPostForm(r)
+	// Nothing is authenticated yet: the fields get a total deadline on top
+	// of the idle one, and a small byte budget; a refused form's
+	// connection is closed rather than drained.
+	body := h.watchBody(w, r)
+	if body != nil {
+		body.until = time.Now().Add(h.preAuth)
+	}
+	form, err := upstream.ReadPostForm(r, h.opts.PreAuthMaxBytes)
 	if err != nil {
+		w.Header().Set("Connection", "close")
 		h.fail(w, r, err)
 		return
+	}
+	if body != nil {
+		body.until = time.Time{}
 	}
 	auth, policy, err := h.opts.Verifier.VerifyPostForm(r.Context(), &sigv4.PostForm{Bucket: req.Bucket, Fields: form.Fields})
 	if err != nil {
@@ -134,7 +156,7 @@ func (h *Handler) servePostForm(w http.ResponseWriter, r *http.Request, req *req
 		return
 	}
 	xOf(w).verified(auth)
-	d, err := h.authorizePostForm(auth, req.Bucket, form.Key())
+	d, err := h.authorizePostForm(auth, req.Bucket, form)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -145,14 +167,19 @@ func (h *Handler) servePostForm(w http.ResponseWriter, r *http.Request, req *req
 	h.opts.Upstream.ForwardPostForm(w, r, upstream.Call{
 		Bucket: req.Bucket, Key: form.Key(), Auth: auth,
 		Operation: string(req.Operation), VirtualHost: req.HostBucket != "",
+		LogError: h.upstreamErrorLog(w, r),
 	}, form, policy, h.fail)
 }
 
-// watchBody puts r's body under the idle timeout.
-func (h *Handler) watchBody(w http.ResponseWriter, r *http.Request) {
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = &idleBody{rc: r.Body, ctl: http.NewResponseController(w), idle: h.idle}
+// watchBody puts r's body under the idle timeout and returns it (nil for
+// a request without a body).
+func (h *Handler) watchBody(w http.ResponseWriter, r *http.Request) *idleBody {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
 	}
+	b := &idleBody{rc: r.Body, ctl: http.NewResponseController(w), idle: h.idle}
+	r.Body = b
+	return b
 }
 
 // fail is the one place a proxy-raised failure becomes an S3 XML error.
@@ -192,6 +219,18 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	s3err.Write(w, r, s3e, id)
 }
 
+// upstreamErrorLog logs an upstream error response that the client gets
+// rebuilt (see upstream.Call.LogError), under the request's id.
+func (h *Handler) upstreamErrorLog(w http.ResponseWriter, r *http.Request) func(code, body string) {
+	return func(code, body string) {
+		var id string
+		if x := xOf(w); x != nil {
+			id = x.ev.RequestID
+		}
+		h.log.Info("upstream error", "request_id", id, "method", r.Method, "path", r.URL.Path, "code", code, "body", body)
+	}
+}
+
 func (h *Handler) requestID() string {
 	return h.prefix + strconv.FormatUint(h.seq.Add(1), 16)
 }
@@ -200,14 +239,21 @@ func (h *Handler) requestID() string {
 // a stalled upload fails after the idle timeout instead of holding the
 // connection (and the upstream request) forever, while a long upload that
 // keeps sending is never cut off.
+// While until is set, no deadline goes past it: that is the total deadline
+// of what is read before the request is authenticated.
 type idleBody struct {
-	rc   io.ReadCloser
-	ctl  *http.ResponseController
-	idle time.Duration
+	rc    io.ReadCloser
+	ctl   *http.ResponseController
+	idle  time.Duration
+	until time.Time
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
-	_ = b.ctl.SetReadDeadline(time.Now().Add(b.idle))
+	d := time.Now().Add(b.idle)
+	if !b.until.IsZero() && b.until.Before(d) {
+		d = b.until
+	}
+	_ = b.ctl.SetReadDeadline(d)
 	return b.rc.Read(p)
 }
 

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lakegate/lakegate/internal/s3/request"
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
 )
 
@@ -41,6 +42,10 @@ type Call struct {
 	// back (e.g. filter a listing). It runs after the proxy's own
 	// rewrites; an error aborts the response with 502.
 	ModifyResponse func(*http.Response) error
+	// LogError, when set, receives the upstream's own error responses
+	// (code and body) before they are replaced by ones that name nothing
+	// of the upstream; see sanitizeError.
+	LogError func(code, body string)
 }
 
 // ErrorFunc writes err to the client. It is called at most once per request
@@ -79,6 +84,9 @@ func (c *Client) Forward(w http.ResponseWriter, in *http.Request, call Call, onE
 			c.rewrite(pr.Out, call, t, creds, body)
 		},
 		ModifyResponse: func(resp *http.Response) error {
+			if isErrorStatus(resp.StatusCode) {
+				return sanitizeError(resp, in, []string{t.host, creds.AccessKeyID}, call.LogError)
+			}
 			if call.Operation == "CompleteMultipartUpload" && resp.StatusCode == http.StatusOK {
 				if err := rewriteLocation(resp, in, call); err != nil {
 					return err
@@ -103,28 +111,24 @@ func (c *Client) Forward(w http.ResponseWriter, in *http.Request, call Call, onE
 func (c *Client) rewrite(out *http.Request, call Call, t resolved, creds awsCredentials, body *trackedBody) {
 	u := out.URL
 	u.Scheme = t.scheme
-	path := "/"
-	host := t.host
-	if t.pathStyle || call.Bucket == "" {
-		if call.Bucket != "" {
-			path += call.Bucket
-			if call.Key != "" {
-				path += "/" + call.Key
-			}
-		}
-	} else {
-		host = call.Bucket + "." + t.host
-		path += call.Key
-	}
+	host, path := t.locate(call.Bucket, call.Key)
 	u.Host = host
 	u.Path = path
 	u.RawPath = sigv4.EscapePath(path)
-	u.RawQuery = stripAuthQuery(u.RawQuery)
+	u.RawQuery = allowedQuery(u.RawQuery, request.Operation(call.Operation))
 	out.Host = hostOf(t.scheme, host)
 
 	h := out.Header
 	for _, name := range clientAuthHeaders {
 		h.Del(name)
+	}
+	// The upstream request carries what was authorized and nothing else:
+	// the allowlist's headers (request.Parse refused any x-amz-* header
+	// the operation does not accept) and the standard ones.
+	for name := range h {
+		if !request.ForwardHeader(name) {
+			delete(h, name)
+		}
 	}
 	if out.ContentLength == 0 {
 		// Nothing to wait for: some clients send Expect with empty bodies
@@ -261,9 +265,10 @@ func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 // the upstream.
 var clientAuthHeaders = []string{"Authorization", "X-Amz-Date", "X-Amz-Content-Sha256", "X-Amz-Security-Token"}
 
-// stripAuthQuery removes presigned-URL parameters from a raw query string,
-// keeping every other parameter byte for byte.
-func stripAuthQuery(raw string) string {
+// allowedQuery keeps, byte for byte, the parameters of a raw query string
+// that op forwards (request.ForwardQueryParam): never authentication, nor
+// anything the allowlist does not name.
+func allowedQuery(raw string, op request.Operation) string {
 	if raw == "" {
 		return ""
 	}
@@ -273,7 +278,7 @@ func stripAuthQuery(raw string) string {
 			continue
 		}
 		name, _, _ := strings.Cut(part, "=")
-		if n, err := unescapeQuery(name); err == nil && sigv4.IsAuthQueryParam(n) {
+		if n, err := unescapeQuery(name); err != nil || !request.ForwardQueryParam(op, n) {
 			continue
 		}
 		if b.Len() > 0 {

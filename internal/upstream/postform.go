@@ -19,14 +19,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lakegate/lakegate/internal/s3/request"
 	"github.com/lakegate/lakegate/internal/s3/s3err"
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
 )
 
-// Limits of the part of a form read before its file.
+// Limits of the part of a form read before its file, which is read
+// before anything is authenticated.
 const (
-	// MaxPostFieldBytes bounds the bytes of a form before its file part.
-	MaxPostFieldBytes = 1 << 20
+	// MaxPostFieldBytes is the default bound of the bytes of a form before
+	// its file part: the policy, signature, key and metadata of a real
+	// form fit in a few KiB.
+	MaxPostFieldBytes = 64 << 10
 	maxPostFields     = 1000
 )
 
@@ -68,26 +72,37 @@ type PostForm struct {
 // Key returns the object key the form names, with ${filename} replaced by
 // the file's name as S3 does.
 func (f *PostForm) Key() string {
+	key := f.KeyTemplate()
+	if f.FileName != "" {
+		return strings.ReplaceAll(key, "${filename}", f.FileName)
+	}
+	return key
+}
+
+// KeyTemplate returns the form's key field as sent, ${filename} and all:
+// what the client chose before it named its file.
+func (f *PostForm) KeyTemplate() string {
 	for _, fl := range f.Fields {
 		if strings.EqualFold(fl.Name, "key") {
-			if f.FileName != "" {
-				return strings.ReplaceAll(fl.Value, "${filename}", f.FileName)
-			}
 			return fl.Value
 		}
 	}
 	return ""
 }
 
-// ReadPostForm reads r's body up to the file part: at most
-// MaxPostFieldBytes, else MaxPostPreDataLengthExceeded. The form must
+// ReadPostForm reads r's body up to the file part: at most maxBytes (0:
+// MaxPostFieldBytes), else MaxPostPreDataLengthExceeded. What it holds
+// grows with the bytes received, never beyond about twice maxBytes. The form must
 // declare its Content-Length (MissingContentLength) and be well-formed
 // multipart/form-data with CRLF line ends (MalformedPOSTRequest); a form
 // without a file part is refused, as are a key with '.' or '..' segments
 // and a field that makes MinIO write several objects (x-minio-fanout-list).
 // Errors are *s3err.Error values,
 // joined with the cause when reading the body failed.
-func ReadPostForm(r *http.Request) (*PostForm, error) {
+func ReadPostForm(r *http.Request, maxBytes int) (*PostForm, error) {
+	if maxBytes <= 0 {
+		maxBytes = MaxPostFieldBytes
+	}
 	if r.ContentLength < 0 {
 		return nil, s3err.MissingContentLength
 	}
@@ -97,7 +112,7 @@ func ReadPostForm(r *http.Request) (*PostForm, error) {
 		return nil, malformedPost("missing or invalid boundary")
 	}
 	f := &PostForm{boundary: b, contentLength: r.ContentLength}
-	p := formParser{src: bufio.NewReaderSize(r.Body, 32<<10), dash: []byte("--" + b), budget: MaxPostFieldBytes}
+	p := formParser{src: bufio.NewReaderSize(r.Body, 32<<10), dash: []byte("--" + b), budget: maxBytes}
 	if err := p.parse(f); err != nil {
 		return nil, err
 	}
@@ -136,18 +151,26 @@ type formParser struct {
 
 // next reads one line, '\n' included, charging it to the budget.
 func (p *formParser) next() ([]byte, error) {
-	p.line = p.line[:0]
+	var err error
+	p.line, err = p.appendLine(p.line[:0])
+	return p.line, err
+}
+
+// appendLine reads one line, '\n' included, and appends it to dst, charging
+// it to the budget. Reading a field's value straight into the value (not
+// through the line buffer) keeps one copy of it, not two.
+func (p *formParser) appendLine(dst []byte) ([]byte, error) {
 	for {
 		chunk, err := p.src.ReadSlice('\n')
 		p.budget -= len(chunk)
 		if p.budget < 0 {
 			return nil, errPreDataTooLarge
 		}
-		p.line = append(p.line, chunk...)
+		dst = append(dst, chunk...)
 		p.pos += int64(len(chunk))
 		switch {
 		case err == nil:
-			return p.line, nil
+			return dst, nil
 		case errors.Is(err, bufio.ErrBufferFull):
 			continue
 		case errors.Is(err, io.EOF):
@@ -239,14 +262,16 @@ func (p *formParser) parts(f *PostForm, start int64, delim []byte) error {
 		var value []byte
 		for {
 			lineStart := p.pos
-			line, err := p.next()
+			n := len(value)
+			value, err = p.appendLine(value)
 			if err != nil {
 				return err
 			}
+			line := value[n:]
 			if !bytes.HasPrefix(line, p.dash) {
-				value = append(value, line...)
 				continue
 			}
+			value = value[:n] // line stays valid: nothing appends to value any more
 			if len(value) > 0 {
 				if !bytes.HasSuffix(value, []byte("\r\n")) {
 					return malformedPost("a delimiter is not preceded by CRLF")
@@ -400,13 +425,13 @@ func (c *Client) ForwardPostForm(w http.ResponseWriter, in *http.Request, call C
 			}
 			out.URL.Scheme, out.URL.Host = t.scheme, host
 			out.URL.Path, out.URL.RawPath = path, ""
-			out.URL.RawQuery = stripAuthQuery(out.URL.RawQuery)
+			out.URL.RawQuery = allowedQuery(out.URL.RawQuery, "PostObject")
 			out.Host = hostOf(t.scheme, host)
 			upstreamHost = out.Host
 			// Nothing the client put in headers is authenticated: only the
 			// form speaks for it.
 			for k := range out.Header {
-				if len(k) >= 6 && strings.EqualFold(k[:6], "x-amz-") {
+				if (len(k) >= 6 && strings.EqualFold(k[:6], "x-amz-")) || !request.ForwardHeader(k) {
 					delete(out.Header, k)
 				}
 			}
@@ -419,6 +444,9 @@ func (c *Client) ForwardPostForm(w http.ResponseWriter, in *http.Request, call C
 			out.Body = body
 		},
 		ModifyResponse: func(resp *http.Response) error {
+			if isErrorStatus(resp.StatusCode) {
+				return sanitizeError(resp, in, []string{t.host, creds.AccessKeyID}, call.LogError)
+			}
 			return rewritePostLocation(resp, in, call, upstreamHost, t.pathStyle)
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {

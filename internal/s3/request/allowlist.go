@@ -538,6 +538,13 @@ func FormField(name string) (need Need, ok bool) {
 		return Covered, true
 	case "acl":
 		return BucketAll, true
+	case "bucket":
+		// Some clients repeat the bucket; the caller checks that it is
+		// the request's.
+		return Covered, true
+	}
+	if strings.HasPrefix(lower, "x-ignore-") {
+		return Covered, true // S3 ignores these by definition
 	}
 	spec := specOf("PutObject")
 	return headerNeed(spec, lower)
