@@ -14,12 +14,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lakegate/lakegate/internal/audit"
 	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/credentials"
 	"github.com/lakegate/lakegate/internal/grants"
 	"github.com/lakegate/lakegate/internal/identity"
 	"github.com/lakegate/lakegate/internal/jsonhttp"
 	"github.com/lakegate/lakegate/internal/store"
+	"github.com/lakegate/lakegate/internal/systoken"
 )
 
 // Engine is the policy engine as the API uses it.
@@ -87,6 +89,12 @@ type Options struct {
 	// AuditQuery answers GET /api/audit (audit.QueryHandler) for catalog
 	// admins; nil: the endpoint answers 404.
 	AuditQuery http.Handler
+	// Metrics answers GET /metrics for catalog admins and the system token
+	// (process and cache figures are not for every user); nil: 404.
+	Metrics http.Handler
+	// AllowedOrigins are browser origins (scheme://host[:port]) besides the
+	// server's own that may send state-changing requests; see guard.go.
+	AllowedOrigins []string
 	// Logger receives internal errors; nil discards.
 	Logger *slog.Logger
 }
@@ -121,10 +129,11 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("/api/users", only("POST", h.authed(h.createUser)))
 	mux.HandleFunc("/api/users/{name}", only("DELETE", h.authed(h.deleteUser)))
 	mux.HandleFunc("/api/audit", only("GET", h.authed(h.auditQuery)))
+	mux.HandleFunc("/metrics", only("GET", h.metrics))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		jsonhttp.Error(w, http.StatusNotFound, "no such endpoint")
 	})
-	return mux, nil
+	return h.guard(mux), nil
 }
 
 // only answers 405 with an Allow header to methods not in allow (a
@@ -147,8 +156,8 @@ func (h *handler) health(w http.ResponseWriter, _ *http.Request) {
 	jsonhttp.Write(w, http.StatusOK, map[string]string{"health": "ok"})
 }
 
-// sqlRequest is the body of POST /api/sql. A text/plain body is the script
-// itself.
+// sqlRequest is the body of POST /api/sql, always JSON: a text/plain body
+// is what a cross-site HTML form can send (see guard.go).
 type sqlRequest struct {
 	SQL string `json:"sql"`
 }
@@ -160,14 +169,7 @@ type SQLResponse struct {
 
 func (h *handler) sql(w http.ResponseWriter, r *http.Request, caller authz.Principal) {
 	var req sqlRequest
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
-		b, err := io.ReadAll(r.Body)
-		if err != nil {
-			jsonhttp.BodyError(w, err)
-			return
-		}
-		req.SQL = string(b)
-	} else if !jsonhttp.Decode(w, r, &req) {
+	if !jsonhttp.Decode(w, r, &req) {
 		return
 	}
 	if strings.TrimSpace(req.SQL) == "" {
@@ -373,6 +375,34 @@ func (h *handler) auditQuery(w http.ResponseWriter, r *http.Request, caller auth
 		return
 	}
 	h.AuditQuery.ServeHTTP(w, r)
+}
+
+// metrics serves GET /metrics to lakegate's own processes (the system
+// token, whose user has no groups to resolve) and to catalog admins.
+func (h *handler) metrics(w http.ResponseWriter, r *http.Request) {
+	id, granted, ok := h.identify(w, r)
+	if !ok {
+		return
+	}
+	if id.Method == systoken.Method {
+		if ev := audit.FromContext(r.Context()); ev != nil {
+			ev.User, ev.AuthMethod = id.User, id.Method
+		}
+	} else {
+		c, ok := h.resolve(w, r, id, granted)
+		if !ok {
+			return
+		}
+		if !h.Engine.IsCatalogAdmin(c.p) {
+			jsonhttp.Error(w, http.StatusForbidden, "only catalog admins and the system token may read the metrics")
+			return
+		}
+	}
+	if h.Metrics == nil {
+		jsonhttp.Error(w, http.StatusNotFound, "no metrics on this server")
+		return
+	}
+	h.Metrics.ServeHTTP(w, r)
 }
 
 // Revoked is the answer of POST /api/credentials/revoke.

@@ -172,6 +172,7 @@ func TestAuthentication(t *testing.T) {
 				{"POST", "/api/users"}, {"DELETE", "/api/users/alice"},
 			} {
 				req, _ := http.NewRequestWithContext(t.Context(), ep.method, f.srv.URL+ep.path, strings.NewReader(`{"sql":"CREATE ROLE x"}`))
+				req.Header.Set("Content-Type", jsonType)
 				if tt.authorization != "" {
 					req.Header.Set("Authorization", tt.authorization)
 				}
@@ -191,6 +192,7 @@ func TestAuthentication(t *testing.T) {
 	// The scheme is case-insensitive.
 	req, _ := http.NewRequestWithContext(t.Context(), "POST", f.srv.URL+"/api/sql", strings.NewReader(`{"sql":"SHOW ROLES"}`))
 	req.Header.Set("Authorization", "bearer "+f.alice)
+	req.Header.Set("Content-Type", jsonType)
 	resp, err := f.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +202,7 @@ func TestAuthentication(t *testing.T) {
 		t.Errorf("with scheme \"bearer\": %d, want 200", resp.StatusCode)
 	}
 	// Nothing was changed or deleted on the way.
-	if !f.engine.KnownUser("alice") || strings.Contains(f.do(t, "POST", "/api/sql", f.admin, "text/plain", "SHOW ROLES").body, `"x"`) {
+	if !f.engine.KnownUser("alice") || strings.Contains(f.do(t, "POST", "/api/sql", f.admin, jsonType, sqlJSON("SHOW ROLES")).body, `"x"`) {
 		t.Error("an unauthenticated request had an effect")
 	}
 }
@@ -223,38 +225,32 @@ func TestSQL(t *testing.T) {
 				`{"statement":"SHOW ROLE GRANT GROUP g","columns":["role"],"rows":[["r"]]}]}`,
 		},
 		{
-			name: "JSON body without content type", token: admin,
-			body:   `{"sql": "SHOW CURRENT ROLES"}`,
-			status: 200,
-			want:   `{"results":[{"statement":"SHOW CURRENT ROLES","columns":["role","via_group"],"rows":[["admin_role","admin"]]}]}`,
-		},
-		{
-			name: "text body", token: admin, ctype: "text/plain; charset=utf-8",
-			body:   "GRANT SELECT, SHOW ON URI ‘s3a://bkt/x’ TO ROLE readers",
+			name: "JSON with a charset", token: admin, ctype: "application/json; charset=utf-8",
+			body:   sqlJSON("GRANT SELECT, SHOW ON URI ‘s3a://bkt/x’ TO ROLE readers"),
 			status: 200,
 			want:   `{"results":[{"statement":"GRANT SELECT, SHOW ON URI 's3://bkt/x' TO ROLE readers","message":"granted"}]}`,
 		},
 		{
-			name: "only comments", token: admin, ctype: "text/plain",
-			body:   "-- nothing to do\n;",
+			name: "only comments", token: admin, ctype: jsonType,
+			body:   sqlJSON("-- nothing to do\n;"),
 			status: 200,
 			want:   `{"results":[]}`,
 		},
 		{
-			name: "a user shows its roles", token: alice, ctype: "text/plain",
-			body:   "SHOW ROLES",
+			name: "a user shows its roles", token: alice, ctype: jsonType,
+			body:   sqlJSON("SHOW ROLES"),
 			status: 200,
 			want:   `{"results":[{"statement":"SHOW ROLES","columns":["role"],"rows":[["readers"]]}]}`,
 		},
 		{
-			name: "syntax error", token: admin, ctype: "text/plain",
-			body:   "CREATE ROLE a;\n  GRANT SELECT ON URI 's3://bkt' TO GROUP g",
+			name: "syntax error", token: admin, ctype: jsonType,
+			body:   sqlJSON("CREATE ROLE a;\n  GRANT SELECT ON URI 's3://bkt' TO GROUP g"),
 			status: 400,
 			want:   `{"error":"syntax error: line 2, column 37: expected ROLE, found \"GROUP\"","line":2,"column":37}`,
 		},
 		{
-			name: "failing statement", token: admin, ctype: "text/plain",
-			body:   "CREATE ROLE a;\nDROP ROLE nosuch",
+			name: "failing statement", token: admin, ctype: jsonType,
+			body:   sqlJSON("CREATE ROLE a;\nDROP ROLE nosuch"),
 			status: 400,
 			want:   `{"error":"line 2, column 1: DROP ROLE nosuch: invalid request: role nosuch does not exist","line":2,"column":1}`,
 		},
@@ -265,8 +261,8 @@ func TestSQL(t *testing.T) {
 			want:   `{"error":"line 1, column 13: GRANT ROLE sellers TO GROUP analysts: permission denied: only catalog admins (ALL ON SERVER) may change the policy","line":1,"column":13}`,
 		},
 		{
-			name: "a user may not show another role", token: alice, ctype: "text/plain",
-			body:   "SHOW GRANTS ON ROLE sellers",
+			name: "a user may not show another role", token: alice, ctype: jsonType,
+			body:   sqlJSON("SHOW GRANTS ON ROLE sellers"),
 			status: 403,
 			want:   `{"error":"line 1, column 1: SHOW GRANTS ON ROLE sellers: permission denied: only catalog admins may show the grants of a role they do not hold","line":1,"column":1}`,
 		},
@@ -277,9 +273,9 @@ func TestSQL(t *testing.T) {
 			want:   `{"error":"no statements: send {\"sql\": \"GRANT …;\"}"}`,
 		},
 		{
-			name: "empty text script", token: admin, ctype: "text/plain",
+			name: "empty JSON body", token: admin, ctype: jsonType,
 			status: 400,
-			want:   `{"error":"no statements: send {\"sql\": \"GRANT …;\"}"}`,
+			want:   `{"error":"invalid JSON body: EOF"}`,
 		},
 		{
 			name: "invalid JSON", token: admin, ctype: "application/json",
@@ -294,16 +290,42 @@ func TestSQL(t *testing.T) {
 			want:   `{"error":"invalid JSON body: json: unknown field \"query\""}`,
 		},
 		{
-			name: "script over 1 MiB", token: admin, ctype: "text/plain",
-			body:   "SHOW ROLES;" + strings.Repeat(" ", 1<<20),
+			name: "script over 1 MiB", token: admin, ctype: jsonType,
+			body:   sqlJSON("SHOW ROLES;" + strings.Repeat(" ", 1<<20)),
 			status: 400,
 			want:   `{"error":"invalid request: the script exceeds 1048576 bytes"}`,
 		},
+		// What a cross-site HTML form can send, and a body without a type:
+		// refused before anything is read or run.
 		{
-			name: "text body over 2 MiB", token: admin, ctype: "text/plain",
-			body:   strings.Repeat(" ", 2<<20+1),
-			status: 413,
-			want:   `{"error":"request body too large"}`,
+			name: "text/plain body", token: admin, ctype: "text/plain; charset=utf-8",
+			body:   "GRANT ROLE admin_role TO GROUP everyone",
+			status: 415,
+			want:   `{"error":"request bodies must be JSON, sent with Content-Type: application/json"}`,
+		},
+		{
+			name: "urlencoded form", token: admin, ctype: "application/x-www-form-urlencoded",
+			body:   "sql=GRANT+ROLE+admin_role+TO+GROUP+everyone",
+			status: 415,
+			want:   `{"error":"request bodies must be JSON, sent with Content-Type: application/json"}`,
+		},
+		{
+			name: "multipart form", token: admin, ctype: "multipart/form-data; boundary=x",
+			body:   "--x\r\nContent-Disposition: form-data; name=\"sql\"\r\n\r\nSHOW ROLES\r\n--x--\r\n",
+			status: 415,
+			want:   `{"error":"request bodies must be JSON, sent with Content-Type: application/json"}`,
+		},
+		{
+			name: "JSON body without content type", token: admin,
+			body:   `{"sql": "SHOW CURRENT ROLES"}`,
+			status: 415,
+			want:   `{"error":"request bodies must be JSON, sent with Content-Type: application/json"}`,
+		},
+		{
+			name: "JSON lookalike type", token: admin, ctype: "application/jsonp",
+			body:   `{"sql": "SHOW CURRENT ROLES"}`,
+			status: 415,
+			want:   `{"error":"request bodies must be JSON, sent with Content-Type: application/json"}`,
 		},
 		{
 			name: "JSON body over 2 MiB", token: admin, ctype: "application/json",
@@ -325,6 +347,14 @@ func TestSQL(t *testing.T) {
 }
 
 func admin(f *fixture) string { return f.admin }
+
+const jsonType = "application/json"
+
+// sqlJSON is the JSON body of POST /api/sql running script.
+func sqlJSON(script string) string {
+	b, _ := json.Marshal(map[string]string{"sql": script})
+	return string(b)
+}
 func alice(f *fixture) string { return f.alice }
 
 // TestSQLChangeInForce: a change made through the API is what the next
@@ -337,7 +367,7 @@ func TestSQLChangeInForce(t *testing.T) {
 	if body := check(); !strings.Contains(body, `"decision":"DENY"`) {
 		t.Fatalf("before: %s", body)
 	}
-	if r := f.do(t, "POST", "/api/sql", f.admin, "text/plain", "GRANT ROLE readers TO GROUP sales"); r.status != 200 {
+	if r := f.do(t, "POST", "/api/sql", f.admin, jsonType, sqlJSON("GRANT ROLE readers TO GROUP sales")); r.status != 200 {
 		t.Fatalf("GRANT: %d %s", r.status, r.body)
 	}
 	if body := check(); !strings.Contains(body, `"decision":"ALLOW"`) {
@@ -367,8 +397,8 @@ func (failingEngine) Check(authz.Principal, string, string) (authz.Decision, err
 func TestInternalErrorsHideDetail(t *testing.T) {
 	f := newFixture(t, func(e api.Engine) api.Engine { return failingEngine{e} })
 	for _, r := range []response{
-		f.do(t, "POST", "/api/sql", f.admin, "text/plain", "SHOW ROLES"),
-		f.do(t, "POST", "/api/sql", f.admin, "text/plain", "CREATE ROLE r"),
+		f.do(t, "POST", "/api/sql", f.admin, jsonType, sqlJSON("SHOW ROLES")),
+		f.do(t, "POST", "/api/sql", f.admin, jsonType, sqlJSON("CREATE ROLE r")),
 		f.do(t, "GET", "/api/check?uri=s3://bkt/x&operation=GetObject", f.admin, "", ""),
 	} {
 		if r.status != 500 || r.body != `{"error":"internal error"}` {
@@ -571,7 +601,7 @@ func TestDeleteUser(t *testing.T) {
 		t.Error("bob is still known")
 	}
 	// Its token and access key went with it.
-	if r := f.do(t, "POST", "/api/sql", f.bob, "text/plain", "SHOW ROLES"); r.status != 401 {
+	if r := f.do(t, "POST", "/api/sql", f.bob, jsonType, sqlJSON("SHOW ROLES")); r.status != 401 {
 		t.Errorf("bob's token after the delete: %d %s", r.status, r.body)
 	}
 	if _, err := f.store.GetAccessKey(t.Context(), keys.AccessKeyID); !errors.Is(err, store.ErrNotFound) {

@@ -195,37 +195,56 @@ func (h *handler) authed(next func(w http.ResponseWriter, r *http.Request, calle
 // authedID is authed for handlers that need the identity too.
 func (h *handler) authedID(next func(w http.ResponseWriter, r *http.Request, c caller)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, granted, err := h.authenticate(r)
-		var pwErr *passwordCheckError
-		switch {
-		case errors.Is(err, identity.ErrUnauthenticated):
-			h.log.Info("REST authentication failed", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "err", err.Error())
-			h.challenge(w, err)
-			return
-		case errors.As(err, &pwErr):
-			h.log.Error("REST password check failed", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "err", err.Error())
-			jsonhttp.Error(w, http.StatusBadGateway, "the password could not be checked: the sign-in service (LDAP or SSO) failed; the server log says why")
-			return
-		case err != nil:
-			h.internal(w, r, err)
+		id, granted, ok := h.identify(w, r)
+		if !ok {
 			return
 		}
-		c, err := h.principal(r.Context(), id)
-		if errors.Is(err, identity.ErrNotInRequiredGroup) || errors.Is(err, identity.ErrUnauthenticated) {
-			jsonhttp.Error(w, http.StatusForbidden, "access refused: "+err.Error())
+		c, ok := h.resolve(w, r, id, granted)
+		if !ok {
 			return
 		}
-		if err != nil {
-			h.internal(w, r, err)
-			return
-		}
-		c.granted = granted
-		if ev := audit.FromContext(r.Context()); ev != nil {
-			ev.User, ev.AuthMethod, ev.Groups = id.User, id.Method, c.p.Groups
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		next(w, r, c)
 	}
+}
+
+// identify authenticates r; on failure it has answered (401, 502 or 500).
+func (h *handler) identify(w http.ResponseWriter, r *http.Request) (identity.Identity, string, bool) {
+	id, granted, err := h.authenticate(r)
+	var pwErr *passwordCheckError
+	switch {
+	case errors.Is(err, identity.ErrUnauthenticated):
+		h.log.Info("REST authentication failed", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "err", err.Error())
+		h.challenge(w, err)
+		return identity.Identity{}, "", false
+	case errors.As(err, &pwErr):
+		h.log.Error("REST password check failed", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "err", err.Error())
+		jsonhttp.Error(w, http.StatusBadGateway, "the password could not be checked: the sign-in service (LDAP or SSO) failed; the server log says why")
+		return identity.Identity{}, "", false
+	case err != nil:
+		h.internal(w, r, err)
+		return identity.Identity{}, "", false
+	}
+	return id, granted, true
+}
+
+// resolve finds the principal of an authenticated identity, records it in
+// the audit event and bounds the request body; on failure it has answered.
+func (h *handler) resolve(w http.ResponseWriter, r *http.Request, id identity.Identity, granted string) (caller, bool) {
+	c, err := h.principal(r.Context(), id)
+	if errors.Is(err, identity.ErrNotInRequiredGroup) || errors.Is(err, identity.ErrUnauthenticated) {
+		jsonhttp.Error(w, http.StatusForbidden, "access refused: "+err.Error())
+		return caller{}, false
+	}
+	if err != nil {
+		h.internal(w, r, err)
+		return caller{}, false
+	}
+	c.granted = granted
+	if ev := audit.FromContext(r.Context()); ev != nil {
+		ev.User, ev.AuthMethod, ev.Groups = id.User, id.Method, c.p.Groups
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	return c, true
 }
 
 // HealthAuthenticated is the answer of GET /api/health-authenticated, as

@@ -20,9 +20,9 @@ const (
 	minMaxHeaderBytes     = 4 << 10
 	// Bounds of proxy.preauth_max_bytes: a real form's fields (policy,
 	// signature, key, metadata) fit in a few KiB.
-	minPreAuthBytes = 4 << 10
-	maxPreAuthBytes = 1 << 20
-	minAdminSecretLen     = 16
+	minPreAuthBytes   = 4 << 10
+	maxPreAuthBytes   = 1 << 20
+	minAdminSecretLen = 16
 	// AWS STS's bounds on DurationSeconds of AssumeRole.
 	minRoleSession = 15 * time.Minute
 	maxRoleSession = 12 * time.Hour

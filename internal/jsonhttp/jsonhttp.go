@@ -7,6 +7,7 @@ package jsonhttp
 import (
 	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
 )
 
@@ -27,6 +28,13 @@ type ErrorBody struct {
 // Error answers status with msg as an ErrorBody.
 func Error(w http.ResponseWriter, status int, msg string) {
 	Write(w, status, ErrorBody{Error: msg})
+}
+
+// IsJSON reports whether a Content-Type header value is application/json,
+// with parameters (charset) or without.
+func IsJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
 }
 
 // Decode reads one JSON object into v, refusing unknown fields; on failure

@@ -30,6 +30,7 @@ func identityOptions(ctx context.Context, cfg *config.Config, engine *authz.Engi
 		jwt, err := jwtauth.New(ctx, jwtauth.Options{
 			PublicKeys: keys, JWKSURL: a.JWT.JWKSURL, IssuerURL: a.JWT.IssuerURL,
 			Audience: a.JWT.Audience, RemoteURL: a.JWT.ServerURL,
+			Issuer: a.JWT.Issuer, RequireExpiry: true, MaxLifetime: a.JWT.MaxLifetime,
 		})
 		if err != nil {
 			return o, fmt.Errorf("auth.jwt: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net/http"
 	"os"
@@ -81,12 +82,7 @@ func NewProxy(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Se
 		return nil, err
 	}
 	if cfg.Proxy.MetricsAddr != "" {
-		err := s.listen("metrics", cfg.Proxy.MetricsAddr, nil, &http.Server{
-			ReadHeaderTimeout: cfg.Proxy.ReadHeaderTimeout,
-			ReadTimeout:       restReadTimeout,
-			WriteTimeout:      restWriteTimeout,
-			IdleTimeout:       cfg.Proxy.IdleTimeout,
-		})
+		err := s.listen("metrics", cfg.Proxy.MetricsAddr, nil, statusServer(cfg, nil), connLimits{maxConns: statusMaxConns})
 		if err != nil {
 			return nil, err
 		}
@@ -121,14 +117,9 @@ func NewProxy(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Se
 	if err != nil {
 		return nil, err
 	}
-	status := http.NewServeMux()
-	status.Handle("GET /metrics", metrics.Handler())
-	status.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
-		jsonhttp.Write(w, http.StatusOK, map[string]string{"health": "ok"})
-	})
 	for _, l := range s.listeners {
 		if l.name == "metrics" {
-			l.srv.Handler = status
+			l.srv.Handler = statusHandler()
 		} else {
 			l.srv.Handler = gw
 		}
@@ -138,6 +129,32 @@ func NewProxy(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Se
 		"user_permission_ttl", cfg.Proxy.UserPermissionTTL, "max_staleness", cfg.Proxy.MaxStaleness)
 	built = true
 	return s, nil
+}
+
+// statusMaxConns bounds the connections of an nScale proxy's metrics
+// address (a scraper and a health check need a few).
+const statusMaxConns = 64
+
+// statusServer is the server of a metrics address: short requests only.
+func statusServer(cfg *config.Config, errorLog *log.Logger) *http.Server {
+	return &http.Server{
+		ReadHeaderTimeout: cfg.Proxy.ReadHeaderTimeout,
+		ReadTimeout:       restReadTimeout,
+		WriteTimeout:      restWriteTimeout,
+		IdleTimeout:       cfg.Proxy.IdleTimeout,
+		ErrorLog:          errorLog,
+	}
+}
+
+// statusHandler serves a metrics address: /metrics, unauthenticated (the
+// address is the operator's choice, e.g. loopback), and /health.
+func statusHandler() http.Handler {
+	status := http.NewServeMux()
+	status.Handle("GET /metrics", metrics.Handler())
+	status.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+		jsonhttp.Write(w, http.StatusOK, map[string]string{"health": "ok"})
+	})
+	return status
 }
 
 // proxyOnly is cfg without the REST listener, which `lakegate proxy` does

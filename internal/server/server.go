@@ -205,6 +205,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		return nil, err
 	}
 	ao.Engine, ao.Tokens, ao.Keys, ao.Logger = engine, tokens, creds, logger.With("component", "rest")
+	ao.Metrics, ao.AllowedOrigins = metrics.Handler(), cfg.REST.AllowedOrigins
 	if ao.AuditQuery, err = auditQuery(cfg, up); err != nil {
 		return nil, err
 	}
@@ -243,13 +244,15 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	}
 	restMux := http.NewServeMux()
 	restMux.Handle("/api/internal/", internalAPI)
-	restMux.Handle("GET /metrics", metrics.Handler())
-	restMux.Handle("/", rest)
+	restMux.Handle("/", rest) // with /metrics, for admins and the system token
 	restHandler := auditREST(s.auditor, restMux)
 	for _, l := range s.listeners {
-		if l.name == "rest" {
+		switch l.name {
+		case "rest":
 			l.srv.Handler = restHandler
-		} else {
+		case "metrics":
+			l.srv.Handler = statusHandler()
+		default:
 			l.srv.Handler = gw
 		}
 	}
@@ -285,6 +288,8 @@ func (s *Server) newGateway(cfg *config.Config, keys sigv4.CredentialLookup, aut
 		BaseDomains:     cfg.Proxy.BaseDomains,
 		Logger:          logger.With("component", "proxy"),
 		BodyIdleTimeout: cfg.Proxy.BodyIdleTimeout,
+		PreAuthTimeout:  cfg.Proxy.PreAuthTimeout,
+		PreAuthMaxBytes: cfg.Proxy.PreAuthMaxBytes,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("proxy: %w", err)
@@ -380,8 +385,11 @@ func (s *Server) bindListeners(cfg *config.Config) error {
 			ErrorLog:          errorLog,
 		}
 	}
+	proxyLimits := func(maxConns int) connLimits {
+		return connLimits{maxConns: maxConns, writeIdle: cfg.Proxy.WriteIdleTimeout}
+	}
 	if cfg.Proxy.Addr != "" {
-		if err := s.listen("proxy", cfg.Proxy.Addr, nil, proxyServer()); err != nil {
+		if err := s.listen("proxy", cfg.Proxy.Addr, nil, proxyServer(), proxyLimits(cfg.Proxy.MaxConnections)); err != nil {
 			return err
 		}
 	}
@@ -390,7 +398,7 @@ func (s *Server) bindListeners(cfg *config.Config) error {
 		if err != nil {
 			return fmt.Errorf("proxy TLS: %w", err)
 		}
-		if err := s.listen("proxy-tls", cfg.Proxy.TLSAddr, tc, proxyServer()); err != nil {
+		if err := s.listen("proxy-tls", cfg.Proxy.TLSAddr, tc, proxyServer(), proxyLimits(cfg.Proxy.TLSMaxConnections)); err != nil {
 			return err
 		}
 	}
@@ -409,19 +417,33 @@ func (s *Server) bindListeners(cfg *config.Config) error {
 			IdleTimeout:       cfg.Proxy.IdleTimeout,
 			MaxHeaderBytes:    cfg.Proxy.MaxHeaderBytes,
 			ErrorLog:          errorLog,
-		})
+		}, connLimits{maxConns: cfg.REST.MaxConnections})
 		if err != nil {
+			return err
+		}
+	}
+	if cfg.REST.Addr != "" && cfg.REST.MetricsAddr != "" {
+		// Unauthenticated, on an address of the operator's choosing.
+		if err := s.listen("metrics", cfg.REST.MetricsAddr, nil, statusServer(cfg, errorLog), connLimits{maxConns: cfg.REST.MaxConnections}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Server) listen(name, addr string, tc *tls.Config, srv *http.Server) error {
-	ln, err := net.Listen("tcp", addr)
+// connLimits bound a listener: connections served at once, and the idle
+// timeout of each write (0: none; the REST server has a WriteTimeout).
+type connLimits struct {
+	maxConns  int
+	writeIdle time.Duration
+}
+
+func (s *Server) listen(name, addr string, tc *tls.Config, srv *http.Server, limits connLimits) error {
+	raw, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("%s listener: %w", name, err)
 	}
+	var ln net.Listener = limitListener(raw, max(limits.maxConns, 1), limits.writeIdle)
 	if tc != nil {
 		srv.TLSConfig = tc
 		ln = tls.NewListener(ln, tc)

@@ -161,7 +161,7 @@ func TestReadPostForm(t *testing.T) {
 			if !IsPostForm(r) {
 				t.Fatal("IsPostForm = false")
 			}
-			f, err := ReadPostForm(r)
+			f, err := ReadPostForm(r, 0)
 			if got := codeOf(err); got != tc.code {
 				t.Fatalf("code %q (%v), want %q", got, err, tc.code)
 			}
@@ -249,7 +249,7 @@ func TestFileStream(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				body := fields + fileHead + tc.file + tc.tail
-				f, err := ReadPostForm(formRequest(body, int64(len(body))))
+				f, err := ReadPostForm(formRequest(body, int64(len(body))), 0)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -281,7 +281,7 @@ func TestFileStream(t *testing.T) {
 func TestUpstreamFieldsParse(t *testing.T) {
 	body := part(`name="key"`, "k") + part(`name="a\"b\\c"`, "multi\r\nline") + part(`name="policy"`, "old") +
 		part(`name="AWSAccessKeyId"`, "client") + part(`name="signature"`, "sig") + fileHead + "file data" + closing
-	f, err := ReadPostForm(formRequest(body, int64(len(body))))
+	f, err := ReadPostForm(formRequest(body, int64(len(body))), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +330,7 @@ func FuzzReadPostForm(f *testing.F) {
 	f.Add(part(`name="key"`, "k") + fileHead + "\r\n--" + testBoundary + "\r\n")
 	f.Add(fileHead + "--" + testBoundary + "--")
 	f.Fuzz(func(t *testing.T, body string) {
-		form, err := ReadPostForm(formRequest(body, int64(len(body))))
+		form, err := ReadPostForm(formRequest(body, int64(len(body))), 0)
 		if err != nil {
 			if strings.HasPrefix(codeOf(err), "technical") {
 				t.Fatalf("error without an S3 code: %v", err)

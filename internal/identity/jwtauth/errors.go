@@ -32,6 +32,9 @@ var (
 	ErrNotYetValid error = refusal("token not yet valid")
 	// ErrNoExpiry: Options.RequireExpiry is set and the token has no exp.
 	ErrNoExpiry error = refusal("token has no exp claim")
+	// ErrLifetime: Options.MaxLifetime is set and the token is valid for
+	// longer (exp-iat or exp-now beyond it).
+	ErrLifetime error = refusal("token lifetime exceeds the maximum")
 	// ErrBadClaims: a registered claim (exp, nbf) has the wrong JSON type.
 	ErrBadClaims error = refusal("invalid claims")
 	// ErrNoSubject: sub is missing, empty or not a string.

@@ -5,7 +5,8 @@
 // JWT_ALGORITHM) and then with the keys of a JWKS, given directly or found
 // by OpenID Connect discovery. The token is valid as soon as one key
 // verifies it and its claims hold: sub is required, exp and nbf are
-// honoured with a clock skew.
+// honoured with a clock skew, and with a maximum lifetime (lakegate's
+// default) exp is required and bounded, so no token is valid forever.
 //
 // Signatures are checked by github.com/golang-jwt/jwt/v5, not jwx: jwx v3
 // needs modules go.mod does not hold (httprc/v3, dsig, fastjson), while
@@ -77,8 +78,13 @@ type Options struct {
 	// ClockSkew is the leeway for exp and nbf; zero means DefaultClockSkew.
 	ClockSkew time.Duration
 	// RequireExpiry refuses tokens without exp. Okera does not require exp,
-	// so neither does the default.
+	// so neither does the default; MaxLifetime implies it.
 	RequireExpiry bool
+	// MaxLifetime, when positive, refuses tokens without exp and tokens
+	// valid for longer than this: exp-iat (when iat is present) and
+	// exp-now must not exceed it (exp-now by at most the clock skew). A
+	// forever-valid token cannot be made short-lived by a small iat.
+	MaxLifetime time.Duration
 	// JWKSRefreshInterval is how often the JWKS is fetched again, in the
 	// background while the old keys keep serving; zero means
 	// DefaultJWKSRefreshInterval.
@@ -127,6 +133,7 @@ func (o Options) Validate() error {
 		value time.Duration
 	}{
 		{"clock skew", o.ClockSkew},
+		{"maximum lifetime", o.MaxLifetime},
 		{"JWKS refresh interval", o.JWKSRefreshInterval},
 		{"JWKS minimum refresh interval", o.JWKSMinRefreshInterval},
 	} {
@@ -148,6 +155,11 @@ type Authenticator struct {
 	issuer     string
 	audience   string
 	parser     *gojwt.Parser
+	// maxLifetime bounds exp-iat and exp-now (0: unbounded); skew and now
+	// are the parser's leeway and clock.
+	maxLifetime time.Duration
+	skew        time.Duration
+	now         func() time.Time
 }
 
 var _ identity.TokenAuthenticator = (*Authenticator)(nil)
@@ -169,7 +181,7 @@ func New(ctx context.Context, opts Options) (*Authenticator, error) {
 		client = &http.Client{Timeout: DefaultHTTPTimeout}
 	}
 	skew := orDefault(opts.ClockSkew, DefaultClockSkew)
-	a := &Authenticator{issuer: opts.Issuer, audience: opts.Audience}
+	a := &Authenticator{issuer: opts.Issuer, audience: opts.Audience, maxLifetime: opts.MaxLifetime, skew: skew, now: now}
 
 	var errs []error
 	for i, k := range opts.PublicKeys {
@@ -214,7 +226,7 @@ func New(ctx context.Context, opts Options) (*Authenticator, error) {
 		gojwt.WithTimeFunc(now),
 		gojwt.WithStrictDecoding(),
 	}
-	if opts.RequireExpiry {
+	if opts.RequireExpiry || opts.MaxLifetime > 0 {
 		parserOpts = append(parserOpts, gojwt.WithExpirationRequired())
 	}
 	a.parser = gojwt.NewParser(parserOpts...)
@@ -428,6 +440,9 @@ func (a *Authenticator) verifyWith(token string, lookup func(alg, kid string, ha
 	if iss, _ := claims["iss"].(string); issuer != "" && iss != issuer {
 		refused = append(refused, ErrIssuer)
 	}
+	if err := a.checkLifetime(claims); err != nil {
+		refused = append(refused, err)
+	}
 	groups, gerr := parseGroups(claims["groups"])
 	if gerr != nil {
 		refused = append(refused, gerr)
@@ -440,6 +455,28 @@ func (a *Authenticator) verifyWith(token string, lookup func(alg, kid string, ha
 		id.Expires = exp.Time
 	}
 	return id, false, nil
+}
+
+// checkLifetime refuses a token valid for longer than the maximum
+// lifetime: exp-iat beyond it, or exp further than it (plus the clock skew)
+// from now. A missing exp is refused by the parser already.
+func (a *Authenticator) checkLifetime(claims gojwt.MapClaims) error {
+	if a.maxLifetime <= 0 {
+		return nil
+	}
+	exp, err := claims.GetExpirationTime()
+	if err != nil || exp == nil {
+		return nil // refused by the parser: missing or not a number
+	}
+	if iat, err := claims.GetIssuedAt(); err != nil {
+		return fmt.Errorf("%w: iat is not a number", ErrBadClaims)
+	} else if iat != nil && exp.Sub(iat.Time) > a.maxLifetime {
+		return fmt.Errorf("%w: valid for %s from iat, more than %s", ErrLifetime, exp.Sub(iat.Time).Round(time.Second), a.maxLifetime)
+	}
+	if left := exp.Sub(a.now()); left > a.maxLifetime+a.skew {
+		return fmt.Errorf("%w: valid for %s more, more than %s", ErrLifetime, left.Round(time.Second), a.maxLifetime)
+	}
+	return nil
 }
 
 // malformed turns golang-jwt's malformed-token error into a refusal,

@@ -397,6 +397,41 @@ func TestAudienceIssuerAndExpiry(t *testing.T) {
 	}
 }
 
+func TestMaxLifetime(t *testing.T) {
+	k := keys()
+	o := staticOptions(t, newClock())
+	o.MaxLifetime = 24 * time.Hour // the clock skew is the default minute
+	a := newAuth(t, o)
+	tests := []struct {
+		name   string
+		edits  map[string]any
+		reason error // nil: accepted
+	}{
+		{name: "one hour", edits: map[string]any{}},
+		{name: "exactly the maximum from iat", edits: map[string]any{"iat": t0.Unix(), "exp": t0.Add(24 * time.Hour).Unix()}},
+		{name: "no iat, within the maximum from now", edits: map[string]any{"iat": nil, "exp": t0.Add(23 * time.Hour).Unix()}},
+		{name: "no exp", edits: map[string]any{"exp": nil}, reason: jwtauth.ErrNoExpiry},
+		{name: "no exp nor iat", edits: map[string]any{"exp": nil, "iat": nil}, reason: jwtauth.ErrNoExpiry},
+		{name: "a year from iat", edits: map[string]any{"exp": t0.Add(365 * 24 * time.Hour).Unix()}, reason: jwtauth.ErrLifetime},
+		{name: "no iat, a year from now", edits: map[string]any{"iat": nil, "exp": t0.Add(365 * 24 * time.Hour).Unix()}, reason: jwtauth.ErrLifetime},
+		{name: "iat moved close to a far exp", edits: map[string]any{"iat": t0.Add(364 * 24 * time.Hour).Unix(), "exp": t0.Add(365 * 24 * time.Hour).Unix()}, reason: jwtauth.ErrLifetime},
+		{name: "iat not a number", edits: map[string]any{"iat": "yesterday"}, reason: jwtauth.ErrBadClaims},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			token := sign(t, gojwt.SigningMethodRS256, k.rsa1, "", claims(tc.edits))
+			id, err := a.AuthenticateToken(context.Background(), token)
+			if tc.reason != nil {
+				checkRefusal(t, err, tc.reason, token)
+				return
+			}
+			if err != nil || id.User != "alice" {
+				t.Fatalf("AuthenticateToken = %+v, %v", id, err)
+			}
+		})
+	}
+}
+
 func TestClockSkewOption(t *testing.T) {
 	k := keys()
 	clk := newClock()

@@ -182,25 +182,53 @@ func (s *chunkedState) release() {
 	}
 }
 
-func (s *chunkedState) chunkBuf(n int) []byte {
+// chunkBuf returns the chunk buffer with length n, its first keep bytes
+// preserved.
+func (s *chunkedState) chunkBuf(n, keep int) []byte {
 	if n > s.maxAlloc {
 		s.maxAlloc = n
 	}
 	if s.bufp != nil && cap(*s.bufp) >= n {
 		return (*s.bufp)[:n]
 	}
-	if s.bufp != nil {
-		chunkPool.Put(s.bufp)
-		s.bufp = nil
-	}
-	if v, ok := chunkPool.Get().(*[]byte); ok && cap(*v) >= n {
+	old := s.bufp
+	// A pooled buffer much larger than needed would be held by a client
+	// that has sent little: take it only once a quarter of it is needed.
+	if v, ok := chunkPool.Get().(*[]byte); ok && cap(*v) >= n && cap(*v)/4 <= max(n, chunkBufGranule) {
 		s.bufp = v
-		return (*v)[:n]
+	} else {
+		if ok {
+			chunkPool.Put(v)
+		}
+		c := (n + chunkBufGranule - 1) / chunkBufGranule * chunkBufGranule
+		b := make([]byte, c)
+		s.bufp = &b
 	}
-	c := (n + chunkBufGranule - 1) / chunkBufGranule * chunkBufGranule
-	b := make([]byte, c)
-	s.bufp = &b
-	return b[:n]
+	if old != nil {
+		copy(*s.bufp, (*old)[:keep])
+		chunkPool.Put(old)
+	}
+	return (*s.bufp)[:n]
+}
+
+// readChunkData reads a signed chunk's size bytes. The buffer grows with
+// the bytes actually received (doubling from chunkBufGranule), never to
+// the declared size up front: a client that announces a large chunk and
+// stalls holds only what it sent.
+func (s *chunkedState) readChunkData(size int) ([]byte, error) {
+	filled := 0
+	data := s.chunkBuf(min(size, chunkBufGranule), 0)
+	for {
+		n, err := io.ReadFull(s.br, data[filled:])
+		filled += n
+		if err != nil {
+			return nil, ioErr(err)
+		}
+		if filled == size {
+			return data, nil
+		}
+		data = s.chunkBuf(min(size, 2*filled), filled)
+	}
 }
 
 func (s *chunkedState) read(b []byte) (int, error) {
@@ -400,9 +428,9 @@ func (s *chunkedState) nextUnit() error {
 	if size > s.maxChunk {
 		return s3err.InvalidRequest.WithMessage("An aws-chunked chunk exceeds the maximum chunk size of " + strconv.FormatInt(s.maxChunk, 10) + " bytes.")
 	}
-	data := s.chunkBuf(int(size))
-	if _, err := io.ReadFull(s.br, data); err != nil {
-		return ioErr(err)
+	data, err := s.readChunkData(int(size))
+	if err != nil {
+		return err
 	}
 	s.sha.Reset()
 	s.sha.Write(data)

@@ -176,6 +176,7 @@ func streamCases() []streamCase {
 		{name: "signed, single small chunk", data: small, build: signedSpec(small, 64*1024, nil)},
 		{name: "signed, empty payload", data: []byte{}, build: signedSpec([]byte{}, 64*1024, nil)},
 		{name: "signed, odd chunk size", data: data, build: signedSpec(data, 8191, nil)},
+		{name: "signed, one chunk larger than a buffer granule", data: data, build: signedSpec(data, len(data), nil)},
 		{name: "signed, minio-go", data: data, build: func(t *testing.T) *http.Request { return minioStreaming(t, data, nil) }},
 		{
 			name: "signed trailer, spec encoder", data: data, build: signedSpec(data, 64*1024, trailers),
@@ -329,6 +330,30 @@ func TestPayloadReaderStreaming(t *testing.T) {
 				checkTrailer(t, pr.Trailer(), tc.trailer)
 			}
 		})
+	}
+}
+
+// TestChunkBufferGrowsWithData: a client that announces a large signed
+// chunk and stops sending holds a buffer the size of what it sent, not of
+// what it announced.
+func TestChunkBufferGrowsWithData(t *testing.T) {
+	data := testData(8 << 20)
+	r := streamingRequest(t, streamingSigned, data, nil, time.Now().UTC(), func(c *specChunkSigner) []byte {
+		return specEncodeSigned(c, data, len(data), nil)
+	})
+	res := verifyStream(t, r, 16<<20)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sent := range []int{100, 70 << 10, 300 << 10} {
+		pr := res.NewPayloadReader(bytes.NewReader(body[:sent]), int64(len(body)))
+		if _, err := drain(pr, 32<<10); codeOf(err) != "IncompleteBody" {
+			t.Fatalf("sent %d bytes: error %v, want IncompleteBody", sent, err)
+		}
+		if limit := max(2*sent, chunkBufGranule); pr.s.maxAlloc > limit {
+			t.Errorf("sent %d bytes of an 8 MiB chunk: a %d-byte buffer, want at most %d", sent, pr.s.maxAlloc, limit)
+		}
 	}
 }
 
