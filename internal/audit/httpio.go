@@ -19,7 +19,9 @@ type ResponseRecorder struct {
 
 // WriteHeader implements http.ResponseWriter.
 func (w *ResponseRecorder) WriteHeader(code int) {
-	if w.Status == 0 {
+	// 1xx responses (100 Continue, 103 Early Hints) are informational:
+	// the outcome is the final status that follows them.
+	if w.Status == 0 && (code < 100 || code > 199) {
 		w.Status = code
 	}
 	w.ResponseWriter.WriteHeader(code)

@@ -36,6 +36,11 @@ type Audit struct {
 	// UploadInterval is how often a batch is cut and uploaded to S3 (also
 	// at 64 MiB, and at each hour).
 	UploadInterval time.Duration `yaml:"upload_interval"`
+	// UnauthenticatedRate bounds the records per second of proxy requests
+	// refused before they were authenticated (bad or missing signatures):
+	// they are compacted, and past the rate counted instead of written,
+	// the next record saying how many were left out.
+	UnauthenticatedRate float64 `yaml:"unauthenticated_rate"`
 }
 
 // AuditSinks is where one log goes; any combination may be set.
@@ -70,6 +75,9 @@ const (
 	DefaultAuditMaxAge         = 24 * time.Hour
 	DefaultAuditSpoolMaxSizeMB = 4096
 	DefaultAuditUploadInterval = time.Minute
+	// DefaultAuditUnauthenticatedRate is audit.unauthenticated_rate's
+	// default, in records per second.
+	DefaultAuditUnauthenticatedRate = 20
 	// AuditDir and AuditSpoolDir are the directories inside DataDir used
 	// when audit.events has no sink and audit.spool_dir is empty.
 	AuditDir      = "audit"
@@ -85,6 +93,8 @@ func defaultAudit() Audit {
 		FailClosed:     true,
 		SpoolMaxSizeMB: DefaultAuditSpoolMaxSizeMB,
 		UploadInterval: DefaultAuditUploadInterval,
+
+		UnauthenticatedRate: DefaultAuditUnauthenticatedRate,
 	}
 }
 
@@ -128,6 +138,9 @@ func (a *Audit) validate(v *validator) {
 	}
 	if a.Node != "" && !auditNodeRE.MatchString(a.Node) {
 		v.add("audit.node", fmt.Sprintf("%q: use up to 128 letters, digits, '.', '_' and '-'", a.Node))
+	}
+	if a.UnauthenticatedRate <= 0 {
+		v.add("audit.unauthenticated_rate", "must be positive (records per second)")
 	}
 	if a.SpoolMaxSizeMB <= 0 {
 		v.add("audit.spool_max_size_mb", "must be positive")

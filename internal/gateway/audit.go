@@ -3,9 +3,13 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/lakegate/lakegate/internal/audit"
 	"github.com/lakegate/lakegate/internal/authz"
@@ -135,8 +139,63 @@ func (h *Handler) finish(x *exchange) {
 		case ev.Decision == "":
 			ev.Decision, ev.Reason = audit.DecisionError, "the request ended before a decision"
 		}
+		if ev.User == "" && !h.unauthenticated.record(ev) {
+			return
+		}
 	}
 	h.opts.Audit.Complete(ev)
+}
+
+// Records of requests refused before they were authenticated cost an
+// attacker nothing to cause, so they are kept small and few: each is
+// compacted to unauthRecordBytes-sized fields, and past the rate
+// (Options.UnauthenticatedAuditRate) they are counted instead of written;
+// the next one written says how many were left out.
+const (
+	unauthFieldBytes         = 256
+	defaultUnauthAuditRate   = 20 // records per second
+	defaultUnauthAuditBurst  = 200
+	unauthSuppressedTemplate = "; %d refusals of unauthenticated requests before this one were not recorded (rate limit)"
+)
+
+type unauthLimiter struct {
+	lim        *rate.Limiter
+	suppressed atomic.Int64
+}
+
+func newUnauthLimiter(perSecond float64) *unauthLimiter {
+	if perSecond <= 0 {
+		perSecond = defaultUnauthAuditRate
+	}
+	burst := max(defaultUnauthAuditBurst, int(perSecond))
+	return &unauthLimiter{lim: rate.NewLimiter(rate.Limit(perSecond), burst)}
+}
+
+// record compacts ev, an unauthenticated refusal, and reports whether it
+// is to be written.
+func (l *unauthLimiter) record(ev *audit.Event) bool {
+	if !l.lim.Allow() {
+		l.suppressed.Add(1)
+		return false
+	}
+	clip := func(s string) string {
+		if len(s) > unauthFieldBytes {
+			ev.Truncated = true
+			return strings.ToValidUTF8(s[:unauthFieldBytes], "")
+		}
+		return s
+	}
+	ev.UserAgent, ev.Reason, ev.AccessKeyID = clip(ev.UserAgent), clip(ev.Reason), clip(ev.AccessKeyID)
+	if len(ev.URIs) > 1 {
+		ev.URIsOmitted, ev.URIs, ev.Truncated = len(ev.URIs)-1, ev.URIs[:1], true
+	}
+	for i := range ev.URIs {
+		ev.URIs[i] = clip(ev.URIs[i])
+	}
+	if n := l.suppressed.Swap(0); n > 0 {
+		ev.Reason += fmt.Sprintf(unauthSuppressedTemplate, n)
+	}
+	return true
 }
 
 func s3URI(bucket, key string) string {

@@ -147,3 +147,83 @@ func TestAuditRefusedRequests(t *testing.T) {
 		t.Errorf("event = %+v", ev)
 	}
 }
+
+// TestAuditExpectContinueFinalStatus: a PUT sent with Expect:
+// 100-continue is recorded with its final status, not 100.
+func TestAuditExpectContinueFinalStatus(t *testing.T) {
+	aud := &recordingAuditor{}
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+	})
+	proxy := startProxy(t, upstream, func(o *Options) { o.Audit = aud })
+	body := bytes.Repeat([]byte("x"), 64<<10)
+	r, _ := http.NewRequest(http.MethodPut, proxy+"/bucket1/k", bytes.NewReader(body))
+	r.Header.Set("Expect", "100-continue")
+	signV4(t, r, sha(body), time.Now())
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: 5 * time.Second}}
+	resp, err := client.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	c := aud.waitCompletions(t, 1)
+	if len(c) != 1 || c[0].Status != http.StatusOK || c[0].BytesIn != int64(len(body)) {
+		t.Errorf("completions = %+v, want one with status 200", c)
+	}
+}
+
+// TestAuditUnauthenticatedRefusalsBounded: anonymous refusals are
+// compacted and, past the rate, counted instead of written; a signed
+// request is still recorded in full.
+func TestAuditUnauthenticatedRefusalsBounded(t *testing.T) {
+	aud := &recordingAuditor{}
+	proxy, _ := newProxy(t, func(o *Options) { o.Audit = aud; o.UnauthenticatedAuditRate = 1 })
+	long := strings.Repeat("a", 3000)
+	const n = 300
+	for range n {
+		r, _ := http.NewRequest(http.MethodGet, proxy+"/bucket1/"+long, nil)
+		r.Header.Set("User-Agent", long)
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	time.Sleep(100 * time.Millisecond)
+	_, c := aud.snapshot()
+	if len(c) == 0 || len(c) >= n {
+		t.Fatalf("%d records of %d anonymous refusals, want some but fewer", len(c), n)
+	}
+	for _, ev := range c {
+		if len(ev.UserAgent) > unauthFieldBytes || len(ev.URIs) > 1 || len(ev.URIs[0]) > unauthFieldBytes || !ev.Truncated {
+			t.Fatalf("record not compacted: UA %d bytes, URIs %v", len(ev.UserAgent), len(ev.URIs))
+		}
+	}
+	// The next one written says how many were left out.
+	time.Sleep(1100 * time.Millisecond)
+	r, _ := http.NewRequest(http.MethodGet, proxy+"/bucket1/k", nil)
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	c = aud.waitCompletions(t, len(c)+1)
+	if last := c[len(c)-1]; !strings.Contains(last.Reason, "were not recorded") {
+		t.Errorf("last record's reason %q does not count the left-out refusals", last.Reason)
+	}
+	// Signed requests are not limited.
+	before := len(c)
+	r, _ = http.NewRequest(http.MethodGet, proxy+"/bucket1/"+long, nil)
+	r.Header.Set("User-Agent", long)
+	signV4(t, r, sha(nil), time.Now())
+	resp, err = http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	c = aud.waitCompletions(t, before+1)
+	if len(c) != before+1 || c[len(c)-1].UserAgent != long {
+		t.Errorf("the signed request was not recorded in full")
+	}
+}

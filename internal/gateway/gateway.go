@@ -51,6 +51,10 @@ type Options struct {
 	// Audit records one event per request, the decision before anything is
 	// forwarded; nil records nothing.
 	Audit Auditor
+	// UnauthenticatedAuditRate bounds the records per second of requests
+	// refused before they were authenticated (compacted, and counted
+	// rather than written past the rate); zero means 20.
+	UnauthenticatedAuditRate float64
 }
 
 // Handler is the access proxy.
@@ -62,7 +66,10 @@ type Handler struct {
 	// preAuth bounds the reading of a POST form's fields.
 	preAuth time.Duration
 	prefix  string
-	seq    atomic.Uint64
+	seq     atomic.Uint64
+	// unauthenticated keeps the records of unauthenticated refusals small
+	// and few.
+	unauthenticated *unauthLimiter
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -96,7 +103,8 @@ func New(o Options) (*Handler, error) {
 	if preAuth <= 0 {
 		preAuth = 20 * time.Second
 	}
-	return &Handler{opts: o, sealer: o.Sealer, log: log, idle: idle, preAuth: preAuth, prefix: hex.EncodeToString(p[:])}, nil
+	return &Handler{opts: o, sealer: o.Sealer, log: log, idle: idle, preAuth: preAuth, prefix: hex.EncodeToString(p[:]),
+		unauthenticated: newUnauthLimiter(o.UnauthenticatedAuditRate)}, nil
 }
 
 // ServeHTTP runs one S3 request through the pipeline: parse, authenticate,

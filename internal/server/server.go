@@ -288,8 +288,10 @@ func (s *Server) newGateway(cfg *config.Config, keys sigv4.CredentialLookup, aut
 		BaseDomains:     cfg.Proxy.BaseDomains,
 		Logger:          logger.With("component", "proxy"),
 		BodyIdleTimeout: cfg.Proxy.BodyIdleTimeout,
-		PreAuthTimeout:  cfg.Proxy.PreAuthTimeout,
-		PreAuthMaxBytes: cfg.Proxy.PreAuthMaxBytes,
+
+		UnauthenticatedAuditRate: cfg.Audit.UnauthenticatedRate,
+		PreAuthTimeout:           cfg.Proxy.PreAuthTimeout,
+		PreAuthMaxBytes:          cfg.Proxy.PreAuthMaxBytes,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("proxy: %w", err)
