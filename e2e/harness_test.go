@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	mrand "math/rand/v2"
 	"net"
@@ -754,6 +755,10 @@ type lakegateOptions struct {
 	// UpstreamBuckets, when set, is rendered as upstream.buckets (per-bucket
 	// endpoint, region, addressing).
 	UpstreamBuckets map[string]any
+	// ProxyExtra and RESTExtra, when set, are merged into the proxy and
+	// rest sections (timeouts, limits, allowed origins…).
+	ProxyExtra map[string]any
+	RESTExtra  map[string]any
 }
 
 // lakegateServer is a running `lakegate serve`.
@@ -883,6 +888,8 @@ func lakegateConfig(dataDir string, lg *lakegateServer, upstreamURL string, m *m
 			"secret_access_key": m.SecretKey,
 		},
 	}
+	maps.Copy(proxy, o.ProxyExtra)
+	maps.Copy(cfg["rest"].(map[string]any), o.RESTExtra)
 	if o.UpstreamBuckets != nil {
 		cfg["upstream"].(map[string]any)["buckets"] = o.UpstreamBuckets
 	}
