@@ -56,10 +56,7 @@ func newPolicyStackOn(t *testing.T, kind backendKind, o lakegateOptions) *stack 
 	if buildErr != nil {
 		t.Fatalf("lakegate did not build: %v", buildErr)
 	}
-	m := startVersitygw(t)
-	rec := startRecorder(t, m)
-	lg := startLakegate(t, rec.URL, m, o)
-	return &stack{MinIO: m, Rec: rec, LG: lg}
+	return stackOver(t, startVersitygw(t), o)
 }
 
 // startVersitygw starts `versitygw posix` with sidecar metadata (the

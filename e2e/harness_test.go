@@ -856,7 +856,13 @@ func newStack(t testing.TB, o lakegateOptions) *stack {
 	if buildErr != nil {
 		t.Fatalf("lakegate did not build: %v", buildErr)
 	}
-	m := startMinIO(t)
+	return stackOver(t, startMinIO(t), o)
+}
+
+// stackOver puts the recorder and lakegate serve in front of a running
+// S3 server (MinIO, or the embedded backend's versitygw).
+func stackOver(t testing.TB, m *minioServer, o lakegateOptions) *stack {
+	t.Helper()
 	rec := startRecorder(t, m)
 	lg := startLakegate(t, rec.URL, m, o)
 	return &stack{MinIO: m, Rec: rec, LG: lg}
