@@ -91,7 +91,9 @@ type FilterStats struct {
 //   - ListMultipartUploads: <Upload> (Key), <CommonPrefixes>
 //
 // A dropped entry vanishes with the whitespace before it. An entry is kept
-// only if it has a name and every name in it is visible.
+// only if it has a name and every name in it is visible. A kept entry loses
+// its <Owner> and <Initiator> children, which name backend identities (the
+// upstream's own key id and account), never the client's.
 //
 // Markers: NextMarker (V1) and NextKeyMarker (versions, uploads) are kept
 // when the name is visible (v.Key or v.Prefix) and otherwise replaced by
@@ -217,6 +219,10 @@ var listSpecs = map[ListKind]*docSpec{
 	},
 }
 
+// strippedChildren are the children of an entry FilterList never copies:
+// they name the upstream's identities.
+var strippedChildren = map[string]bool{"Owner": true, "Initiator": true}
+
 var bucketsSpec = docSpec{
 	root:      "ListAllMyBucketsResult",
 	container: "Buckets",
@@ -251,6 +257,7 @@ type filter struct {
 
 	// The entry being read, if any.
 	entry      *entrySpec
+	skipDepth  int    // len(stack) with a dropped child of the entry open; 0 for none
 	entryDepth int    // len(stack) with the entry element open
 	buf        []byte // the entry as it will be written if kept
 	inName     bool   // inside the entry's naming field
@@ -386,6 +393,13 @@ func (f *filter) start(t xml.StartElement) error {
 		if f.inName {
 			return fmt.Errorf("%w: element inside <%s>", ErrMalformed, f.entry.field)
 		}
+		if f.skipDepth > 0 {
+			break
+		}
+		if len(f.stack) == f.entryDepth && strippedChildren[t.Name.Local] {
+			f.skipDepth = len(f.stack) + 1
+			break
+		}
 		if len(f.stack) == f.entryDepth && t.Name.Local == f.entry.field {
 			f.inName = true
 			f.nameText = f.nameText[:0]
@@ -424,6 +438,10 @@ func (f *filter) end(t xml.EndElement) error {
 	}
 	f.stack = f.stack[:n-1]
 	switch {
+	case f.entry != nil && f.skipDepth > 0:
+		if len(f.stack) < f.skipDepth {
+			f.skipDepth = 0
+		}
 	case f.entry != nil:
 		if f.inName && len(f.stack) == f.entryDepth {
 			f.inName = false
@@ -454,6 +472,7 @@ func (f *filter) text(t xml.CharData) error {
 		if !isSpace(t) {
 			return fmt.Errorf("%w: text outside the root element", ErrMalformed)
 		}
+	case f.entry != nil && f.skipDepth > 0:
 	case f.entry != nil:
 		if f.inName {
 			f.nameText = append(f.nameText, t...)
