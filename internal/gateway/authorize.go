@@ -101,6 +101,12 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 			reason = "a SERVER grant shows every bucket"
 			break
 		}
+		// A page of a filtered list would say, by being empty yet
+		// truncated, that hidden buckets exist and what they start with.
+		if req.Query.Has("max-buckets") || req.Query.Has("continuation-token") {
+			h.fail(w, r, s3err.NotImplemented.WithMessage("Paginated ListBuckets is only for users who may see every bucket."))
+			return
+		}
 		call.ModifyResponse = filterOn200(func(dst io.Writer, src io.Reader) error {
 			_, err := s3xml.FilterBuckets(dst, src, func(b string) bool { return h.opts.Authorizer.BucketVisible(p, b) }, h.seal())
 			return err

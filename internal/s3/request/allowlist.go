@@ -163,7 +163,10 @@ func hdrs(groups ...[]headerRule) []headerRule { return slices.Concat(groups...)
 var operationSpecs = func() []opSpec {
 	get, put, post, del, head := http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodHead
 	specs := []opSpec{
-		{op: "ListBuckets", method: get, level: levelService, params: []string{"prefix", "bucket-region"}, headers: hdrCommon},
+		// The gateway refuses max-buckets and continuation-token to users
+		// whose list is filtered.
+		{op: "ListBuckets", method: get, level: levelService,
+			params: []string{"prefix", "bucket-region", "max-buckets", "continuation-token"}, headers: hdrCommon},
 
 		{op: "HeadBucket", method: head, level: levelBucket, headers: hdrCommon},
 		{op: "GetBucketLocation", method: get, level: levelBucket, selectors: sel("location"), headers: hdrCommon},
