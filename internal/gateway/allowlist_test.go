@@ -147,3 +147,18 @@ func TestPostFormFilenameNeedsBucketInsert(t *testing.T) {
 		})
 	}
 }
+
+// TestHoistedHeaderGoesUpstreamAsHeader: an x-amz-* header a presigned URL
+// carries in its query reaches the upstream as the header S3 reads it as.
+func TestHoistedHeaderGoesUpstreamAsHeader(t *testing.T) {
+	send, up := newPolicyProxy(t)
+	n := len(up.all())
+	resp, body := send(http.MethodPut, "/bk1/public/a?x-amz-meta-owner=me%20too", []byte("data"), nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	got := up.all()[n:]
+	if len(got) != 1 || got[0].query != "" || got[0].header.Get("X-Amz-Meta-Owner") != "me too" {
+		t.Errorf("upstream saw %+v", got)
+	}
+}

@@ -115,7 +115,7 @@ func (c *Client) rewrite(out *http.Request, call Call, t resolved, creds awsCred
 	u.Host = host
 	u.Path = path
 	u.RawPath = sigv4.EscapePath(path)
-	u.RawQuery = allowedQuery(u.RawQuery, request.Operation(call.Operation))
+	u.RawQuery = allowedQuery(u.RawQuery, request.Operation(call.Operation), out.Header)
 	out.Host = hostOf(t.scheme, host)
 
 	h := out.Header
@@ -267,8 +267,10 @@ var clientAuthHeaders = []string{"Authorization", "X-Amz-Date", "X-Amz-Content-S
 
 // allowedQuery keeps, byte for byte, the parameters of a raw query string
 // that op forwards (request.ForwardQueryParam): never authentication, nor
-// anything the allowlist does not name.
-func allowedQuery(raw string, op request.Operation) string {
+// anything the allowlist does not name. x-amz-* headers a presigned URL
+// carried in its query are moved to h, when h is not nil: S3 reads them as
+// headers, and the upstream request is signed in its headers.
+func allowedQuery(raw string, op request.Operation, h http.Header) string {
 	if raw == "" {
 		return ""
 	}
@@ -277,8 +279,15 @@ func allowedQuery(raw string, op request.Operation) string {
 		if part == "" {
 			continue
 		}
-		name, _, _ := strings.Cut(part, "=")
-		if n, err := unescapeQuery(name); err != nil || !request.ForwardQueryParam(op, n) {
+		name, value, _ := strings.Cut(part, "=")
+		n, err := unescapeQuery(name)
+		if err != nil || !request.ForwardQueryParam(op, n) {
+			continue
+		}
+		if h != nil && len(n) > 6 && strings.EqualFold(n[:6], "x-amz-") {
+			if v, err := unescapeQuery(value); err == nil {
+				h.Set(n, v)
+			}
 			continue
 		}
 		if b.Len() > 0 {

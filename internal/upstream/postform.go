@@ -425,7 +425,7 @@ func (c *Client) ForwardPostForm(w http.ResponseWriter, in *http.Request, call C
 			}
 			out.URL.Scheme, out.URL.Host = t.scheme, host
 			out.URL.Path, out.URL.RawPath = path, ""
-			out.URL.RawQuery = allowedQuery(out.URL.RawQuery, "PostObject")
+			out.URL.RawQuery = allowedQuery(out.URL.RawQuery, "PostObject", nil)
 			out.Host = hostOf(t.scheme, host)
 			upstreamHost = out.Host
 			// Nothing the client put in headers is authenticated: only the

@@ -1,6 +1,13 @@
 // Package request parses an incoming S3 HTTP request into what the proxy
 // decides on: which bucket and key it names, how the bucket was addressed,
 // and which S3 operation it is. It is pure: no I/O, no authentication.
+//
+// The operation comes from an allowlist, not a classifier with a default
+// (allowlist.go): each supported operation is a row naming the
+// sub-resources that select it and the query parameters and x-amz-*
+// headers it accepts, with what each needs. A request no row matches, or
+// with anything its row does not name, is refused; what goes upstream is
+// rebuilt from the row (ForwardHeader, ForwardQueryParam).
 package request
 
 import (
