@@ -8,6 +8,7 @@ import (
 
 	"github.com/lakegate/lakegate/internal/s3/s3err"
 	"github.com/lakegate/lakegate/internal/s3/s3name"
+	"github.com/lakegate/lakegate/internal/s3/sigv4"
 )
 
 func TestParse(t *testing.T) {
@@ -110,7 +111,8 @@ func TestParse(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"/", "/bk1/k", "/bk1?list-type=2&prefix=a", "/bk1/k?uploadId=x&partNumber=2", "/%2e%2e/x", "/bk1//a/./b"} {
+	for _, s := range []string{"/", "/bk1/k", "/bk1?list-type=2&prefix=a", "/bk1/k?uploadId=x&partNumber=2", "/%2e%2e/x", "/bk1//a/./b",
+		"/bk1/k?retention&uploadId=x", "/bk1?session", "/bk1/k?x-amz-acl=private&X-Amz-Acl=x", "/bk1?versions&uploads"} {
 		f.Add("GET", s, "bk1.s3.test")
 	}
 	f.Fuzz(func(t *testing.T, method, target, host string) {
@@ -132,6 +134,19 @@ func FuzzParse(f *testing.F) {
 		}
 		if got.Bucket != "" && !s3name.ValidBucket(got.Bucket) {
 			t.Fatalf("invalid bucket %q accepted", got.Bucket)
+		}
+		// An accepted request is one row of the allowlist, and all of its
+		// parameters are the row's (or authentication).
+		if specOf(got.Operation) == nil {
+			t.Fatalf("operation %q has no row", got.Operation)
+		}
+		for name, vals := range got.Query {
+			if len(vals) != 1 {
+				t.Fatalf("parameter %q repeated", name)
+			}
+			if !ForwardQueryParam(got.Operation, name) && !sigv4.IsAuthQueryParam(name) {
+				t.Fatalf("%s accepted parameter %q it does not forward", got.Operation, name)
+			}
 		}
 	})
 }
