@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -470,4 +472,91 @@ func proxyGet(lg *lakegateServer, bucket string, timeout time.Duration) (int, er
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode, nil
+}
+
+// TestStalledReaderDropped: a download whose client stops reading loses
+// its connection after proxy.write_idle_timeout, while a slow download
+// that keeps reading runs to the end however long it takes.
+func TestStalledReaderDropped(t *testing.T) {
+	skipInBaseline(t)
+	const idle = 2 * time.Second
+	var extra map[string]any
+	if os.Getenv("LAKEGATE_E2E_BASE_CONFIG") != "1" {
+		extra = map[string]any{"write_idle_timeout": idle.String()}
+	}
+	st := newStack(t, lakegateOptions{ProxyExtra: extra})
+	bucket := bucketName("stall")
+	if err := st.MinIO.Client.MakeBucket(minioCtx(t), bucket, minio.MakeBucketOptions{Region: region}); err != nil {
+		t.Fatal(err)
+	}
+	// Far more than the socket buffers hold (the client's receive buffer
+	// is fixed small below), so the proxy's writes wait for the reader.
+	const size = 24 << 20
+	data := randomBytes(size, 7)
+	if _, err := st.MinIO.Client.PutObject(minioCtx(t), bucket, "big", bytes.NewReader(data), size, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	get := func(t *testing.T) *http.Response {
+		t.Helper()
+		req := newRawRequest(t, http.MethodGet, st.LG.ProxyURL, "/"+bucket+"/big", nil)
+		signV4(t, req, st.LG.AdminKey, st.LG.AdminSecret, emptySHA256, time.Now().UTC())
+		d := &net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			err := c.Control(func(fd uintptr) {
+				// A fixed receive buffer turns off autotuning (up to 32 MiB
+				// on loopback here).
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 64<<10)
+			})
+			return errors.Join(err, serr)
+		}}
+		tr := &http.Transport{DisableKeepAlives: true, ReadBufferSize: 4 << 10, DialContext: d.DialContext}
+		t.Cleanup(tr.CloseIdleConnections)
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET: %d", resp.StatusCode)
+		}
+		return resp
+	}
+
+	t.Run("stalled reader", func(t *testing.T) {
+		resp := get(t)
+		defer resp.Body.Close()
+		time.Sleep(3 * idle)
+		start := time.Now()
+		n, err := io.Copy(io.Discard, resp.Body)
+		t.Logf("after stalling %s: read %d of %d bytes in %s (%v)", 3*idle, n, size, time.Since(start).Round(time.Millisecond), err)
+		if n == size && err == nil {
+			t.Errorf("the whole object arrived after the reader stalled for %s; want the connection dropped after %s", 3*idle, idle)
+		}
+	})
+
+	t.Run("slow reader making progress", func(t *testing.T) {
+		resp := get(t)
+		defer resp.Body.Close()
+		start := time.Now()
+		var got bytes.Buffer
+		buf := make([]byte, 4<<20)
+		for {
+			time.Sleep(idle / 2)
+			n, err := io.ReadFull(resp.Body, buf)
+			got.Write(buf[:n])
+			if err != nil {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Fatalf("after %d bytes in %s: %v", got.Len(), time.Since(start).Round(time.Millisecond), err)
+				}
+				break
+			}
+		}
+		took := time.Since(start)
+		t.Logf("slow reader: %d bytes in %s", got.Len(), took.Round(time.Millisecond))
+		if !bytes.Equal(got.Bytes(), data) {
+			t.Fatalf("got %d bytes, not the object's %d", got.Len(), size)
+		}
+		if took < 2*idle {
+			t.Errorf("the slow download took %s, not more than the idle timeout: the test proves nothing", took)
+		}
+	})
 }
