@@ -118,25 +118,7 @@ func (r restResult) String() string {
 // auth ("" for none).
 func (l *lakegateServer) rest(t testing.TB, method, path, auth string) restResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, l.RESTURL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading body: %v", method, path, err)
-	}
-	return restResult{Status: resp.StatusCode, Header: resp.Header, Body: body}
+	return restWithBody(t, l, method, path, auth, "", "", "")
 }
 
 // userInfo is GET /api/get-user's answer.

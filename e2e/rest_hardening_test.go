@@ -199,7 +199,7 @@ func signJWT(t *testing.T, s *jwtSigner, claims jwt.MapClaims) string {
 
 // restWithBody sends method path to the REST API with a body of content
 // type ctype ("" for none) and an Origin header ("" for none).
-func restWithBody(t *testing.T, lg *lakegateServer, method, path, auth, ctype, origin, body string) restResult {
+func restWithBody(t testing.TB, lg *lakegateServer, method, path, auth, ctype, origin, body string) restResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -227,7 +227,7 @@ func restWithBody(t *testing.T, lg *lakegateServer, method, path, auth, ctype, o
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s %s: reading body: %v", method, path, err)
 	}
 	return restResult{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }

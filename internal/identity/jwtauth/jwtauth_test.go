@@ -368,11 +368,7 @@ func TestAudienceIssuerAndExpiry(t *testing.T) {
 	o := staticOptions(t, newClock())
 	o.Audience, o.Issuer, o.RequireExpiry = "lakegate", "okera.com", true
 	a := newAuth(t, o)
-	tests := []struct {
-		name   string
-		edits  map[string]any
-		reason error
-	}{
+	tests := []claimCase{
 		{name: "audience string", edits: map[string]any{"aud": "lakegate"}},
 		{name: "audience in a list", edits: map[string]any{"aud": []string{"other", "lakegate"}}},
 		{name: "other audience", edits: map[string]any{"aud": "other"}, reason: jwtauth.ErrAudience},
@@ -382,19 +378,9 @@ func TestAudienceIssuerAndExpiry(t *testing.T) {
 		{name: "no issuer", edits: map[string]any{"aud": "lakegate", "iss": nil}, reason: jwtauth.ErrIssuer},
 		{name: "no exp", edits: map[string]any{"aud": "lakegate", "exp": nil}, reason: jwtauth.ErrNoExpiry},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			token := sign(t, gojwt.SigningMethodEdDSA, k.ed, "", claims(tc.edits))
-			id, err := a.AuthenticateToken(context.Background(), token)
-			if tc.reason != nil {
-				checkRefusal(t, err, tc.reason, token)
-				return
-			}
-			if err != nil || id.User != "alice" {
-				t.Fatalf("AuthenticateToken = %+v, %v", id, err)
-			}
-		})
-	}
+	runClaimCases(t, a, func(t *testing.T, edits map[string]any) string {
+		return sign(t, gojwt.SigningMethodEdDSA, k.ed, "", claims(edits))
+	}, tests)
 }
 
 func TestMaxLifetime(t *testing.T) {
@@ -417,9 +403,25 @@ func TestMaxLifetime(t *testing.T) {
 		{name: "iat moved close to a far exp", edits: map[string]any{"iat": t0.Add(364 * 24 * time.Hour).Unix(), "exp": t0.Add(365 * 24 * time.Hour).Unix()}, reason: jwtauth.ErrLifetime},
 		{name: "iat not a number", edits: map[string]any{"iat": "yesterday"}, reason: jwtauth.ErrBadClaims},
 	}
+	runClaimCases(t, a, func(t *testing.T, edits map[string]any) string {
+		return sign(t, gojwt.SigningMethodRS256, k.rsa1, "", claims(edits))
+	}, tests)
+}
+
+// claimCase is a token whose claims are the defaults with edits, refused
+// for reason (nil: accepted as alice).
+type claimCase = struct {
+	name   string
+	edits  map[string]any
+	reason error
+}
+
+// runClaimCases authenticates a token signed by mint for each case.
+func runClaimCases(t *testing.T, a *jwtauth.Authenticator, mint func(*testing.T, map[string]any) string, tests []claimCase) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			token := sign(t, gojwt.SigningMethodRS256, k.rsa1, "", claims(tc.edits))
+			token := mint(t, tc.edits)
 			id, err := a.AuthenticateToken(context.Background(), token)
 			if tc.reason != nil {
 				checkRefusal(t, err, tc.reason, token)
