@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,20 @@ func (w *lockWorld) refuse(t *testing.T, u *s3User, r rawReq, want []outcome) ra
 	return resp
 }
 
+// noneAllowed checks the audit log: every request user sent was refused,
+// so no event of theirs may record an allow (the audit log said
+// UploadPart, allowed, for a request that set a retention).
+func noneAllowed(t *testing.T, lg *lakegateServer, user string) {
+	t.Helper()
+	events := auditQuery(t, lg, "--dir", filepath.Join(lg.DataDir, "audit"), "--user", user)
+	for _, e := range events {
+		if e.Decision == "allow" {
+			t.Errorf("the audit log records an allowed %s on %v for %s, whose every request was refused: %+v", e.Operation, e.URIs, user, e)
+		}
+	}
+	t.Logf("%d audit events for %s", len(events), user)
+}
+
 // TestAllowlistSubresources is finding 1: a request with two
 // operation-selecting sub-resources (the proxy would read one, the
 // backend another) is refused before anything is forwarded.
@@ -153,6 +168,7 @@ func TestAllowlistSubresources(t *testing.T) {
 		} {
 			t.Run(c.name, func(t *testing.T) { w.refuse(t, w.narrow, c.r, refusedOutcomes) })
 		}
+		t.Run("audit", func(t *testing.T) { noneAllowed(t, st.LG, w.narrow.Name) })
 	})
 }
 
@@ -252,6 +268,7 @@ func TestAllowlistSemanticHeaders(t *testing.T) {
 				sameState(t, before, m.fullSnapshot(t, w.b), form.String())
 			})
 		}
+		t.Run("narrow/audit", func(t *testing.T) { noneAllowed(t, st.LG, w.narrow.Name) })
 
 		// The bucket's owner may use them, and they take effect.
 		t.Run("owner/put_legal_hold", func(t *testing.T) {
@@ -340,6 +357,7 @@ func TestAllowlistUnknownSubresources(t *testing.T) {
 				w.refuse(t, w.narrow, c.r, refusedOutcomes)
 			})
 		}
+		t.Run("audit", func(t *testing.T) { noneAllowed(t, st.LG, w.narrow.Name) })
 	})
 }
 
