@@ -165,7 +165,7 @@ func (h *Handler) parseListQuery(req *request.Request, kind s3xml.ListKind) (*li
 			if !ok {
 				return nil, s3err.InvalidArgument.WithMessage("The continuation token provided is incorrect")
 			}
-			lq.after = max(lq.after, pos)
+			lq.after = pos // S3 ignores start-after on later pages
 			lq.res.ContinuationToken = tok
 		}
 	case s3xml.ListObjectVersions, s3xml.ListMultipartUploads:

@@ -52,13 +52,19 @@ func (k ListKind) String() string {
 
 // FilterOptions tunes FilterList.
 type FilterOptions struct {
-	// URLEncoded says the request asked for encoding-type=url, so keys,
-	// prefixes and key markers in the body are URL-encoded (S3 encodes
-	// a space as "+", so they are decoded as url.QueryUnescape does).
-	// Names are decoded before Visibility sees them; a name that does not
-	// decode is treated as hidden. Kept elements keep their original,
-	// encoded text. Set it from the request: the body's own
-	// <EncodingType> may come after the entries (MinIO puts it last).
+	// URLEncoded says keys, prefixes and key markers in the body are
+	// URL-encoded (S3 encodes a space as "+", so they are decoded as
+	// url.QueryUnescape does). Names are decoded before Visibility sees
+	// them; a name that does not decode is treated as hidden. Kept
+	// elements keep their original, encoded text.
+	//
+	// A stream cannot know it from the body, whose <EncodingType> may
+	// come after the entries (MinIO puts it last), and a backend may
+	// ignore encoding-type=url (versitygw does): decoding the raw name
+	// pub%2Fhidden.txt would show it as pub/hidden.txt. So where hidden
+	// keys are at stake, read whole pages with ParsePage, which decodes
+	// by the page's own <EncodingType>; the proxy streams through
+	// FilterList only listings whose every key is visible.
 	URLEncoded bool
 	// Seal turns a marker or continuation token into an opaque string the
 	// client may send back (see Sealer.Seal). It is given the decoded

@@ -216,15 +216,8 @@ func WriteResult(w io.Writer, r *Result) error {
 		return fmt.Errorf("s3xml: unknown list kind %v", r.Kind)
 	}
 	name := r.name
-	out := []byte(xmlDecl + "\n<" + spec.root + ` xmlns="` + Namespace + `">`)
-	el := func(local, text string) {
-		out = appendElement(out, xml.Name{Local: local}, text)
-	}
-	opt := func(local, text string) {
-		if text != "" {
-			el(local, text)
-		}
-	}
+	o := &elements{b: []byte(xmlDecl + "\n<" + spec.root + ` xmlns="` + Namespace + `">`)}
+	el, opt := o.el, o.opt
 	common := func() {
 		opt("Delimiter", name(r.Delimiter))
 		if r.URLEncoded {
@@ -270,19 +263,32 @@ func WriteResult(w io.Writer, r *Result) error {
 	}
 	for _, e := range r.Entries {
 		if e.Kind != EntryPrefix {
-			out = r.appendEntry(out, &e)
+			r.writeEntry(o, &e)
 		}
 	}
 	for _, e := range r.Entries {
 		if e.Kind == EntryPrefix {
-			out = append(out, "<CommonPrefixes>"...)
+			o.b = append(o.b, "<CommonPrefixes>"...)
 			el("Prefix", name(e.Name))
-			out = append(out, "</CommonPrefixes>"...)
+			o.b = append(o.b, "</CommonPrefixes>"...)
 		}
 	}
-	out = append(out, "</"+spec.root+">"...)
-	_, err := w.Write(out)
+	o.b = append(o.b, "</"+spec.root+">"...)
+	_, err := w.Write(o.b)
 	return err
+}
+
+// elements gathers a document written element by element.
+type elements struct{ b []byte }
+
+// el writes <local>text</local>, text escaped.
+func (o *elements) el(local, text string) { o.b = appendElement(o.b, xml.Name{Local: local}, text) }
+
+// opt writes the element unless text is empty.
+func (o *elements) opt(local, text string) {
+	if text != "" {
+		o.el(local, text)
+	}
 }
 
 // entryElements names the element of each entry kind.
@@ -290,17 +296,10 @@ var entryElements = map[EntryKind]string{
 	EntryObject: "Contents", EntryVersion: "Version", EntryDeleteMarker: "DeleteMarker", EntryUpload: "Upload",
 }
 
-func (r *Result) appendEntry(out []byte, e *Entry) []byte {
+func (r *Result) writeEntry(o *elements, e *Entry) {
 	tag := entryElements[e.Kind]
-	el := func(local, text string) {
-		out = appendElement(out, xml.Name{Local: local}, text)
-	}
-	opt := func(local, text string) {
-		if text != "" {
-			el(local, text)
-		}
-	}
-	out = append(out, "<"+tag+">"...)
+	el, opt := o.el, o.opt
+	o.b = append(o.b, "<"+tag+">"...)
 	el("Key", r.name(e.Name))
 	switch e.Kind {
 	case EntryVersion, EntryDeleteMarker:
@@ -328,7 +327,7 @@ func (r *Result) appendEntry(out []byte, e *Entry) []byte {
 		}
 		opt("ChecksumType", e.ChecksumType)
 	}
-	return append(out, "</"+tag+">"...)
+	o.b = append(o.b, "</"+tag+">"...)
 }
 
 // name is s as the client asked to read names: URL-encoded or not.

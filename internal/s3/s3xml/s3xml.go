@@ -1,7 +1,9 @@
 // Package s3xml shapes the S3 XML bodies that pass through the proxy so that
 // they reveal only what a client's grants allow: it filters listings entry by
-// entry as they stream, seals pagination markers that would name hidden
-// objects, and parses and merges DeleteObjects requests and results.
+// entry as they stream (removing owners, which name the upstream's
+// identities), seals pagination markers, reads upstream listing pages and
+// writes the listing results the proxy composes itself, and parses and
+// merges DeleteObjects requests and results.
 //
 // The package is pure: no network, no logging, no global mutable state.
 // Streaming rewrites read with xml.Decoder.RawToken, so namespace prefixes
