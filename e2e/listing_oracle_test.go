@@ -259,6 +259,23 @@ func (w *oracleWorld) answers(t *testing.T) []oracleAnswer {
 			}
 		}
 	}
+	// A version or upload id marker beside a key marker naming a hidden
+	// key (which exists only in the second world), inside and outside
+	// the grant's prefix.
+	for _, sub := range []string{"version-id-marker", "upload-id-marker"} {
+		sel := map[string]string{"version-id-marker": "versions", "upload-id-marker": "uploads"}[sub]
+		for _, prefix := range []string{"", "public/"} {
+			for _, km := range []string{"private/s.txt", "private/mpu.bin", "public.hidden", "public/a.txt"} {
+				for _, id := range []string{"null", "00000000-0000-0000-0000-000000000000"} {
+					q := url.Values{"key-marker": {km}, sub: {id}}
+					if prefix != "" {
+						q.Set("prefix", prefix)
+					}
+					out = append(out, w.get(t, oracleQuery(sel, q)))
+				}
+			}
+		}
+	}
 	return out
 }
 

@@ -71,9 +71,11 @@ func (h *Handler) authorizeListing(w http.ResponseWriter, r *http.Request, req *
 	}
 	kind := listKinds[req.Operation]
 	// Every key a listing returns starts with its prefix: when the grants
-	// cover all of those, the upstream's answer reveals nothing hidden.
-	// A continuation token the proxy issued is a position only it reads.
-	if tok := req.Query.Get("continuation-token"); view.Under(prefix) && !strings.HasPrefix(tok, sealedPrefix) && !strings.HasPrefix(tok, cursorPrefix) {
+	// cover all of those, the upstream's answer reveals nothing hidden,
+	// provided the upstream is asked about nothing hidden either (a key
+	// marker naming a hidden key with a version id marker beside it). A
+	// continuation token the proxy issued is a position only it reads.
+	if view.Under(prefix) && visibleMarkers(req.Query, view) {
 		call.ModifyResponse = filterOn200(func(dst io.Writer, src io.Reader) error {
 			_, err := s3xml.FilterList(dst, src, kind, everything{}, s3xml.FilterOptions{})
 			return err
@@ -107,6 +109,23 @@ func (h *Handler) authorizeListing(w http.ResponseWriter, r *http.Request, req *
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body.Bytes())
 	return "", true
+}
+
+// positionParams are the listing parameters that name keys to start after.
+var positionParams = []string{"marker", "start-after", "key-marker"}
+
+// visibleMarkers reports whether every key q names as a position is
+// visible, and q has no continuation token of the proxy's.
+func visibleMarkers(q url.Values, view *policy.View) bool {
+	if tok := q.Get("continuation-token"); strings.HasPrefix(tok, sealedPrefix) || strings.HasPrefix(tok, cursorPrefix) {
+		return false
+	}
+	for _, name := range positionParams {
+		if m := q.Get(name); m != "" && !view.Key(m) {
+			return false
+		}
+	}
+	return true
 }
 
 // everything is the Visibility of a listing the grants cover entirely.

@@ -322,3 +322,26 @@ func TestParseListQuery(t *testing.T) {
 		})
 	}
 }
+
+func TestVisibleMarkers(t *testing.T) {
+	view := policy.NewView(false, []string{"public/"})
+	tests := []struct {
+		query string
+		want  bool
+	}{
+		{"list-type=2&prefix=public%2F", true},
+		{"prefix=public%2F&marker=public%2Fa", true},
+		{"versions&prefix=public%2F&key-marker=private%2Fs.txt&version-id-marker=null", false},
+		{"list-type=2&prefix=public%2F&start-after=publicity", false},
+		{"uploads&prefix=public%2F&key-marker=public.hidden", false},
+		{"list-type=2&prefix=public%2F&continuation-token=lg1.abc", false},
+		{"list-type=2&prefix=public%2F&continuation-token=c1%3Apublic%2Fa", false},
+		{"list-type=2&prefix=public%2F&continuation-token=upstream-token", true},
+	}
+	for _, tc := range tests {
+		q, _ := url.ParseQuery(tc.query)
+		if got := visibleMarkers(q, view); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.query, got, tc.want)
+		}
+	}
+}
