@@ -355,7 +355,7 @@ func (req *Request) check(method string, h http.Header) error {
 	// the query: each may be given once.
 	seen := map[string]bool{}
 	once := func(lower string) error {
-		if seen[lower] {
+		if seen[lower] && !repeatable(lower) {
 			return s3err.InvalidArgument.WithMessage("The header " + lower + " is given twice.")
 		}
 		seen[lower] = true
@@ -366,7 +366,7 @@ func (req *Request) check(method string, h http.Header) error {
 		if !hasVendorPrefix(lower) {
 			continue
 		}
-		if len(vals) > 1 {
+		if len(vals) > 1 && !repeatable(lower) {
 			return s3err.InvalidArgument.WithMessage("The header " + lower + " is given twice.")
 		}
 		if err := once(lower); err != nil {
@@ -398,6 +398,27 @@ func (req *Request) check(method string, h http.Header) error {
 }
 
 func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
+
+// repeatable reports whether an x-amz-* header may be given more than once:
+// S3 joins the values of these, as HTTP says repeated headers are joined,
+// and the proxy reads none of them (user metadata, lists of attribute
+// names). Every other one given twice is refused: the proxy and the
+// upstream could read different values.
+func repeatable(lower string) bool {
+	switch lower {
+	case "x-amz-object-attributes", "x-amz-optional-object-attributes":
+		return true
+	}
+	if !strings.HasPrefix(lower, "x-amz-meta-") {
+		return false
+	}
+	for _, p := range minioReservedMeta {
+		if strings.HasPrefix(lower, p) {
+			return false
+		}
+	}
+	return true
+}
 
 // checkHeader checks one x-amz-* (or vendor) header name against spec.
 func (req *Request) checkHeader(spec *opSpec, lower string) error {
