@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/lakegate/lakegate/internal/identity/kerberos/kdctest"
 )
 
 // Issue 12, finding 9: a JWT without exp was accepted forever and could be
@@ -249,5 +253,60 @@ func assertJSONError(t *testing.T, res restResult) {
 	}
 	if json.Unmarshal(res.Body, &e) != nil || e.Error == "" {
 		t.Errorf("not a JSON error: %s", res)
+	}
+}
+
+// TestRESTCrossSiteNegotiate: with Kerberos, the browser adds the
+// credentials itself (ambient); what a page on another site can make it
+// send, curl sends here with alice's ticket. Before the fix /api/sql ran
+// a text/plain body and answered any Origin.
+func TestRESTCrossSiteNegotiate(t *testing.T) {
+	skipShort(t)
+	skipInBaseline(t)
+	curl := kdctest.RequireTools(t, "curl")["curl"]
+	kdc, _, w, base := newKerberosStack(t)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
+	aliceEnv := kdc.Kinit(t, "alice", alicePassword)
+	post := func(t *testing.T, headers []string, body string) (int, string) {
+		t.Helper()
+		args := []string{"-sS", "--max-time", "30", "--negotiate", "-u", ":",
+			"--resolve", "localhost:" + port + ":127.0.0.1", "-w", "\n%{http_code}",
+			"-X", "POST", "--data-binary", body}
+		for _, h := range headers {
+			args = append(args, "-H", h)
+		}
+		stdout, stderr, code := w.run(aliceEnv, t.TempDir(), nil, curl, append(args, base+"/api/sql")...)
+		if code != 0 {
+			t.Fatalf("curl: exit %d: %s", code, stderr)
+		}
+		i := strings.LastIndex(stdout, "\n")
+		status, err := strconv.Atoi(strings.TrimSpace(stdout[i+1:]))
+		if i < 0 || err != nil {
+			t.Fatalf("curl: no status in %q", stdout)
+		}
+		return status, stdout[:i]
+	}
+	tests := []struct {
+		name    string
+		headers []string
+		body    string
+		status  int
+	}{
+		// <form enctype="text/plain" method="post" action=".../api/sql">
+		{name: "text/plain form from another site", headers: []string{"Content-Type: text/plain", "Origin: https://evil.example"}, body: "SHOW ROLES", status: http.StatusForbidden},
+		{name: "text/plain without Origin", headers: []string{"Content-Type: text/plain"}, body: "SHOW ROLES", status: http.StatusUnsupportedMediaType},
+		{name: "JSON from another site", headers: []string{"Content-Type: application/json", "Origin: https://evil.example"}, body: `{"sql": "SHOW ROLES"}`, status: http.StatusForbidden},
+		{name: "JSON, no Origin (curl)", headers: []string{"Content-Type: application/json"}, body: `{"sql": "SHOW ROLES"}`, status: http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := post(t, tt.headers, tt.body)
+			if status != tt.status {
+				t.Errorf("POST /api/sql with Negotiate: %d %s, want %d", status, body, tt.status)
+			}
+			if !json.Valid([]byte(body)) {
+				t.Errorf("answer is not JSON: %q", body)
+			}
+		})
 	}
 }
