@@ -345,3 +345,23 @@ func TestVisibleMarkers(t *testing.T) {
 		}
 	}
 }
+
+func TestCursorSealed(t *testing.T) {
+	sealer, err := s3xml.NewSealer(bytes.Repeat([]byte{9}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{sealer: sealer}
+	tok := h.cursor("public/odd key")
+	if !strings.HasPrefix(tok, sealedPrefix) || strings.Contains(tok, "public") {
+		t.Fatalf("cursor %q is not sealed", tok)
+	}
+	if pos, ok := h.openCursor(tok); !ok || pos != "public/odd key" {
+		t.Errorf("openCursor: %q %v", pos, ok)
+	}
+	for _, bad := range []string{"c1:public/a", sealer.Seal("public/a"), tok[:len(tok)-2], "lg1.AAAA"} {
+		if pos, ok := h.openCursor(bad); ok {
+			t.Errorf("openCursor(%q) = %q, want refused", bad, pos)
+		}
+	}
+}
