@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
@@ -510,6 +511,10 @@ func (tw *tableWorld) request(c tableClass, it tableItem, key string) rawReq {
 		r.Header.Set(it.name, tw.fill(it.value, key))
 	}
 	for i := 0; i+1 < len(it.extraQuery); i += 2 {
+		// A backend without versioning has no version id to name.
+		if it.extraQuery[i+1] == "{vid}" && tw.versions[key] == "" {
+			continue
+		}
 		addQuery(it.extraQuery[i], it.extraQuery[i+1])
 	}
 	for i := 0; i+1 < len(it.extraHeader); i += 2 {
@@ -558,11 +563,12 @@ func (tw *tableWorld) violations(before, after map[string]string) []string {
 				continue
 			}
 			out = append(out, "object lock or ACL: "+d)
-		case cfg == "" && wasOK && !nowOK && tableFixture[key] && strings.HasSuffix(e, "@"+tw.versions[key]):
+		case cfg == "" && wasOK && !nowOK && tableFixture[key] && strings.HasSuffix(e, "@"+cmp.Or(tw.versions[key], "null")):
 			out = append(out, "a locked version went: "+d)
 		case cfg == "" && nowOK:
 			for hk, etag := range tw.etags {
-				if strings.Contains(now, "etag="+etag+" ") {
+				// An object's ETag, or a part's (an UploadPartCopy of it).
+				if strings.Contains(now, "etag="+etag+" ") || strings.Contains(now, ":"+etag) {
 					out = append(out, "the content of "+hk+" was copied into the grant: "+d)
 				}
 			}
@@ -603,7 +609,11 @@ func (tw *tableWorld) restore(t *testing.T) {
 		extra = append(extra, ver{o.Key, vid})
 	}
 	for _, v := range extra {
-		q := "versionId=" + url.QueryEscape(v.vid)
+		// Without versioning there is one version, named by no versionId.
+		q := ""
+		if v.vid != "null" {
+			q = "versionId=" + url.QueryEscape(v.vid)
+		}
 		// A legal hold keeps a version even from a bypass.
 		m.backendRequest(t, http.MethodPut, tw.path(v.key)+"?legal-hold=&"+q, nil, legalHoldXML("OFF"))
 		if r := m.backendRequest(t, http.MethodDelete, tw.path(v.key)+"?"+q, bypass, nil); r.Status >= 300 {
