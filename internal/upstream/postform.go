@@ -112,7 +112,9 @@ func ReadPostForm(r *http.Request, maxBytes int) (*PostForm, error) {
 		return nil, malformedPost("missing or invalid boundary")
 	}
 	f := &PostForm{boundary: b, contentLength: r.ContentLength}
-	p := formParser{src: bufio.NewReaderSize(r.Body, 32<<10), dash: []byte("--" + b), budget: maxBytes}
+	// A buffer no larger than the budget, so that a line without end is
+	// charged (and refused) as soon as the budget is spent.
+	p := formParser{src: bufio.NewReaderSize(r.Body, min(32<<10, maxBytes)), dash: []byte("--" + b), budget: maxBytes}
 	if err := p.parse(f); err != nil {
 		return nil, err
 	}

@@ -54,6 +54,7 @@ func TestReadPostForm(t *testing.T) {
 		fileName string
 		key      string
 		code     string
+		budget   int // ReadPostForm's maxBytes; 0: the default
 	}{
 		{
 			name:     "fields then file",
@@ -147,6 +148,25 @@ func TestReadPostForm(t *testing.T) {
 			body: part(`name="key"`, "a") + part(`name="x-amz-meta-big"`, strings.Repeat("x", MaxPostFieldBytes)) + fileHead + closing,
 			code: "MaxPostPreDataLengthExceeded",
 		},
+		{
+			name:   "a single-line field within a budget set by the caller",
+			body:   part(`name="key"`, "a") + part(`name="policy"`, strings.Repeat("p", 3000)) + fileHead + closing,
+			budget: 4096,
+			fields: []sigv4.FormField{{Name: "key", Value: "a"}, {Name: "policy", Value: strings.Repeat("p", 3000)}},
+			key:    "a",
+		},
+		{
+			name:   "a single-line field over a budget set by the caller",
+			body:   part(`name="key"`, "a") + part(`name="policy"`, strings.Repeat("p", 5000)) + fileHead + closing,
+			budget: 4096,
+			code:   "MaxPostPreDataLengthExceeded",
+		},
+		{
+			name:   "a budget spent by the preamble",
+			body:   strings.Repeat("preamble\r\n", 500) + part(`name="key"`, "a") + fileHead + closing,
+			budget: 4096,
+			code:   "MaxPostPreDataLengthExceeded",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,7 +181,7 @@ func TestReadPostForm(t *testing.T) {
 			if !IsPostForm(r) {
 				t.Fatal("IsPostForm = false")
 			}
-			f, err := ReadPostForm(r, 0)
+			f, err := ReadPostForm(r, tc.budget)
 			if got := codeOf(err); got != tc.code {
 				t.Fatalf("code %q (%v), want %q", got, err, tc.code)
 			}
