@@ -97,7 +97,7 @@ func runListingOracle(t *testing.T, m *minioServer, upstreamURL string, versione
 	}
 	lg.sql(t,
 		"CREATE ROLE oracle", "GRANT ROLE oracle TO GROUP oracle_g",
-		fmt.Sprintf("GRANT SHOW, SELECT ON URI 's3://%s/public/' TO ROLE oracle", w.b),
+		fmt.Sprintf("GRANT SHOW, SELECT, INSERT ON URI 's3://%s/public/' TO ROLE oracle", w.b),
 	)
 	key, secret := lg.createUser(t, "eve", "oracle_g")
 	w.u = newS3User(lg, "eve", key, secret)
@@ -105,7 +105,7 @@ func runListingOracle(t *testing.T, m *minioServer, upstreamURL string, versione
 	for _, k := range oraclePublicKeys {
 		w.put(t, k, "PUBLIC:"+k)
 	}
-	w.upload(t, "public/mpu.bin")
+	mpu := w.upload(t, "public/mpu.bin")
 	if versioned {
 		// A visible key with two versions and a visible delete marker.
 		w.put(t, "public/b.txt", "PUBLIC:b, second version")
@@ -166,6 +166,28 @@ func runListingOracle(t *testing.T, m *minioServer, upstreamURL string, versione
 		t.Errorf("%d answers name the backend's identity or carry hidden content", bad)
 	}
 	w.checkComplete(t)
+
+	// ListParts and ListBuckets (filtered for the user, whole for the
+	// admin) name no backend identity either.
+	admin := newS3User(lg, "admin", lg.AdminKey, lg.AdminSecret)
+	for _, c := range []struct {
+		u   *s3User
+		req rawReq
+	}{
+		{w.u, rawReq{Method: http.MethodGet, Path: "/" + w.b + "/public/mpu.bin", Query: "uploadId=" + url.QueryEscape(mpu)}},
+		{w.u, rawReq{Method: http.MethodGet, Path: "/"}},
+		{admin, rawReq{Method: http.MethodGet, Path: "/"}},
+	} {
+		r := c.u.do(t, c.req)
+		if r.Status != http.StatusOK {
+			t.Errorf("%s as %s: %d\n%s", c.req, c.u.Name, r.Status, r.Body)
+		}
+		for _, s := range []string{"<Owner>", "<Initiator>", m.AccessKey} {
+			if strings.Contains(string(r.Body), s) {
+				t.Errorf("%s as %s: the answer contains %q:\n%s", c.req, c.u.Name, s, r.Body)
+			}
+		}
+	}
 }
 
 func (w *oracleWorld) put(t *testing.T, key, content string) {
@@ -184,11 +206,13 @@ func (w *oracleWorld) remove(t *testing.T, key string) {
 	}
 }
 
-func (w *oracleWorld) upload(t *testing.T, key string) {
+func (w *oracleWorld) upload(t *testing.T, key string) string {
 	t.Helper()
-	if _, err := w.m.core().NewMultipartUpload(minioCtx(t), w.b, key, minio.PutObjectOptions{}); err != nil {
+	id, err := w.m.core().NewMultipartUpload(minioCtx(t), w.b, key, minio.PutObjectOptions{})
+	if err != nil {
 		t.Fatalf("create upload %s: %v", key, err)
 	}
+	return id
 }
 
 // oracleAnswer is one request and the client's view of its answer.

@@ -96,9 +96,14 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 		}
 		reason = d.Reason
 		// A SERVER grant covers every bucket (the view of no bucket sees
-		// all only through one): nothing to filter.
+		// all only through one): only the owner, the upstream's account,
+		// is removed.
 		if h.opts.Authorizer.View(p, "", grants.Show).All() {
 			reason = "a SERVER grant shows every bucket"
+			call.ModifyResponse = filterOn200(func(dst io.Writer, src io.Reader) error {
+				_, err := s3xml.FilterBuckets(dst, src, func(string) bool { return true }, nil)
+				return err
+			})
 			break
 		}
 		// A page of a filtered list would say, by being empty yet
@@ -129,6 +134,10 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 			return
 		}
 		reason = d.Reason
+		if req.Operation == "ListParts" {
+			// The initiator and owner name the upstream's identities.
+			call.ModifyResponse = filterOn200(s3xml.FilterParts)
+		}
 		if req.Operation == "CopyObject" || req.Operation == "UploadPartCopy" {
 			src, err := request.ParseCopySource(r.Header.Get("X-Amz-Copy-Source"))
 			if err != nil {

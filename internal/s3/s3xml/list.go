@@ -146,7 +146,8 @@ func FilterList(w io.Writer, r io.Reader, kind ListKind, v Visibility, o FilterO
 }
 
 // FilterBuckets copies a ListBuckets result (<ListAllMyBucketsResult>) from
-// r to w, dropping each <Bucket> in <Buckets> whose <Name> allow rejects.
+// r to w, dropping each <Bucket> in <Buckets> whose <Name> allow rejects,
+// and the <Owner>, which names the upstream's account.
 // A <ContinuationToken> (paginated ListBuckets) is replaced by seal of its
 // value when seal is not nil, and passes unchanged otherwise. It streams and
 // fails like FilterList.
@@ -157,6 +158,16 @@ func FilterBuckets(w io.Writer, r io.Reader, allow func(bucket string) bool, sea
 	f.markerVisible = func(string) bool { return false }
 	err := f.run()
 	return f.stats, err
+}
+
+// FilterParts copies a ListParts result (<ListPartsResult>) from r to w
+// without its <Initiator> and <Owner>, which name the upstream's
+// identities. It streams and fails like FilterList.
+func FilterParts(w io.Writer, r io.Reader) error {
+	f := newFilter(w, r, &partsSpec)
+	f.keep = func(*entrySpec, string) bool { return true }
+	f.markerVisible = func(string) bool { return true }
+	return f.run()
 }
 
 // entrySpec describes one kind of entry: the element holding one listed
@@ -188,6 +199,9 @@ type docSpec struct {
 	// synthMarker adds a sealed NextMarker to a truncated V1 page whose
 	// last entry was dropped.
 	synthMarker bool
+	// dropped are root children never copied (they name the upstream's
+	// identities).
+	dropped map[string]bool
 }
 
 var (
@@ -234,7 +248,10 @@ var bucketsSpec = docSpec{
 	container: "Buckets",
 	entries:   map[string]*entrySpec{"Bucket": {field: "Name"}},
 	fields:    map[string]fieldMode{"ContinuationToken": tokenField},
+	dropped:   strippedChildren,
 }
+
+var partsSpec = docSpec{root: "ListPartsResult", dropped: strippedChildren}
 
 var deleteResultSpec = docSpec{root: "DeleteResult"}
 
@@ -263,7 +280,7 @@ type filter struct {
 
 	// The entry being read, if any.
 	entry      *entrySpec
-	skipDepth  int    // len(stack) with a dropped child of the entry open; 0 for none
+	skipDepth  int    // len(stack) with a dropped element open; 0 for none
 	entryDepth int    // len(stack) with the entry element open
 	buf        []byte // the entry as it will be written if kept
 	inName     bool   // inside the entry's naming field
@@ -390,6 +407,8 @@ func (f *filter) start(t xml.StartElement) error {
 		return fmt.Errorf("%w: element inside <%s>", ErrMalformed, f.capStart.Name.Local)
 	}
 	switch {
+	case f.skipDepth > 0:
+		// Inside a dropped element: nothing is copied.
 	case len(f.stack) == 0:
 		if t.Name.Local != f.spec.root {
 			return fmt.Errorf("%w: root element <%s>, want <%s>", ErrMalformed, t.Name.Local, f.spec.root)
@@ -398,9 +417,6 @@ func (f *filter) start(t xml.StartElement) error {
 	case f.entry != nil:
 		if f.inName {
 			return fmt.Errorf("%w: element inside <%s>", ErrMalformed, f.entry.field)
-		}
-		if f.skipDepth > 0 {
-			break
 		}
 		if len(f.stack) == f.entryDepth && strippedChildren[t.Name.Local] {
 			f.skipDepth = len(f.stack) + 1
@@ -421,6 +437,9 @@ func (f *filter) start(t xml.StartElement) error {
 		f.names, f.visible = 0, true
 		f.entryName, f.entryRaw = "", ""
 		f.entryDepth = len(f.stack) + 1
+	case len(f.stack) == 1 && f.spec.dropped[t.Name.Local]:
+		f.skipDepth = len(f.stack) + 1
+		f.ws = f.ws[:0]
 	case len(f.stack) == 1 && f.spec.fields[t.Name.Local] != passField:
 		f.capturing = true
 		f.capMode = f.spec.fields[t.Name.Local]
@@ -444,7 +463,7 @@ func (f *filter) end(t xml.EndElement) error {
 	}
 	f.stack = f.stack[:n-1]
 	switch {
-	case f.entry != nil && f.skipDepth > 0:
+	case f.skipDepth > 0:
 		if len(f.stack) < f.skipDepth {
 			f.skipDepth = 0
 		}
@@ -478,7 +497,7 @@ func (f *filter) text(t xml.CharData) error {
 		if !isSpace(t) {
 			return fmt.Errorf("%w: text outside the root element", ErrMalformed)
 		}
-	case f.entry != nil && f.skipDepth > 0:
+	case f.skipDepth > 0:
 	case f.entry != nil:
 		if f.inName {
 			f.nameText = append(f.nameText, t...)

@@ -285,3 +285,39 @@ func BenchmarkListPage(b *testing.B) {
 		}
 	}
 }
+
+func TestFilterOwnersOfBucketsAndParts(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+		filter           func(w io.Writer, r io.Reader) error
+	}{
+		{
+			name: "ListBuckets",
+			body: `<ListAllMyBucketsResult>` + "\n  " + `<Owner><ID>backendkey</ID><DisplayName>backend</DisplayName></Owner>` + "\n  " +
+				`<Buckets><Bucket><Name>b</Name></Bucket></Buckets></ListAllMyBucketsResult>`,
+			want: `<ListAllMyBucketsResult>` + "\n  " + `<Buckets><Bucket><Name>b</Name></Bucket></Buckets></ListAllMyBucketsResult>`,
+			filter: func(w io.Writer, r io.Reader) error {
+				_, err := FilterBuckets(w, r, func(string) bool { return true }, nil)
+				return err
+			},
+		},
+		{
+			name: "ListParts",
+			body: `<ListPartsResult><Bucket>b</Bucket><Key>k</Key><Initiator><ID>backendkey</ID></Initiator><Owner><ID>backendkey</ID></Owner>` +
+				`<Part><PartNumber>1</PartNumber><ETag>"e"</ETag></Part></ListPartsResult>`,
+			want:   `<ListPartsResult><Bucket>b</Bucket><Key>k</Key><Part><PartNumber>1</PartNumber><ETag>"e"</ETag></Part></ListPartsResult>`,
+			filter: FilterParts,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := tc.filter(&out, strings.NewReader(tc.body)); err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", out.String(), tc.want)
+			}
+		})
+	}
+}
