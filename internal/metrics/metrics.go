@@ -1,7 +1,9 @@
 // Package metrics holds lakegate's Prometheus metrics: one registry per
-// process, served at /metrics on the REST listener (and on the proxy's
-// metrics address in nScale mode), and the counters every cache shares, so
-// that each cache is one label value of the same metric families.
+// process, served at /metrics on the REST listener to catalog admins and
+// the system token, and without authentication on a metrics address of
+// the operator's choosing (rest.metrics_addr; proxy.metrics_addr in
+// nScale mode), and the counters every cache shares, so that each cache is
+// one label value of the same metric families.
 package metrics
 
 import (
