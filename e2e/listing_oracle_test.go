@@ -15,7 +15,7 @@ import (
 )
 
 // TestListingOracle is issue 12's "listing oracle" check (findings 4, 5 and
-// the owner part of 8): a user granted SHOW and SELECT on s3://B/public/
+// the owner part of 8): a user granted SHOW, SELECT, INSERT on s3://B/public/
 // sends every combination of listing kind, prefix, delimiter, max-keys,
 // marker (start-after, marker, key-marker) and encoding-type, and pages
 // through each kind one entry at a time, first against a bucket holding only
@@ -25,8 +25,9 @@ import (
 // listing (entries, IsTruncated, markers, counts) may depend on a key the
 // user cannot see. Among the hidden keys is public%2Fhidden.txt, which a
 // proxy that decodes raw names from a backend ignoring encoding-type=url
-// (versitygw) would show as public/hidden.txt. No listing may carry
-// <Owner> or <Initiator>, which name the backend's identity.
+// (versitygw) would show as public/hidden.txt. No listing (nor ListParts,
+// nor ListBuckets, the user's or the admin's) may carry <Owner> or
+// <Initiator>, which name the backend's identity.
 //
 // It runs against MinIO and against versitygw's POSIX backend (the backend
 // `lakegate quickstart` embeds), each started as lakegate's upstream.
