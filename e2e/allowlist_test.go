@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -392,7 +393,13 @@ func TestAllowlistPostFormFilename(t *testing.T) {
 				n := st.Rec.Len()
 				form := postForm{Bucket: b, Key: "public/${filename}", FileName: name, File: []byte("overwritten by " + name)}
 				resp := form.send(t, writer)
-				refusedBeforeForwarding(t, st, n, form.String(), resp, denied)
+				want := denied
+				if strings.Contains(name, "..") {
+					// The substituted key has a '..' segment, which the
+					// proxy refuses before deciding, as in request paths.
+					want = append(slices.Clone(denied), outcome{400, "InvalidArgument"})
+				}
+				refusedBeforeForwarding(t, st, n, form.String(), resp, want)
 				sameState(t, before, m.fullSnapshot(t, b), form.String())
 				if got := m.get(t, b, "secret.txt"); got != lockHidden+"secret" {
 					t.Errorf("secret.txt now holds %q", got)

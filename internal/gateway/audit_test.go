@@ -227,3 +227,24 @@ func TestAuditUnauthenticatedRefusalsBounded(t *testing.T) {
 		t.Errorf("the signed request was not recorded in full")
 	}
 }
+
+// TestAuditAllowlistRefusalAttributed: a signed request refused by the
+// allowlist before it is classified is still recorded under its user.
+func TestAuditAllowlistRefusalAttributed(t *testing.T) {
+	aud := &recordingAuditor{}
+	proxy, up := newProxy(t, func(o *Options) { o.Audit = aud })
+	r, _ := http.NewRequest(http.MethodPut, proxy+"/bucket1/k?retention&uploadId=x", nil)
+	signV4(t, r, sha(nil), time.Now())
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || up.count() != 0 {
+		t.Fatalf("status %d, upstream saw %d", resp.StatusCode, up.count())
+	}
+	c := aud.waitCompletions(t, 1)
+	if len(c) != 1 || c[0].User != clientKey || c[0].Decision != audit.DecisionDeny || !strings.Contains(c[0].Reason, "more than one operation") {
+		t.Errorf("completions = %+v", c)
+	}
+}

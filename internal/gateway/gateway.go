@@ -120,6 +120,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := request.Parse(r, h.opts.BaseDomains)
 	if err != nil {
+		h.attribute(w, r)
 		h.fail(w, r, err)
 		return
 	}
@@ -225,6 +226,19 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	h.log.Info("request refused", "request_id", id, "method", r.Method, "path", r.URL.Path,
 		"code", s3e.Code, "status", s3e.Status, "remote", r.RemoteAddr, "error", err.Error())
 	s3err.Write(w, r, s3e, id)
+}
+
+// attribute records in the audit event who signed a request that is
+// refused before it could be classified (outside the allowlist), so that
+// the refusal is traced to its user; nothing else depends on it.
+func (h *Handler) attribute(w http.ResponseWriter, r *http.Request) {
+	x := xOf(w)
+	if x == nil || upstream.IsPostForm(r) {
+		return
+	}
+	if auth, err := h.opts.Verifier.Verify(r, request.HostBucket(r.Host, h.opts.BaseDomains)); err == nil {
+		x.verified(auth)
+	}
 }
 
 // upstreamErrorLog logs an upstream error response that the client gets

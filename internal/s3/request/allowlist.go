@@ -507,8 +507,29 @@ func findSpec(method string, lv level, q url.Values, selected []string, copySour
 	case lv == levelService:
 		return nil, errUnsupported(method + " on the service")
 	}
+	// With no row for the method here, a parameter the proxy does not know
+	// is the likelier intent (a backend's extension) than a wrong method.
+	for name := range q {
+		if !sigv4.IsAuthQueryParam(name) && name != "x-id" && !knownParams[name] {
+			return nil, errUnsupported("The query parameter " + quote(name) + " with " + method)
+		}
+	}
 	return nil, s3err.MethodNotAllowed
 }
+
+// knownParams are the query parameters some row accepts.
+var knownParams = func() map[string]bool {
+	m := map[string]bool{}
+	for _, s := range operationSpecs {
+		for _, p := range slices.Concat(s.params, s.required) {
+			m[p] = true
+		}
+		for p := range s.selectors {
+			m[p] = true
+		}
+	}
+	return m
+}()
 
 // ForwardQueryParam reports whether the query parameter name of op goes
 // upstream: the sub-resources and parameters on op's row and the x-amz-*

@@ -91,6 +91,10 @@ func Parse(r *http.Request, baseDomains []string) (*Request, error) {
 	return req, nil
 }
 
+// HostBucket returns the bucket a virtual-hosted-style Host names under
+// one of baseDomains, or "" for path-style requests.
+func HostBucket(host string, baseDomains []string) string { return hostBucket(host, baseDomains) }
+
 // hostBucket returns the bucket named by a virtual-hosted-style host, or "".
 func hostBucket(host string, baseDomains []string) string {
 	if h, _, err := net.SplitHostPort(host); err == nil {
