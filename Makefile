@@ -27,7 +27,7 @@ build: ## Build bin/lakegate
 	$(GO) build -o bin/lakegate ./cmd/lakegate
 
 test: ## Run all tests: unit, integration and e2e (e2e skips what is not installed)
-	$(GO) test -count=1 $(TESTFLAGS) ./...
+	$(GO) test -count=1 -timeout 40m $(TESTFLAGS) ./...
 
 lint: ## Check gofmt, run go vet and staticcheck (installed on first use)
 	@unformatted="$$(gofmt -l .)"; \

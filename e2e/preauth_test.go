@@ -65,7 +65,13 @@ func preauthExtra() map[string]any {
 
 func TestPreAuthMemoryBounded(t *testing.T) {
 	skipInBaseline(t)
-	st := newStack(t, lakegateOptions{ProxyExtra: preauthExtra(), AdminToken: true})
+	forEachBackend(t, lakegateOptions{ProxyExtra: preauthExtra(), AdminToken: true}, func(t *testing.T, _ backendKind, st *stack) {
+		preAuthMemoryBounded(t, st)
+	})
+}
+
+// preAuthMemoryBounded runs TestPreAuthMemoryBounded's phases against st.
+func preAuthMemoryBounded(t *testing.T, st *stack) {
 	pid := st.LG.proc.cmd.Process.Pid
 	bucket := bucketName("preauth")
 	if err := st.MinIO.Client.MakeBucket(minioCtx(t), bucket, minio.MakeBucketOptions{Region: region}); err != nil {

@@ -1,9 +1,15 @@
 package gateway
 
 import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
 	"github.com/lakegate/lakegate/internal/upstream"
@@ -160,5 +166,56 @@ func TestHoistedHeaderGoesUpstreamAsHeader(t *testing.T) {
 	got := up.all()[n:]
 	if len(got) != 1 || got[0].query != "" || got[0].header.Get("X-Amz-Meta-Owner") != "me too" {
 		t.Errorf("upstream saw %+v", got)
+	}
+}
+
+// TestHoistedHeadersNeedSigV4: SigV2 does not sign x-amz-* query
+// parameters, so a SigV2 presigned URL with any is refused: whoever holds
+// the URL could have added them.
+func TestHoistedHeadersNeedSigV4(t *testing.T) {
+	proxy, up := newProxy(t)
+	expires := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	mac := hmac.New(sha1.New, []byte(clientSecret))
+	mac.Write([]byte("PUT\n\n\n" + expires + "\n/bucket1/inbox/x"))
+	sig := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	base := proxy + "/bucket1/inbox/x?AWSAccessKeyId=" + clientKey + "&Expires=" + expires + "&Signature=" + url.QueryEscape(sig)
+	for _, tc := range []struct {
+		name, extra string
+		status      int
+	}{
+		{"the URL as signed", "", http.StatusOK},
+		{"a header added to it", "&x-amz-acl=public-read", http.StatusBadRequest},
+		{"metadata added to it", "&x-amz-meta-owner=eve", http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := up.count()
+			r, _ := http.NewRequest(http.MethodPut, base+tc.extra, strings.NewReader("data"))
+			resp, err := http.DefaultClient.Do(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if tc.status != http.StatusOK && up.count() != n {
+				t.Error("the upstream saw the request")
+			}
+		})
+	}
+}
+
+// TestCopySourceRebuilt: the upstream gets the copy source the proxy
+// authorized, fully encoded, not the client's spelling of it.
+func TestCopySourceRebuilt(t *testing.T) {
+	send, up := newPolicyProxy(t)
+	n := len(up.all())
+	resp, body := send(http.MethodPut, "/bk1/public/dst", nil, map[string]string{"X-Amz-Copy-Source": "bk1/public/a#x?versionId=v 1"})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	got := up.all()[n:]
+	if len(got) != 1 || got[0].header.Get("X-Amz-Copy-Source") != "/bk1/public/a%23x?versionId=v%201" {
+		t.Errorf("upstream copy source %q", got[0].header.Get("X-Amz-Copy-Source"))
 	}
 }

@@ -74,6 +74,12 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 		Operation: string(req.Operation), VirtualHost: req.HostBucket != "",
 		LogError: h.upstreamErrorLog(w, r),
 	}
+	if len(req.Hoisted) > 0 && auth.Kind != sigv4.HeaderV4 && auth.Kind != sigv4.PresignedV4 {
+		// SigV2 signs a few sub-resources of the query, never these: anyone
+		// holding the URL could add them.
+		h.fail(w, r, s3err.InvalidArgument.WithMessage("x-amz-* query parameters are accepted only with Signature Version 4, which signs them."))
+		return
+	}
 	acc := req.Operation.Access()
 	bucketAll, err := h.decideBucketAll(p, req.Bucket, req.BucketAll)
 	if err != nil {
@@ -151,6 +157,7 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 				return
 			}
 			reason += "; copy source: " + sd.Reason
+			r.Header.Set("X-Amz-Copy-Source", src.Header())
 			extraURIs = append(extraURIs, s3URI(src.Bucket, src.Key))
 		}
 	}
@@ -321,7 +328,7 @@ func (h *Handler) authorizePostForm(auth *sigv4.Result, bucket string, form *ups
 	p := h.opts.Authorizer.SessionPrincipal(auth.Credential.Owner, sessionOf(auth.Credential))
 	var bucketAll []string
 	for _, f := range form.Fields {
-		need, ok := request.FormField(f.Name)
+		need, ok := request.FormField(f.Name, f.Value)
 		if !ok {
 			return authz.Decision{}, s3err.NotImplemented.WithMessage("The form field " + strconv.Quote(f.Name) + " is not supported by this proxy.")
 		}

@@ -36,17 +36,40 @@ var genericMessages = map[string]string{
 	"AccessDenied": "Access Denied",
 }
 
+// errorDetail are the elements of an S3 error that speak of the client's
+// request, not of the upstream: kept when they name nothing hidden.
+type errorDetail struct {
+	Key           string `xml:"Key,omitempty"`
+	BucketName    string `xml:"BucketName,omitempty"`
+	VersionID     string `xml:"VersionId,omitempty"`
+	StorageClass  string `xml:"StorageClass,omitempty"`
+	ArgumentName  string `xml:"ArgumentName,omitempty"`
+	ArgumentValue string `xml:"ArgumentValue,omitempty"`
+	Condition     string `xml:"Condition,omitempty"`
+}
+
 type upstreamError struct {
 	Code    string `xml:"Code"`
 	Message string `xml:"Message"`
+	errorDetail
 }
 
 type clientError struct {
-	XMLName   xml.Name `xml:"Error"`
-	Code      string   `xml:"Code"`
-	Message   string   `xml:"Message"`
-	Resource  string   `xml:"Resource,omitempty"`
-	RequestID string   `xml:"RequestId,omitempty"`
+	XMLName xml.Name `xml:"Error"`
+	Code    string   `xml:"Code"`
+	Message string   `xml:"Message"`
+	errorDetail
+	Resource  string `xml:"Resource,omitempty"`
+	RequestID string `xml:"RequestId,omitempty"`
+}
+
+// scrub empties the fields that name any of hide.
+func (d *errorDetail) scrub(hide []string) {
+	for _, f := range []*string{&d.Key, &d.BucketName, &d.VersionID, &d.StorageClass, &d.ArgumentName, &d.ArgumentValue, &d.Condition} {
+		if names(*f, hide) {
+			*f = ""
+		}
+	}
 }
 
 // isErrorStatus reports whether an upstream status is an error whose
@@ -82,12 +105,15 @@ func sanitizeError(resp *http.Response, in *http.Request, hide []string, logf fu
 		return nil
 	}
 	status := resp.StatusCode
-	ce := clientError{Code: ue.Code, Message: ue.Message, Resource: in.URL.Path, RequestID: resp.Header.Get("X-Amz-Request-Id")}
+	ue.scrub(hide)
+	ce := clientError{Code: ue.Code, Message: ue.Message, errorDetail: ue.errorDetail,
+		Resource: in.URL.Path, RequestID: resp.Header.Get("X-Amz-Request-Id")}
 	switch {
 	case ce.Code == "" || !validCode(ce.Code):
-		ce.Code, ce.Message = codeForStatus(status), http.StatusText(status)
+		ce.Code, ce.Message, ce.errorDetail = codeForStatus(status), http.StatusText(status), errorDetail{}
 	case credentialCodes[ce.Code]:
 		status = http.StatusInternalServerError
+		ce.errorDetail = errorDetail{}
 		ce.Code, ce.Message = "InternalError", "The storage service refused the proxy's credentials. The administrator can find the cause in the proxy's log."
 	case genericMessages[ce.Code] != "":
 		ce.Message = genericMessages[ce.Code]

@@ -24,6 +24,7 @@ func TestSanitizeError(t *testing.T) {
 		{"unknown key of the proxy", 403, `<Error><Code>InvalidAccessKeyId</Code><Message>The key ` + keyID + ` does not exist</Message></Error>`, 500, "InternalError"},
 		{"access denied naming a role", 403, `<Error><Code>AccessDenied</Code><Message>User: arn:aws:sts::123456789012:assumed-role/lake/x is not authorized</Message></Error>`, 403, "AccessDenied"},
 		{"region redirect naming the endpoint", 301, `<Error><Code>PermanentRedirect</Code><Message>Use the endpoint.</Message><Endpoint>` + host + `</Endpoint></Error>`, 301, "PermanentRedirect"},
+		{"argument naming the upstream", 400, `<Error><Code>InvalidArgument</Code><Message>bad</Message><ArgumentValue>http://` + host + `/x</ArgumentValue></Error>`, 400, "InvalidArgument"},
 		{"message naming the upstream", 503, `<Error><Code>SlowDown</Code><Message>` + host + ` is busy</Message></Error>`, 503, "SlowDown"},
 		{"not xml", 502, `<html>` + host + `</html>`, 502, "InternalError"},
 		{"plain not found kept", 404, `<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>k</Key></Error>`, 404, "NoSuchKey"},
@@ -50,6 +51,9 @@ func TestSanitizeError(t *testing.T) {
 						t.Errorf("header %s names %q", name, s)
 					}
 				}
+			}
+			if tc.wantCode == "NoSuchKey" && !strings.Contains(string(b), "<Key>k</Key>") {
+				t.Errorf("the key of a NoSuchKey was lost: %s", b)
 			}
 			if !strings.Contains(string(b), "<Resource>/b/k</Resource>") || logged != tc.body {
 				t.Errorf("resource or log missing: body %s, logged %q", b, logged)

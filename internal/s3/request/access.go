@@ -7,6 +7,7 @@ import (
 	"github.com/lakegate/lakegate/internal/grants"
 	"github.com/lakegate/lakegate/internal/s3/s3err"
 	"github.com/lakegate/lakegate/internal/s3/s3name"
+	"github.com/lakegate/lakegate/internal/s3/sigv4"
 )
 
 // Scope says what an operation's privileges are checked on.
@@ -112,6 +113,18 @@ func (r *Request) ListPrefix() string { return r.Query.Get("prefix") }
 // CopySource is the object named by x-amz-copy-source.
 type CopySource struct {
 	Bucket, Key, VersionID string
+}
+
+// Header returns the x-amz-copy-source value naming cs, fully
+// percent-encoded: what the upstream receives is the source the proxy
+// authorized, whatever spelling the client used (a raw '#' or '?' in a key
+// would otherwise be read as the end of it).
+func (cs CopySource) Header() string {
+	v := "/" + cs.Bucket + "/" + strings.TrimPrefix(sigv4.EscapePath("/"+cs.Key), "/")
+	if cs.VersionID != "" {
+		v += "?versionId=" + strings.ReplaceAll(url.QueryEscape(cs.VersionID), "+", "%20")
+	}
+	return v
 }
 
 // ParseCopySource parses an x-amz-copy-source value: "bucket/key" or

@@ -113,8 +113,12 @@ var (
 		covered("x-amz-meta-*", "x-amz-storage-class", "x-amz-tagging", "x-amz-website-redirect-location",
 			"x-amz-server-side-encryption", "x-amz-server-side-encryption-*", "x-amz-checksum-algorithm",
 			"x-amz-checksum-type"),
+		// Choosing the KMS key (and its context) lets a writer have the
+		// proxy's credentials encrypt with a key the writer controls,
+		// perhaps in another account, and later revoke it.
 		bucketAll("x-amz-acl", "x-amz-grant-*",
-			"x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold"),
+			"x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold",
+			"x-amz-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption-context"),
 	)
 	// hdrCopySource name and condition the source of a copy.
 	hdrCopySource = covered("x-amz-copy-source", "x-amz-copy-source-if-*",
@@ -372,7 +376,7 @@ func (req *Request) check(method string, h http.Header) error {
 		if err := once(lower); err != nil {
 			return err
 		}
-		if err := req.checkHeader(spec, lower); err != nil {
+		if err := req.checkHeader(spec, lower, vals); err != nil {
 			return err
 		}
 	}
@@ -386,13 +390,16 @@ func (req *Request) check(method string, h http.Header) error {
 			return errUnsupported("The query parameter " + quote(name) + " of " + string(spec.op))
 		}
 		// A header hoisted into a presigned URL's query: the same rules
-		// as in the header.
+		// as in the header. Only a SigV4 signature covers it (SigV2 signs
+		// a few sub-resources of the query, never these): the gateway
+		// refuses Hoisted under any other.
 		if err := once(lower); err != nil {
 			return err
 		}
-		if err := req.checkHeader(spec, lower); err != nil {
+		if err := req.checkHeader(spec, lower, req.Query[name]); err != nil {
 			return err
 		}
+		req.Hoisted = append(req.Hoisted, name)
 	}
 	return nil
 }
@@ -421,15 +428,27 @@ func repeatable(lower string) bool {
 }
 
 // checkHeader checks one x-amz-* (or vendor) header name against spec.
-func (req *Request) checkHeader(spec *opSpec, lower string) error {
+func (req *Request) checkHeader(spec *opSpec, lower string, values []string) error {
 	need, ok := headerNeed(spec, lower)
 	if !ok {
 		return errUnsupported("The header " + lower + " with " + string(spec.op))
 	}
-	if need == BucketAll {
+	if need == BucketAll && !(lower == "x-amz-acl" && len(values) == 1 && ownerOnlyACL(values[0])) {
 		req.BucketAll = append(req.BucketAll, lower)
 	}
 	return nil
+}
+
+// ownerOnlyACL reports whether a canned ACL grants nobody but the bucket's
+// owner: private and bucket-owner-full-control change nothing another
+// grant could, and clients (rclone, the AWS CLI, Hadoop's s3a) send them by
+// configuration. Every other ACL needs ALL on the bucket.
+func ownerOnlyACL(v string) bool {
+	switch strings.TrimSpace(v) {
+	case "private", "bucket-owner-full-control":
+		return true
+	}
+	return false
 }
 
 // headerNeed looks a lower-case header name up on spec's row.
@@ -573,7 +592,7 @@ func quote(s string) string {
 // FormField is what a field of a browser upload form needs: the fields S3
 // documents for POST Object, with the same rules as the headers they stand
 // for. ok is false for a field the proxy does not accept.
-func FormField(name string) (need Need, ok bool) {
+func FormField(name, value string) (need Need, ok bool) {
 	lower := strings.ToLower(name)
 	switch lower {
 	case "key", "file", "policy", "success_action_redirect", "redirect", "success_action_status",
@@ -582,6 +601,9 @@ func FormField(name string) (need Need, ok bool) {
 		"x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature", "x-amz-security-token":
 		return Covered, true
 	case "acl":
+		if ownerOnlyACL(value) {
+			return Covered, true
+		}
 		return BucketAll, true
 	case "bucket":
 		// Some clients repeat the bucket; the caller checks that it is

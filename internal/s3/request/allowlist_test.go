@@ -182,6 +182,7 @@ func TestSemanticsChangingHeaders(t *testing.T) {
 		{"governance bypass on multi delete", "POST", "/bk1?delete", "X-Amz-Bypass-Governance-Retention", "DeleteObjects"},
 		{"mfa on delete", "DELETE", "/bk1/k?versionId=v", "X-Amz-Mfa", "DeleteObject"},
 		{"acl on put", "PUT", "/bk1/k", "X-Amz-Acl", "PutObject"},
+		{"kms key on put", "PUT", "/bk1/k", "X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id", "PutObject"},
 		{"grant on copy", "PUT", "/bk1/k", "X-Amz-Grant-Full-Control", "CopyObject"},
 		{"snowball auto extract", "PUT", "/bk1/public/bundle.tar", "X-Amz-Meta-Snowball-Auto-Extract", "PutObject"},
 		{"snowball prefix", "PUT", "/bk1/public/bundle.tar", "X-Amz-Meta-Minio-Snowball-Prefix", "PutObject"},
@@ -203,6 +204,23 @@ func TestSemanticsChangingHeaders(t *testing.T) {
 				t.Errorf("op %s, BucketAll %v; want %s with one header needing ALL", got.Operation, got.BucketAll, tc.op)
 			}
 		})
+	}
+	// Canned ACLs that grant only the bucket's owner stay INSERT.
+	for _, v := range []string{"private", "bucket-owner-full-control"} {
+		r := httptest.NewRequest("PUT", "/bk1/k", nil)
+		r.Header.Set("X-Amz-Acl", v)
+		got, err := Parse(r, nil)
+		if err != nil || len(got.BucketAll) != 0 {
+			t.Errorf("x-amz-acl: %s: %v, BucketAll %v", v, err, got.BucketAll)
+		}
+		if need, _ := FormField("acl", v); need != Covered {
+			t.Errorf("form acl %s needs %v", v, need)
+		}
+	}
+	// Hoisted headers are named, for the gateway to hold them to SigV4.
+	hr := httptest.NewRequest("PUT", "/bk1/k?x-amz-meta-a=1&x-amz-tagging=a%3Db", nil)
+	if got, err := Parse(hr, nil); err != nil || len(got.Hoisted) != 2 {
+		t.Errorf("hoisted: %v, %v", err, got.Hoisted)
 	}
 	// Repeated snowball headers are still refused.
 	r0 := httptest.NewRequest("PUT", "/bk1/k", nil)
@@ -230,6 +248,7 @@ func TestFormField(t *testing.T) {
 		{"X-Amz-Server-Side-Encryption", Covered, true},
 		{"x-amz-credential", Covered, true},
 		{"acl", BucketAll, true},
+		{"x-amz-server-side-encryption-aws-kms-key-id", BucketAll, true},
 		{"x-amz-object-lock-mode", BucketAll, true},
 		{"x-amz-meta-snowball-auto-extract", BucketAll, true},
 		{"x-amz-grant-read", BucketAll, true},
@@ -237,7 +256,7 @@ func TestFormField(t *testing.T) {
 		{"x-minio-extract", 0, false},
 		{"frobnicate", 0, false},
 	} {
-		need, ok := FormField(tc.name)
+		need, ok := FormField(tc.name, "public-read")
 		if need != tc.need || ok != tc.ok {
 			t.Errorf("FormField(%q) = %v, %v; want %v, %v", tc.name, need, ok, tc.need, tc.ok)
 		}

@@ -39,6 +39,9 @@ type Request struct {
 	// ALL on the bucket besides the operation's privilege (see the
 	// allowlist in allowlist.go).
 	BucketAll []string
+	// Hoisted names the x-amz-* headers given as query parameters (as
+	// presigned URLs may carry them). Only a SigV4 signature covers them.
+	Hoisted []string
 }
 
 // Parse classifies r. baseDomains are the host names under which
