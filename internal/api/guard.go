@@ -54,7 +54,8 @@ func (h *handler) guard(next http.Handler) http.Handler {
 }
 
 // originAllowed reports whether the request's one Origin value is its own
-// origin (the scheme it arrived by and its Host) or an allowed one.
+// origin (its Host, over https or the scheme it arrived by) or an allowed
+// one.
 // "null", an empty value and several values are refused.
 func originAllowed(r *http.Request, origins []string, allowed map[string]bool) bool {
 	if len(origins) != 1 {
@@ -64,11 +65,14 @@ func originAllowed(r *http.Request, origins []string, allowed map[string]bool) b
 	if origin == "" || origin == "null" {
 		return false
 	}
-	scheme := "http://"
-	if r.TLS != nil {
-		scheme = "https://"
+	host := strings.ToLower(r.Host)
+	// https on the request's own host is its origin also when TLS ends at
+	// a load balancer in front (r.TLS is then nil); plain http only when
+	// the request itself came over http.
+	if origin == "https://"+host || (r.TLS == nil && origin == "http://"+host) {
+		return true
 	}
-	return origin == scheme+strings.ToLower(r.Host) || allowed[origin]
+	return allowed[origin]
 }
 
 // jsonBody reports whether r's body is declared JSON, or r has no body and

@@ -90,6 +90,13 @@ func sanitizeError(resp *http.Response, in *http.Request, hide []string, logf fu
 	// follow.
 	resp.Header.Del("Location")
 	resp.Header.Del("X-Amz-Id-2")
+	// MinIO describes errors in headers too (HEAD responses have no body).
+	minioCode := resp.Header.Get("X-Minio-Error-Code")
+	for name := range resp.Header {
+		if strings.HasPrefix(name, "X-Minio-") {
+			delete(resp.Header, name)
+		}
+	}
 	var ue upstreamError
 	if resp.Body != nil && resp.Body != http.NoBody && in.Method != http.MethodHead {
 		raw, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamError))
@@ -102,6 +109,9 @@ func sanitizeError(resp *http.Response, in *http.Request, hide []string, logf fu
 			logf(ue.Code, scrubLog(string(raw)))
 		}
 	} else if in.Method == http.MethodHead {
+		if credentialCodes[minioCode] {
+			resp.StatusCode, resp.Status = http.StatusInternalServerError, "500 "+http.StatusText(http.StatusInternalServerError)
+		}
 		return nil
 	}
 	status := resp.StatusCode
