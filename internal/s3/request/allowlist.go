@@ -30,6 +30,7 @@ package request
 // that privilege as well as the operation's.
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -319,7 +320,18 @@ func ForwardHeader(name string) bool {
 	if standardHeaders[name] {
 		return true
 	}
-	return hasVendorPrefix(strings.ToLower(name))
+	return hasVendorPrefixFold(name)
+}
+
+// hasVendorPrefixFold is hasVendorPrefix for a name in any case, without
+// allocating (it runs for every header of every request).
+func hasVendorPrefixFold(name string) bool {
+	for _, p := range vendorPrefixes {
+		if len(name) >= len(p) && strings.EqualFold(name[:len(p)], p) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasVendorPrefix(lower string) bool {
@@ -342,44 +354,34 @@ func (req *Request) check(method string, h http.Header) error {
 	case req.Key == "":
 		lv = levelBucket
 	}
-	var selected []string
+	var buf [4]string
+	selected := buf[:0]
 	for name := range req.Query {
 		if selectorParams[name] {
 			selected = append(selected, name)
 		}
 	}
 	slices.Sort(selected)
-	copySource := len(h.Values("X-Amz-Copy-Source")) > 0
+	copySource := len(h["X-Amz-Copy-Source"]) > 0
 	spec, err := findSpec(method, lv, req.Query, selected, copySource)
 	if err != nil {
 		return err
 	}
 	req.Operation = spec.op
-	// x-amz-* names seen, in headers and (hoisted by a presigned URL) in
-	// the query: each may be given once.
-	seen := map[string]bool{}
-	once := func(lower string) error {
-		if seen[lower] && !repeatable(lower) {
-			return s3err.InvalidArgument.WithMessage("The header " + lower + " is given twice.")
-		}
-		seen[lower] = true
-		return nil
-	}
 	for name, vals := range h {
-		lower := strings.ToLower(name)
-		if !hasVendorPrefix(lower) {
+		if !hasVendorPrefixFold(name) {
 			continue
 		}
-		if len(vals) > 1 && !repeatable(lower) {
-			return s3err.InvalidArgument.WithMessage("The header " + lower + " is given twice.")
+		// Header names are canonicalized, so any two spellings of one
+		// name are one entry here.
+		if len(vals) > 1 && !repeatable(name) {
+			return errTwice(name)
 		}
-		if err := once(lower); err != nil {
-			return err
-		}
-		if err := req.checkHeader(spec, lower, vals); err != nil {
+		if err := req.checkHeader(spec, name, vals); err != nil {
 			return err
 		}
 	}
+	var hoisted map[string]bool // lower-case x-amz-* names in the query
 	for name := range req.Query {
 		if sigv4.IsAuthQueryParam(name) || name == "x-id" || hasKey(spec.selectors, name) ||
 			slices.Contains(spec.params, name) || slices.Contains(spec.required, name) {
@@ -390,12 +392,17 @@ func (req *Request) check(method string, h http.Header) error {
 			return errUnsupported("The query parameter " + quote(name) + " of " + string(spec.op))
 		}
 		// A header hoisted into a presigned URL's query: the same rules
-		// as in the header. Only a SigV4 signature covers it (SigV2 signs
-		// a few sub-resources of the query, never these): the gateway
-		// refuses Hoisted under any other.
-		if err := once(lower); err != nil {
-			return err
+		// as in the header, and not also in a header or in another
+		// spelling. Only a SigV4 signature covers it (SigV2 signs a few
+		// sub-resources of the query, never these): the gateway refuses
+		// Hoisted under any other.
+		if !repeatable(lower) && (len(h.Values(lower)) > 0 || hoisted[lower]) {
+			return errTwice(lower)
 		}
+		if hoisted == nil {
+			hoisted = map[string]bool{}
+		}
+		hoisted[lower] = true
 		if err := req.checkHeader(spec, lower, req.Query[name]); err != nil {
 			return err
 		}
@@ -404,37 +411,34 @@ func (req *Request) check(method string, h http.Header) error {
 	return nil
 }
 
+func errTwice(name string) error {
+	return s3err.InvalidArgument.WithMessage("The header " + strings.ToLower(name) + " is given twice.")
+}
+
 func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
 
-// repeatable reports whether an x-amz-* header may be given more than once:
+// repeatable reports whether an x-amz-* header (named in any case) may be
+// given more than once:
 // S3 joins the values of these, as HTTP says repeated headers are joined,
 // and the proxy reads none of them (user metadata, lists of attribute
 // names). Every other one given twice is refused: the proxy and the
 // upstream could read different values.
-func repeatable(lower string) bool {
-	switch lower {
-	case "x-amz-object-attributes", "x-amz-optional-object-attributes":
+func repeatable(name string) bool {
+	if strings.EqualFold(name, "x-amz-object-attributes") || strings.EqualFold(name, "x-amz-optional-object-attributes") {
 		return true
 	}
-	if !strings.HasPrefix(lower, "x-amz-meta-") {
-		return false
-	}
-	for _, p := range minioReservedMeta {
-		if strings.HasPrefix(lower, p) {
-			return false
-		}
-	}
-	return true
+	const meta = "x-amz-meta-"
+	return len(name) > len(meta) && strings.EqualFold(name[:len(meta)], meta) && !minioReserved(name)
 }
 
 // checkHeader checks one x-amz-* (or vendor) header name against spec.
-func (req *Request) checkHeader(spec *opSpec, lower string, values []string) error {
-	need, ok := headerNeed(spec, lower)
+func (req *Request) checkHeader(spec *opSpec, name string, values []string) error {
+	need, ok := headerNeed(spec, name)
 	if !ok {
-		return errUnsupported("The header " + lower + " with " + string(spec.op))
+		return errUnsupported("The header " + strings.ToLower(name) + " with " + string(spec.op))
 	}
-	if need == BucketAll && !(lower == "x-amz-acl" && len(values) == 1 && ownerOnlyACL(values[0])) {
-		req.BucketAll = append(req.BucketAll, lower)
+	if need == BucketAll && !(strings.EqualFold(name, "x-amz-acl") && len(values) == 1 && ownerOnlyACL(values[0])) {
+		req.BucketAll = append(req.BucketAll, strings.ToLower(name))
 	}
 	return nil
 }
@@ -451,16 +455,14 @@ func ownerOnlyACL(v string) bool {
 	return false
 }
 
-// headerNeed looks a lower-case header name up on spec's row.
-func headerNeed(spec *opSpec, lower string) (Need, bool) {
-	for _, p := range minioReservedMeta {
-		if strings.HasPrefix(lower, p) && ruleMatches(spec.headers, "x-amz-meta-x") {
-			return BucketAll, true
-		}
+// headerNeed looks a header name (in any case) up on spec's row.
+func headerNeed(spec *opSpec, name string) (Need, bool) {
+	if minioReserved(name) && ruleMatches(spec.headers, "x-amz-meta-x") {
+		return BucketAll, true
 	}
 	best, found := Need(0), false
 	for _, r := range spec.headers {
-		if matchRule(r.name, lower) {
+		if matchRule(r.name, name) {
 			// The strictest rule that matches wins.
 			if !found || r.need > best {
 				best = r.need
@@ -480,26 +482,60 @@ func ruleMatches(rules []headerRule, name string) bool {
 	return false
 }
 
-// matchRule matches a lower-case header name against an exact name or a
-// prefix ending in '*'.
+// matchRule matches a header name, in any case, against a rule: an exact
+// lower-case name or a prefix ending in '*'.
 func matchRule(rule, name string) bool {
 	if p, ok := strings.CutSuffix(rule, "*"); ok {
-		return strings.HasPrefix(name, p) && len(name) > len(p)
+		return len(name) > len(p) && strings.EqualFold(name[:len(p)], p)
 	}
-	return rule == name
+	return strings.EqualFold(rule, name)
 }
 
-// findSpec finds the one row for a request.
-func findSpec(method string, lv level, q url.Values, selected []string, copySource bool) (*opSpec, error) {
+// minioReserved reports whether a header name (any case) is user metadata
+// MinIO acts on.
+func minioReserved(name string) bool {
+	for _, p := range minioReservedMeta {
+		if len(name) >= len(p) && strings.EqualFold(name[:len(p)], p) {
+			return true
+		}
+	}
+	return false
+}
+
+// specKey indexes the rows by method, level and their selectors' names
+// joined with '&' in order.
+type specKey struct {
+	method string
+	lv     level
+	sel    string
+}
+
+var specIndex = func() map[specKey][]*opSpec {
+	m := map[specKey][]*opSpec{}
 	for i := range operationSpecs {
 		s := &operationSpecs[i]
-		if s.method != method || s.level != lv || len(s.selectors) != len(selected) {
-			continue
-		}
+		names := slices.Sorted(maps.Keys(s.selectors))
+		k := specKey{s.method, s.level, strings.Join(names, "&")}
+		m[k] = append(m[k], s)
+	}
+	return m
+}()
+
+// findSpec finds the one row for a request; selected are its
+// operation-selecting parameters, sorted.
+func findSpec(method string, lv level, q url.Values, selected []string, copySource bool) (*opSpec, error) {
+	sel := ""
+	switch len(selected) {
+	case 0:
+	case 1:
+		sel = selected[0]
+	default:
+		sel = strings.Join(selected, "&")
+	}
+	for _, s := range specIndex[specKey{method, lv, sel}] {
 		match := true
 		for _, name := range selected {
-			want, ok := s.selectors[name]
-			if !ok || (want != "" && q.Get(name) != want) {
+			if want := s.selectors[name]; want != "" && q.Get(name) != want {
 				match = false
 				break
 			}
@@ -568,7 +604,7 @@ func ForwardQueryParam(op Operation, name string) bool {
 	if hasKey(s.selectors, name) || slices.Contains(s.params, name) || slices.Contains(s.required, name) {
 		return true
 	}
-	_, ok := headerNeed(s, strings.ToLower(name))
+	_, ok := headerNeed(s, name)
 	return ok
 }
 
