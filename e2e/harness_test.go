@@ -104,17 +104,34 @@ func findTool(name string) string {
 	return ""
 }
 
+// handedOut are the addresses freeAddr has returned: the kernel may give
+// a just-closed port again, and two listeners of one server configured
+// with the same port fail to start.
+var handedOut = struct {
+	sync.Mutex
+	m map[string]bool
+}{m: map[string]bool{}}
+
 // freeAddr returns a 127.0.0.1 address with a port that was free a moment
-// ago.
+// ago and that it has not returned before in this run.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("free port: %v", err)
+		}
+		addr := l.Addr().String()
+		_ = l.Close()
+		if !handedOut.m[addr] {
+			handedOut.m[addr] = true
+			return addr
+		}
 	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
+	t.Fatal("free port: the kernel keeps returning ports already handed out")
+	return ""
 }
 
 // randString returns n characters from alphabet.
