@@ -302,16 +302,16 @@ var vendorPrefixes = []string{"x-amz-", "x-minio-", "x-rgw-"}
 // wherever their names say): they need ALL on the bucket.
 var minioReservedMeta = []string{"x-amz-meta-snowball-", "x-amz-meta-minio-"}
 
-// Violation is an *s3err.Error of the allowlist.
-var (
-	errSelectors = func(a, b string) error {
-		return s3err.InvalidArgument.WithMessage("The request names more than one operation (" + a + " and " + b +
-			"); this proxy accepts one sub-resource per request.")
-	}
-	errUnsupported = func(what string) error {
-		return s3err.NotImplemented.WithMessage(what + " is not supported by this proxy.")
-	}
-)
+// errSelectors refuses a request naming two operations.
+func errSelectors(a, b string) error {
+	return s3err.InvalidArgument.WithMessage("The request names more than one operation (" + a + " and " + b +
+		"); this proxy accepts one sub-resource per request.")
+}
+
+// errUnsupported refuses what no row accepts.
+func errUnsupported(what string) error {
+	return s3err.NotImplemented.WithMessage(what + " is not supported by this proxy.")
+}
 
 // ForwardHeader reports whether a request header named name (canonical
 // form) goes upstream. x-amz-* headers reaching the upstream have been
@@ -323,24 +323,21 @@ func ForwardHeader(name string) bool {
 	return hasVendorPrefixFold(name)
 }
 
-// hasVendorPrefixFold is hasVendorPrefix for a name in any case, without
-// allocating (it runs for every header of every request).
+// hasVendorPrefixFold reports whether a name, in any case, starts with
+// one of vendorPrefixes; it does not allocate (it runs for every header of
+// every request).
 func hasVendorPrefixFold(name string) bool {
 	for _, p := range vendorPrefixes {
-		if len(name) >= len(p) && strings.EqualFold(name[:len(p)], p) {
+		if hasPrefixFold(name, p) {
 			return true
 		}
 	}
 	return false
 }
 
-func hasVendorPrefix(lower string) bool {
-	for _, p := range vendorPrefixes {
-		if strings.HasPrefix(lower, p) {
-			return true
-		}
-	}
-	return false
+// hasPrefixFold is strings.HasPrefix ignoring case.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // check applies the allowlist to a parsed request: it selects the
@@ -387,10 +384,10 @@ func (req *Request) check(method string, h http.Header) error {
 			slices.Contains(spec.params, name) || slices.Contains(spec.required, name) {
 			continue
 		}
-		lower := strings.ToLower(name)
-		if !hasVendorPrefix(lower) {
+		if !hasVendorPrefixFold(name) {
 			return errUnsupported("The query parameter " + quote(name) + " of " + string(spec.op))
 		}
+		lower := strings.ToLower(name)
 		// A header hoisted into a presigned URL's query: the same rules
 		// as in the header, and not also in a header or in another
 		// spelling. Only a SigV4 signature covers it (SigV2 signs a few
@@ -428,7 +425,7 @@ func repeatable(name string) bool {
 		return true
 	}
 	const meta = "x-amz-meta-"
-	return len(name) > len(meta) && strings.EqualFold(name[:len(meta)], meta) && !minioReserved(name)
+	return len(name) > len(meta) && hasPrefixFold(name, meta) && !minioReserved(name)
 }
 
 // checkHeader checks one x-amz-* (or vendor) header name against spec.
@@ -486,7 +483,7 @@ func ruleMatches(rules []headerRule, name string) bool {
 // lower-case name or a prefix ending in '*'.
 func matchRule(rule, name string) bool {
 	if p, ok := strings.CutSuffix(rule, "*"); ok {
-		return len(name) > len(p) && strings.EqualFold(name[:len(p)], p)
+		return len(name) > len(p) && hasPrefixFold(name, p)
 	}
 	return strings.EqualFold(rule, name)
 }
@@ -495,7 +492,7 @@ func matchRule(rule, name string) bool {
 // MinIO acts on.
 func minioReserved(name string) bool {
 	for _, p := range minioReservedMeta {
-		if len(name) >= len(p) && strings.EqualFold(name[:len(p)], p) {
+		if hasPrefixFold(name, p) {
 			return true
 		}
 	}

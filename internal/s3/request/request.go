@@ -69,7 +69,7 @@ func Parse(r *http.Request, baseDomains []string) (*Request, error) {
 	if !strings.HasPrefix(path, "/") {
 		path = "/" + path
 	}
-	if hb := hostBucket(r.Host, baseDomains); hb != "" {
+	if hb := HostBucket(r.Host, baseDomains); hb != "" {
 		req.HostBucket, req.Bucket = hb, hb
 		req.Key = path[1:]
 	} else {
@@ -96,10 +96,7 @@ func Parse(r *http.Request, baseDomains []string) (*Request, error) {
 
 // HostBucket returns the bucket a virtual-hosted-style Host names under
 // one of baseDomains, or "" for path-style requests.
-func HostBucket(host string, baseDomains []string) string { return hostBucket(host, baseDomains) }
-
-// hostBucket returns the bucket named by a virtual-hosted-style host, or "".
-func hostBucket(host string, baseDomains []string) string {
+func HostBucket(host string, baseDomains []string) string {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
