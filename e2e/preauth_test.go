@@ -496,10 +496,11 @@ func TestStalledReaderDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Far more than the socket buffers hold (the client's receive buffer
-	// is fixed small below), so the proxy's writes wait for the reader.
-	const size = 24 << 20
+	// is fixed small below, the proxy's send buffer grows to at most
+	// tcp_wmem's maximum), so the proxy's writes wait for the reader.
+	size := max(24<<20, 4*maxSendBuffer(t)+8<<20)
 	data := randomBytes(size, 7)
-	if _, err := st.MinIO.Client.PutObject(minioCtx(t), bucket, "big", bytes.NewReader(data), size, minio.PutObjectOptions{}); err != nil {
+	if _, err := st.MinIO.Client.PutObject(minioCtx(t), bucket, "big", bytes.NewReader(data), int64(size), minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	get := func(t *testing.T) *http.Response {
@@ -534,7 +535,7 @@ func TestStalledReaderDropped(t *testing.T) {
 		start := time.Now()
 		n, err := io.Copy(io.Discard, resp.Body)
 		t.Logf("after stalling %s: read %d of %d bytes in %s (%v)", 3*idle, n, size, time.Since(start).Round(time.Millisecond), err)
-		if n == size && err == nil {
+		if n == int64(size) && err == nil {
 			t.Errorf("the whole object arrived after the reader stalled for %s; want the connection dropped after %s", 3*idle, idle)
 		}
 	})
@@ -544,9 +545,11 @@ func TestStalledReaderDropped(t *testing.T) {
 		defer resp.Body.Close()
 		start := time.Now()
 		var got bytes.Buffer
-		buf := make([]byte, 4<<20)
+		// Short pauses, well inside the idle timeout even on a loaded
+		// machine, and many of them: the whole download outlasts it.
+		buf := make([]byte, 2<<20)
 		for {
-			time.Sleep(idle / 2)
+			time.Sleep(idle / 4)
 			n, err := io.ReadFull(resp.Body, buf)
 			got.Write(buf[:n])
 			if err != nil {
@@ -565,4 +568,23 @@ func TestStalledReaderDropped(t *testing.T) {
 			t.Errorf("the slow download took %s, not more than the idle timeout: the test proves nothing", took)
 		}
 	})
+}
+
+// maxSendBuffer is the most a TCP socket's send buffer grows to here
+// (tcp_wmem's third field), or 4 MiB, Linux's default, if unreadable.
+func maxSendBuffer(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_wmem")
+	if err != nil {
+		return 4 << 20
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 3 {
+		return 4 << 20
+	}
+	n, err := strconv.Atoi(f[2])
+	if err != nil || n <= 0 {
+		return 4 << 20
+	}
+	return n
 }
