@@ -112,7 +112,9 @@ func startBackend(ctx context.Context, root, metaDir string, port int, creds Sta
 	// PosixOpts.SideCarDir is left empty on purpose: posix only uses it to
 	// check that it lies outside root (it does, as a sibling) and to print a
 	// line on stdout, which would land in the middle of our banner.
-	be, err := posix.New(root, sc, posix.PosixOpts{})
+	// CopyObjectThreshold is S3's limit on a copy source, 5 GiB: posix.New
+	// keeps the 0 it is given, and refuses every server-side copy with it.
+	be, err := posix.New(root, sc, posix.PosixOpts{CopyObjectThreshold: 5 << 30})
 	if err != nil {
 		return nil, err
 	}
