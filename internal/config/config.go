@@ -109,8 +109,9 @@ type LDAP struct {
 type Kerberos struct {
 	// Keytab is the service keytab file; Kerberos is off when it is empty.
 	Keytab string `yaml:"keytab"`
-	// Principal is the service principal, e.g. HTTP/lakegate.example.com;
-	// empty accepts any principal in the keytab.
+	// Principal is the service principal, e.g. HTTP/lakegate.example.com
+	// (with @REALM to pin the realm); empty accepts any principal in the
+	// keytab. Okera: OKERA_KERBEROS_PRINCIPAL.
 	Principal string `yaml:"principal"`
 }
 
@@ -304,16 +305,25 @@ type Bucket struct {
 	RoleARN string `yaml:"role_arn,omitempty"`
 }
 
-// Admin is the bootstrap admin: user "admin", in group "admin", which a new
-// policy store makes catalog admin (role admin_role, ALL ON SERVER). Its
-// access key is upserted into the store at start when both key fields are
-// set, its REST bearer token when Token is set.
+// Admin is the bootstrap admin: user "admin", listed in the users table in
+// group "admin", which a new policy store makes catalog admin (role
+// admin_role, ALL ON SERVER). Only the users table confers that group:
+// a JWT claim, a group resolver, LDAP or the host naming a group "admin"
+// (in any case) does not, unless Groups names it. Its access key is
+// upserted into the store at start when both key fields are set, its REST
+// bearer token when Token is set. With neither, `lakegate serve` creates
+// a token in <data_dir>/admin-token (mode 0600) and says so.
 type Admin struct {
 	AccessKeyID     string `yaml:"access_key_id"`
 	SecretAccessKey string `yaml:"secret_access_key"`
 	// Token authenticates the REST API (lakegate sql, users, check) as the
 	// admin; it must start with "lgt_".
 	Token string `yaml:"token"`
+	// Groups are the groups (from JWTs, the group resolver, LDAP or the
+	// host) whose members are catalog admins: each is granted admin_role
+	// at start. None by default: only the bootstrap user, and groups an
+	// admin grants ALL ON SERVER, are catalog admins.
+	Groups []string `yaml:"groups"`
 }
 
 // Log configures logging (always to stderr).

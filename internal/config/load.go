@@ -145,6 +145,7 @@ var okeraEnv = map[string]string{
 	"auth.jwt.algorithms":            "JWT_ALGORITHM",
 	"auth.jwt.server_url":            "JWT_AUTHENTICATION_SERVER_URL",
 	"auth.sso_url":                   "SSO_URL",
+	"auth.kerberos.principal":        "OKERA_KERBEROS_PRINCIPAL",
 	"auth.ldap.host":                 "OKERA_GROUP_RESOLVER_LDAP_HOST",
 	"auth.ldap.port":                 "OKERA_GROUP_RESOLVER_LDAP_PORT",
 	"auth.ldap.use_ssl":              "OKERA_GROUP_RESOLVER_LDAP_USE_SSL",

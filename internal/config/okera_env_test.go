@@ -24,6 +24,9 @@ func TestOkeraEnvironmentNames(t *testing.T) {
 		"JWT_PRIVATE_KEY":                   "/etc/okera/jwt.key",
 		"SYSTEM_TOKEN":                      "/etc/okera/system.token",
 		"SYSTEM_TOKEN_DURATION_MIN":         "300",
+		"OKERA_KERBEROS_PRINCIPAL":          "HTTP/okera-service@EXAMPLE.COM",
+		"LAKEGATE_AUTH_KERBEROS_KEYTAB":     "/etc/okera/okera.keytab",
+		"OKERA_SYSTEM_IAM_ROLE_ARN":         "arn:aws:iam::123456789012:role/odap-iam-role",
 		// lakegate's own name wins over Okera's.
 		"OKERA_GROUP_RESOLVER_LDAP_PORT": "389",
 		"LAKEGATE_AUTH_LDAP_PORT":        "1389",
@@ -54,6 +57,12 @@ func TestOkeraEnvironmentNames(t *testing.T) {
 	}
 	if s := cfg.System; s.PrivateKey != "/etc/okera/jwt.key" || s.TokenFile != "/etc/okera/system.token" || s.TokenDuration != 300*time.Minute {
 		t.Errorf("System = %+v, want SYSTEM_TOKEN_DURATION_MIN=300 read as minutes", s)
+	}
+	if cfg.Auth.Kerberos.Principal != "HTTP/okera-service@EXAMPLE.COM" {
+		t.Errorf("Auth.Kerberos.Principal = %q, want OKERA_KERBEROS_PRINCIPAL's value", cfg.Auth.Kerberos.Principal)
+	}
+	if cfg.Upstream.RoleARN != "arn:aws:iam::123456789012:role/odap-iam-role" {
+		t.Errorf("Upstream.RoleARN = %q, want OKERA_SYSTEM_IAM_ROLE_ARN's value", cfg.Upstream.RoleARN)
 	}
 	for _, v := range config.EnvVars() {
 		if v.Path == "credential_ttl" && v.Okera != "GO_REST_AWS_TOKEN_EXPIRY" {
@@ -116,5 +125,52 @@ func TestSSOURL(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSeedOkeraNamesAccepted: every Okera configuration variable the seeds
+// name (000–004) sets a lakegate setting, except the one the client reads
+// itself (OKERA_TOKEN_RETRIEVAL_SCRIPT, lakegate credentials).
+func TestSeedOkeraNamesAccepted(t *testing.T) {
+	mapped := map[string]bool{}
+	for _, v := range config.EnvVars() {
+		if v.Okera != "" {
+			mapped[v.Okera] = true
+		}
+	}
+	for _, name := range []string{
+		"JWT_PUBLIC_KEY", "JWT_ALGORITHM", "JWT_AUTHENTICATION_SERVER_URL", "SSO_URL", "JWT_PRIVATE_KEY",
+		"SYSTEM_TOKEN", "SYSTEM_TOKEN_DURATION_MIN", "OKERA_GROUP_RESOLVER_URL",
+		"OKERA_GROUP_RESOLVER_LDAP_HOST", "OKERA_GROUP_RESOLVER_LDAP_USER", "OKERA_GROUP_RESOLVER_LDAP_BASE_DN",
+		"OKERA_GROUP_RESOLVER_LDAP_USER_SEARCH_FILTER", "OKERA_REQUIRED_GROUP_MEMBERSHIP",
+		"OKERA_KERBEROS_PRINCIPAL", "OKERA_SYSTEM_IAM_ROLE_ARN", "GO_REST_AWS_TOKEN_EXPIRY",
+	} {
+		if !mapped[name] {
+			t.Errorf("Okera's %s sets no lakegate setting", name)
+		}
+	}
+}
+
+// TestAdminGroups: admin.groups (LAKEGATE_ADMIN_GROUPS) names the groups
+// whose members are catalog admins; none by default.
+func TestAdminGroups(t *testing.T) {
+	cfg, err := config.Load("", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Admin.Groups != nil {
+		t.Errorf("default admin.groups = %q, want none", cfg.Admin.Groups)
+	}
+	env := map[string]string{"LAKEGATE_ADMIN_GROUPS": "Admin, data-stewards"}
+	cfg, err = config.Load("", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.Admin.Groups, []string{"Admin", "data-stewards"}) {
+		t.Errorf("admin.groups = %q", cfg.Admin.Groups)
+	}
+	cfg.Admin.Groups = []string{" padded"}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "admin.groups") {
+		t.Errorf("Validate with a padded admin group: %v, want an admin.groups problem", err)
 	}
 }

@@ -176,6 +176,11 @@ func (c *Config) Validate() error {
 	if a.Token != "" && (!strings.HasPrefix(a.Token, "lgt_") || len(a.Token) < 24 || strings.ContainsAny(a.Token, " \t\r\n")) {
 		v.add("admin.token", "must start with lgt_ and be at least 24 characters without spaces")
 	}
+	for _, g := range a.Groups {
+		if g == "" || strings.TrimSpace(g) != g {
+			v.add("admin.groups", fmt.Sprintf("group %q is empty or has leading or trailing space", g))
+		}
+	}
 
 	// auth, groups, credentials
 	j := c.Auth.JWT
