@@ -19,18 +19,9 @@ import (
 	"github.com/lakegate/lakegate/internal/quickstart"
 )
 
-// start runs quickstart.Start, skipping while the proxy components are
-// still contract stubs that panic("unimplemented").
+// start runs quickstart.Start.
 func start(t *testing.T, o quickstart.Options) *quickstart.Instance {
 	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			if r == "unimplemented" {
-				t.Skip("proxy components are not implemented yet (panic: unimplemented)")
-			}
-			panic(r)
-		}
-	}()
 	q, err := quickstart.Start(t.Context(), o)
 	if err != nil {
 		t.Fatalf("Start: %v", err)

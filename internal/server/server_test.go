@@ -53,19 +53,9 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// newServer calls server.New, skipping the test while the proxy components
-// (sigv4, upstream, gateway) are still contract stubs that
-// panic("unimplemented").
+// newServer calls server.New.
 func newServer(t *testing.T, ctx context.Context, cfg *config.Config, logger *slog.Logger) *server.Server {
 	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			if r == "unimplemented" {
-				t.Skip("proxy components are not implemented yet (panic: unimplemented)")
-			}
-			panic(r)
-		}
-	}()
 	s, err := server.New(ctx, cfg, logger)
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
