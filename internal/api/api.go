@@ -38,11 +38,15 @@ type Engine interface {
 
 // Tokens authenticates and issues bearer tokens.
 type Tokens interface {
-	// Authenticate returns the token's user, or an error wrapping
+	// AuthenticateSession returns the token's identity (user, expiry and
+	// the session groups it carries), or an error wrapping
 	// credentials.ErrInvalidToken for a bad token (other errors are
 	// technical failures).
-	Authenticate(ctx context.Context, raw string) (string, error)
+	AuthenticateSession(ctx context.Context, raw string) (identity.Identity, error)
 	Issue(ctx context.Context, userName string, ttl time.Duration) (string, error)
+	// IssueSession issues a token whose requests act with groups (nil:
+	// the user's groups, resolved at each use).
+	IssueSession(ctx context.Context, userName string, groups *identity.Groups, ttl time.Duration) (string, error)
 }
 
 // Keys issues AWS-style access keys.

@@ -77,11 +77,11 @@ func (h *handler) authenticate(r *http.Request) (id identity.Identity, granted s
 	switch {
 	case strings.EqualFold(scheme, "Bearer") && value != "":
 		if strings.HasPrefix(value, credentials.TokenPrefix) {
-			user, err := h.Tokens.Authenticate(ctx, value)
+			id, err := h.Tokens.AuthenticateSession(ctx, value)
 			if errors.Is(err, credentials.ErrInvalidToken) {
 				return identity.Identity{}, "", errors.Join(identity.ErrUnauthenticated, errBadBearer, err)
 			}
-			return identity.Identity{User: user, Method: "token"}, "", err
+			return id, "", err
 		}
 		for _, a := range h.TokenAuthenticators {
 			id, err := a.AuthenticateToken(ctx, value)
@@ -168,6 +168,9 @@ func (h *handler) principal(ctx context.Context, id identity.Identity) (caller, 
 		c.p = h.Engine.SessionPrincipal(id.User, nil)
 	} else {
 		g := identity.Groups{Names: id.Groups, CaseInsensitive: true, Source: identity.SourceJWT}
+		if id.Session != nil {
+			g = *id.Session
+		}
 		if h.Groups != nil {
 			var err error
 			if g, err = h.Groups.Resolve(ctx, id); err != nil {
@@ -300,53 +303,85 @@ const (
 	tokenReuse = time.Hour
 )
 
-// tokenCache keeps the token last issued to each user, in memory only.
+// tokenCache keeps the token last issued to each user and session (the
+// groups the token carries), in memory only.
 type tokenCache struct {
 	mu sync.Mutex
-	m  map[string]cachedToken
+	m  map[tokenKey]cachedToken
+}
+
+// tokenKey is a user and the session groups its token carries ("" for
+// none).
+type tokenKey struct{ user, session string }
+
+func newTokenKey(user string, session *identity.Groups) tokenKey {
+	k := tokenKey{user: user}
+	if session != nil {
+		k.session = fmt.Sprintf("%t\x00%s", session.CaseInsensitive, strings.Join(session.Names, "\x00"))
+	}
+	return k
 }
 
 type cachedToken struct {
 	raw     string
 	created time.Time
+	expires time.Time
 }
 
-func (c *tokenCache) get(user string, now time.Time) (cachedToken, bool) {
+// get returns the token issued to k within the hour, unless it would
+// outlive notAfter (the presented credential's expiry; zero: none).
+func (c *tokenCache) get(k tokenKey, now, notAfter time.Time) (cachedToken, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t, ok := c.m[user]
-	if !ok || now.Sub(t.created) >= tokenReuse {
+	t, ok := c.m[k]
+	if !ok || now.Sub(t.created) >= tokenReuse || (!notAfter.IsZero() && t.expires.After(notAfter)) {
 		return cachedToken{}, false
 	}
 	return t, true
 }
 
-// drop forgets the token of user, which was revoked.
+// drop forgets the tokens of user, which were revoked.
 func (c *tokenCache) drop(user string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.m, user)
+	for k := range c.m {
+		if k.user == user {
+			delete(c.m, k)
+		}
+	}
 }
 
-func (c *tokenCache) put(user, raw string, now time.Time) {
+func (c *tokenCache) put(k tokenKey, t cachedToken) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = map[string]cachedToken{}
+		c.m = map[tokenKey]cachedToken{}
 	}
-	for u, t := range c.m { // drop stale entries so the map stays small
-		if now.Sub(t.created) >= tokenReuse {
+	for u, old := range c.m { // drop stale entries so the map stays small
+		if t.created.Sub(old.created) >= tokenReuse {
 			delete(c.m, u)
 		}
 	}
-	c.m[user] = cachedToken{raw: raw, created: now}
+	c.m[k] = t
+}
+
+// carriedGroups are the groups a token issued to c must carry: those of
+// c's session when no source can look them up again by user name (a JWT's
+// claim, or a token's carried groups), else nil (resolved at each use).
+func carriedGroups(c caller) *identity.Groups {
+	if s := c.session; s != nil && (s.Source == identity.SourceJWT || s.Source == identity.SourceSession) {
+		return s
+	}
+	return nil
 }
 
 // getToken answers POST /api/get-token. A login through the SSO endpoint
 // (SSO_URL) gets the token that endpoint granted, as Okera's get-token
 // hands out; later calls authenticate with it as a bearer JWT. Any other
 // authenticated user (Kerberos, LDAP password, a JWT, a lakegate token)
-// gets a lakegate token, the same one again within the hour.
+// gets a lakegate token, the same one again within the hour. Seed 002
+// makes a JWT and such a token interchangeable: a token got with a JWT
+// carries the groups of its claim and expires no later than the JWT.
 func (h *handler) getToken(w http.ResponseWriter, r *http.Request, c caller) {
 	id := c.id
 	resp := TokenResponse{User: id.User, Method: id.Method}
@@ -359,17 +394,30 @@ func (h *handler) getToken(w http.ResponseWriter, r *http.Request, c caller) {
 		return
 	}
 	now := time.Now()
-	t, ok := h.tokens.get(id.User, now)
+	ttl := tokenTTL
+	if !id.Expires.IsZero() {
+		// Whole seconds, so that the expiry the answer states (RFC 3339)
+		// is never after the credential's.
+		left := id.Expires.Truncate(time.Second).Sub(now)
+		if left <= 0 {
+			h.challenge(w, identity.ErrUnauthenticated)
+			return
+		}
+		ttl = min(ttl, left)
+	}
+	groups := carriedGroups(c)
+	key := newTokenKey(id.User, groups)
+	t, ok := h.tokens.get(key, now, id.Expires)
 	if !ok {
-		raw, err := h.Tokens.Issue(r.Context(), id.User, tokenTTL)
+		raw, err := h.Tokens.IssueSession(r.Context(), id.User, groups, ttl)
 		if err != nil {
 			h.internal(w, r, err)
 			return
 		}
-		t = cachedToken{raw: raw, created: now}
-		h.tokens.put(id.User, raw, now)
+		t = cachedToken{raw: raw, created: now, expires: now.Add(ttl)}
+		h.tokens.put(key, t)
 	}
-	resp.Token, resp.Expires = t.raw, t.created.Add(tokenTTL).UTC().Format(time.RFC3339)
+	resp.Token, resp.Expires = t.raw, t.expires.UTC().Format(time.RFC3339)
 	jsonhttp.Write(w, http.StatusOK, resp)
 }
 

@@ -197,3 +197,112 @@ func TestRevokeCredentials(t *testing.T) {
 		t.Errorf("bob revoking his own: %d %s", r.status, r.body)
 	}
 }
+
+// claimsJWT accepts "jwt:<user>:<minutes>:<group,…>" as a JWT
+// authenticator would: that user, groups claim and expiry in so many
+// minutes.
+type claimsJWT struct{ now time.Time }
+
+func (f claimsJWT) AuthenticateToken(_ context.Context, token string) (identity.Identity, error) {
+	parts := strings.Split(token, ":")
+	if len(parts) != 4 || parts[0] != "jwt" {
+		return identity.Identity{}, errors.Join(identity.ErrUnauthenticated, errors.New("bad signature"))
+	}
+	minutes, err := time.ParseDuration(parts[2] + "m")
+	if err != nil {
+		return identity.Identity{}, errors.Join(identity.ErrUnauthenticated, err)
+	}
+	var groups []string
+	if parts[3] != "" {
+		groups = strings.Split(parts[3], ",")
+	}
+	return identity.Identity{User: parts[1], Groups: groups, Method: "jwt", Expires: f.now.Add(minutes)}, nil
+}
+
+// TestGetTokenWithJWT: seed 002 treats a JWT and a token from get-token as
+// interchangeable, so the token got with a JWT carries the JWT's groups
+// (get-user shows them, keys for the token act with them) and stops
+// working no later than the JWT.
+func TestGetTokenWithJWT(t *testing.T) {
+	fx := authztest.New(t, authztest.Options{
+		Script: "CREATE ROLE readers; GRANT ROLE readers TO GROUP analysts; GRANT SELECT ON URI 's3://bkt/data' TO ROLE readers",
+	})
+	keys := credentials.New(fx.Store)
+	now := time.Now()
+	resolver, err := identity.NewResolver(identity.ResolverOptions{JWTOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := api.New(api.Options{
+		Engine: fx.Engine, Tokens: fx.Tokens, Keys: keys,
+		TokenAuthenticators: []identity.TokenAuthenticator{claimsJWT{now: now}},
+		Groups:              resolver,
+		CredentialTTL:       12 * time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	call := func(method, path, auth string, out any) int {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), method, srv.URL+path, nil)
+		req.Header.Set("Authorization", auth)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if out != nil && resp.StatusCode == 200 {
+			if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return resp.StatusCode
+	}
+
+	jwtExp := now.Add(30 * time.Minute)
+	var tok api.TokenResponse
+	if code := call("POST", "/api/get-token", "Bearer jwt:jdoe:30:Analysts,Finance", &tok); code != 200 || !strings.HasPrefix(tok.Token, credentials.TokenPrefix) {
+		t.Fatalf("get-token with a JWT: status %d, %+v", code, tok)
+	}
+	if exp, err := time.Parse(time.RFC3339, tok.Expires); err != nil || exp.After(jwtExp) {
+		t.Errorf("the token expires %q, after the JWT (%v) (%v)", tok.Expires, jwtExp.UTC().Format(time.RFC3339), err)
+	}
+	var u api.UserResponse
+	if code := call("GET", "/api/get-user", "Bearer "+tok.Token, &u); code != 200 || u.User != "jdoe" ||
+		!slices.Equal(u.Groups, []string{"analysts", "finance"}) {
+		t.Errorf("get-user with the token: status %d, %+v; want jdoe with the JWT's groups [analysts finance]", code, u)
+	}
+	var c api.AWSCredentials
+	if code := call("POST", "/api/aws-credentials", "Bearer "+tok.Token, &c); code != 200 {
+		t.Fatalf("aws-credentials with the token: status %d", code)
+	}
+	if exp, err := time.Parse(time.RFC3339, c.Expiration); err != nil || exp.After(jwtExp.Add(time.Second)) {
+		t.Errorf("keys for the token expire %q, after the JWT (%v)", c.Expiration, err)
+	}
+	k, err := keys.LookupCredential(t.Context(), c.AccessKeyID)
+	if err != nil || !slices.Equal(k.SessionGroups, []string{"analysts", "finance"}) || !k.SessionGroupsFold {
+		t.Fatalf("keys for the token: %v, groups %v (fold %v)", err, k.SessionGroups, k.SessionGroupsFold)
+	}
+	d, _ := fx.Engine.Check(fx.Engine.SessionPrincipal(k.Owner, &identity.Groups{Names: k.SessionGroups, CaseInsensitive: true}), "s3://bkt/data/x", "GetObject")
+	if !d.Allowed {
+		t.Errorf("the token's keys are denied what the JWT's groups allow: %s", d.Reason)
+	}
+
+	// Within the hour the same token would be handed out again, but not to
+	// a JWT that expires sooner or carries other groups.
+	var short api.TokenResponse
+	call("POST", "/api/get-token", "Bearer jwt:jdoe:5:Analysts,Finance", &short)
+	if exp, err := time.Parse(time.RFC3339, short.Expires); err != nil || exp.After(now.Add(5*time.Minute)) {
+		t.Errorf("get-token with a JWT expiring in 5 minutes: token expires %q (%v)", short.Expires, err)
+	}
+	var other api.TokenResponse
+	call("POST", "/api/get-token", "Bearer jwt:jdoe:30:Sales", &other)
+	if other.Token == tok.Token || other.Token == short.Token {
+		t.Error("a JWT with other groups got the token issued for the first one")
+	}
+	if code := call("GET", "/api/get-user", "Bearer "+other.Token, &u); code != 200 || !slices.Equal(u.Groups, []string{"sales"}) {
+		t.Errorf("get-user with the Sales token: %d %+v", code, u)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lakegate/lakegate/internal/identity"
 	"github.com/lakegate/lakegate/internal/store"
 )
 
@@ -44,14 +45,27 @@ func HashToken(raw string) string {
 }
 
 // Issue creates a token for userName valid for ttl (zero: no expiry) and
-// returns it; it is not retrievable later.
+// returns it; it is not retrievable later. Requests made with it act with
+// the user's groups as resolved at each use.
 func (t *Tokens) Issue(ctx context.Context, userName string, ttl time.Duration) (string, error) {
+	return t.IssueSession(ctx, userName, nil, ttl)
+}
+
+// IssueSession is Issue for an authenticated session whose groups cannot
+// be looked up again by user name (a JWT's groups claim): requests made
+// with the token act with groups, as keys from Service.IssueSession do.
+// Nil groups make it Issue.
+func (t *Tokens) IssueSession(ctx context.Context, userName string, groups *identity.Groups, ttl time.Duration) (string, error) {
 	if userName == "" {
 		return "", errors.New("credentials: issue token: empty user name")
 	}
 	raw := TokenPrefix + RandomToken(40)
 	now := t.now().UTC()
 	rec := store.Token{Hash: HashToken(raw), UserName: userName, CreatedAt: now}
+	if groups != nil {
+		rec.SessionGroups = append([]string{}, groups.Names...)
+		rec.SessionGroupsFold = groups.CaseInsensitive
+	}
 	if ttl > 0 {
 		rec.ExpiresAt = now.Add(ttl)
 	}
@@ -95,18 +109,33 @@ func (t *Tokens) Ensure(ctx context.Context, raw, userName string) error {
 // Authenticate returns the user raw belongs to, or an error wrapping
 // ErrInvalidToken; other errors are technical failures.
 func (t *Tokens) Authenticate(ctx context.Context, raw string) (string, error) {
+	id, err := t.AuthenticateSession(ctx, raw)
+	return id.User, err
+}
+
+// AuthenticateSession returns the identity raw proves: its user, Method
+// "token", its expiry, and the session groups it was issued with
+// (Identity.Session, nil for none). Errors are as Authenticate's.
+func (t *Tokens) AuthenticateSession(ctx context.Context, raw string) (identity.Identity, error) {
 	if !wellFormed(raw) {
-		return "", ErrInvalidToken
+		return identity.Identity{}, ErrInvalidToken
 	}
 	rec, err := t.store.GetToken(ctx, HashToken(raw))
 	if errors.Is(err, store.ErrNotFound) {
-		return "", ErrInvalidToken
+		return identity.Identity{}, ErrInvalidToken
 	}
 	if err != nil {
-		return "", fmt.Errorf("credentials: authenticate token: %w", err)
+		return identity.Identity{}, fmt.Errorf("credentials: authenticate token: %w", err)
 	}
 	if !rec.ExpiresAt.IsZero() && !t.now().Before(rec.ExpiresAt) {
-		return "", ErrInvalidToken
+		return identity.Identity{}, ErrInvalidToken
 	}
-	return rec.UserName, nil
+	id := identity.Identity{User: rec.UserName, Method: MethodToken, Expires: rec.ExpiresAt}
+	if rec.SessionGroups != nil {
+		id.Session = &identity.Groups{Names: rec.SessionGroups, CaseInsensitive: rec.SessionGroupsFold, Source: identity.SourceSession}
+	}
+	return id, nil
 }
+
+// MethodToken is Identity.Method for a lakegate token.
+const MethodToken = "token"

@@ -26,6 +26,11 @@ type Identity struct {
 	// Expires is when the presented credential stops being valid (a JWT's
 	// exp); zero when unknown or never.
 	Expires time.Time
+	// Session, for a lakegate credential issued to an earlier session
+	// whose groups cannot be looked up again by user name (a token got
+	// with a JWT), are the groups resolved then; Resolver returns them
+	// instead of asking any source. Nil otherwise.
+	Session *Groups
 }
 
 // ErrUnauthenticated is wrapped by authenticators when the credential is

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -15,6 +16,9 @@ const (
 	SourceJWT  = "jwt"  // approach 2: the JWT's groups claim
 	SourceREST = "rest" // approach 3: OKERA_GROUP_RESOLVER_URL
 	SourceLDAP = "ldap" // approach 4: OKERA_GROUP_RESOLVER_LDAP_HOST
+	// SourceSession: the groups a lakegate credential carries from the
+	// session it was issued to (Identity.Session).
+	SourceSession = "session"
 )
 
 // ErrNotInRequiredGroup is wrapped by Resolve when the user is not a member
@@ -129,6 +133,9 @@ func isNilValue(r GroupResolver) bool {
 // Resolver resolves a user's groups as seed 002 "Group Resolution" says,
 // then enforces "Required Groups". Resolve's rules, in order:
 //
+//  0. The identity carries the groups of the session its credential was
+//     issued to (Identity.Session: a lakegate token got with a JWT, whose
+//     claim cannot be read again): those, under their own case rule.
 //  1. Not JWTOnly (Kerberos alone, or Kerberos and JWT together): the
 //     host's Unix groups (approach 1), for every user including JWT ones.
 //     Names are kept as the host spells them; case-sensitive.
@@ -214,6 +221,10 @@ func (r *Resolver) Resolve(ctx context.Context, id Identity) (Groups, error) {
 }
 
 func (r *Resolver) lookup(ctx context.Context, id Identity) (Groups, error) {
+	if id.Session != nil {
+		// Rule 0: the groups the credential's session was resolved to.
+		return Groups{Names: slices.Clone(id.Session.Names), CaseInsensitive: id.Session.CaseInsensitive, Source: SourceSession}, nil
+	}
 	// Beyond seed 002, which names LDAP only as a fallback for JWT users:
 	// a user LDAP itself authenticated (a password login, or a lakegate
 	// token such a login issued) gets its LDAP groups, since no other

@@ -63,7 +63,7 @@ var sqliteDialect = dialect{
 		ON CONFLICT (role_name, object_kind, object_name, column_list, row_filter, privilege) DO NOTHING`,
 	createUser: `INSERT INTO users (name, created_at) VALUES (?, ?)
 		ON CONFLICT (name) DO NOTHING`,
-	createToken: `INSERT INTO tokens (hash, user_name, created_at, expires_at) VALUES (?, ?, ?, ?)
+	createToken: `INSERT INTO tokens (hash, user_name, created_at, expires_at, session_groups) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (hash) DO NOTHING`,
 	ensureSecret: `INSERT INTO secrets (name, value) VALUES (?, ?)
 		ON CONFLICT (name) DO NOTHING`,
@@ -203,17 +203,48 @@ func accessKeyArgs(k AccessKey) []any {
 	if !k.ExpiresAt.IsZero() {
 		expires = sql.NullInt64{Int64: k.ExpiresAt.UnixMilli(), Valid: true}
 	}
-	groups := ""
-	if k.SessionGroups != nil {
-		var b []byte
-		if k.SessionGroupsFold {
-			b, _ = json.Marshal(sessionGroups{Names: k.SessionGroups, Fold: true}) // always marshals
-		} else {
-			b, _ = json.Marshal(k.SessionGroups)
-		}
-		groups = string(b)
-	}
+	groups := encodeSessionGroups(k.SessionGroups, k.SessionGroupsFold)
 	return []any{k.AccessKeyID, k.SecretAccessKey, k.UserName, k.SessionToken, created.UnixMilli(), expires, groups}
+}
+
+// encodeSessionGroups is the stored form of session groups: '' for none
+// (nil), a JSON array for case-sensitive ones, a sessionGroups object for
+// case-insensitive ones.
+func encodeSessionGroups(names []string, fold bool) string {
+	if names == nil {
+		return ""
+	}
+	var b []byte
+	if fold {
+		b, _ = json.Marshal(sessionGroups{Names: names, Fold: true}) // always marshals
+	} else {
+		b, _ = json.Marshal(names)
+	}
+	return string(b)
+}
+
+// decodeSessionGroups reads encodeSessionGroups' form.
+func decodeSessionGroups(stored string) (names []string, fold bool, err error) {
+	switch {
+	case stored == "":
+		return nil, false, nil
+	case strings.HasPrefix(stored, "{"):
+		var sg sessionGroups
+		if err := json.Unmarshal([]byte(stored), &sg); err != nil {
+			return nil, false, err
+		}
+		if sg.Names == nil {
+			sg.Names = []string{}
+		}
+		return sg.Names, sg.Fold, nil
+	}
+	if err := json.Unmarshal([]byte(stored), &names); err != nil {
+		return nil, false, err
+	}
+	if names == nil {
+		names = []string{}
+	}
+	return names, false, nil
 }
 
 // sessionGroups is the stored form of case-insensitive session groups; a
@@ -235,21 +266,9 @@ func scanAccessKey(row scanner) (AccessKey, error) {
 	if err := row.Scan(&k.AccessKeyID, &k.SecretAccessKey, &k.UserName, &k.SessionToken, &created, &expires, &groups); err != nil {
 		return AccessKey{}, err
 	}
-	if groups != "" {
-		var err error
-		if strings.HasPrefix(groups, "{") {
-			var sg sessionGroups
-			err = json.Unmarshal([]byte(groups), &sg)
-			k.SessionGroups, k.SessionGroupsFold = sg.Names, sg.Fold
-			if k.SessionGroups == nil {
-				k.SessionGroups = []string{}
-			}
-		} else {
-			err = json.Unmarshal([]byte(groups), &k.SessionGroups)
-		}
-		if err != nil {
-			return AccessKey{}, fmt.Errorf("session groups of %s: %w", k.AccessKeyID, err)
-		}
+	var err error
+	if k.SessionGroups, k.SessionGroupsFold, err = decodeSessionGroups(groups); err != nil {
+		return AccessKey{}, fmt.Errorf("session groups of %s: %w", k.AccessKeyID, err)
 	}
 	k.CreatedAt = time.UnixMilli(created).UTC()
 	if expires.Valid {

@@ -140,6 +140,12 @@ type Token struct {
 	CreatedAt time.Time
 	// ExpiresAt is when the token stops working; zero means never.
 	ExpiresAt time.Time
+	// SessionGroups and SessionGroupsFold are, as on AccessKey, the groups
+	// resolved when the token was issued for an authenticated session (a
+	// JWT's groups claim); nil means the user's groups are resolved when
+	// the token is used.
+	SessionGroups     []string
+	SessionGroupsFold bool
 }
 
 // PolicyTx changes the policy inside one transaction (Store.UpdatePolicy).

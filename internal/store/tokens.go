@@ -21,7 +21,8 @@ func (s *SQL) CreateToken(ctx context.Context, t Token) error {
 	if !t.ExpiresAt.IsZero() {
 		expires = sql.NullInt64{Int64: t.ExpiresAt.UnixMilli(), Valid: true}
 	}
-	n, err := execCount(ctx, s.db, s.d.rebind(s.d.createToken), t.Hash, t.UserName, created.UnixMilli(), expires)
+	n, err := execCount(ctx, s.db, s.d.rebind(s.d.createToken), t.Hash, t.UserName, created.UnixMilli(), expires,
+		encodeSessionGroups(t.SessionGroups, t.SessionGroupsFold))
 	if err != nil {
 		return fmt.Errorf("store: create token for user %s: %w", t.UserName, err)
 	}
@@ -37,14 +38,18 @@ func (s *SQL) GetToken(ctx context.Context, hash string) (Token, error) {
 		t       = Token{Hash: hash}
 		created int64
 		expires sql.NullInt64
+		groups  string
 	)
-	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT user_name, created_at, expires_at
-		FROM tokens WHERE hash = ?`), hash).Scan(&t.UserName, &created, &expires)
+	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT user_name, created_at, expires_at, session_groups
+		FROM tokens WHERE hash = ?`), hash).Scan(&t.UserName, &created, &expires, &groups)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, fmt.Errorf("token: %w", ErrNotFound)
 	}
 	if err != nil {
 		return Token{}, fmt.Errorf("store: get token: %w", err)
+	}
+	if t.SessionGroups, t.SessionGroupsFold, err = decodeSessionGroups(groups); err != nil {
+		return Token{}, fmt.Errorf("store: get token: session groups: %w", err)
 	}
 	t.CreatedAt = time.UnixMilli(created).UTC()
 	if expires.Valid {

@@ -819,6 +819,10 @@ func testTokenRoundTrip(t *testing.T, s store.Store) {
 		// Expired tokens come back too: expiry is the caller's decision.
 		{Hash: "4567ef01", UserName: "alice", CreatedAt: created, ExpiresAt: created.Add(time.Hour).In(time.FixedZone("X", 3600))},
 		{Hash: "89ab2345", UserName: "bob", CreatedAt: created, ExpiresAt: time.Date(2030, 6, 7, 8, 9, 10, 123_456_789, time.UTC)},
+		// A token issued for a JWT session carries the JWT's groups.
+		{Hash: "aa55aa55", UserName: "jdoe", CreatedAt: created, SessionGroups: []string{"analysts", "finance"}, SessionGroupsFold: true},
+		{Hash: "bb66bb66", UserName: "unix", CreatedAt: created, SessionGroups: []string{"Staff"}},
+		{Hash: "cc77cc77", UserName: "nobody", CreatedAt: created, SessionGroups: []string{}},
 	}
 	for _, tok := range tokens {
 		if err := s.CreateToken(ctx, tok); err != nil {
@@ -835,7 +839,9 @@ func testTokenRoundTrip(t *testing.T, s store.Store) {
 			want.ExpiresAt = ms(tok.ExpiresAt)
 		}
 		if got.Hash != want.Hash || got.UserName != want.UserName ||
-			!got.CreatedAt.Equal(want.CreatedAt) || !got.ExpiresAt.Equal(want.ExpiresAt) {
+			!got.CreatedAt.Equal(want.CreatedAt) || !got.ExpiresAt.Equal(want.ExpiresAt) ||
+			(got.SessionGroups == nil) != (want.SessionGroups == nil) || !slices.Equal(got.SessionGroups, want.SessionGroups) ||
+			got.SessionGroupsFold != want.SessionGroupsFold {
 			t.Errorf("round trip:\n got  %+v\n want %+v", got, want)
 		}
 		if got.CreatedAt.Location() != time.UTC || (!got.ExpiresAt.IsZero() && got.ExpiresAt.Location() != time.UTC) {
