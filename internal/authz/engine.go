@@ -50,6 +50,12 @@ type Options struct {
 	// same rule for logins; this covers the users of the users table and
 	// session keys issued before the setting changed.
 	RequiredGroup string
+	// ReservedGroups are groups only the users table confers: a session
+	// (a JWT's claim, a group resolver, LDAP, the host) naming one of them,
+	// in any case, is not in it. The server reserves the bootstrap admin
+	// group, so that a directory group called "Admin" is not catalog admin
+	// unless the configuration says so (admin.groups).
+	ReservedGroups []string
 }
 
 // Engine is the live policy. It is safe for concurrent use.
@@ -61,6 +67,8 @@ type Engine struct {
 	mu   sync.Mutex // serializes reloads
 	// required is Options.RequiredGroup.
 	required string
+	// reserved is Options.ReservedGroups, lower-cased.
+	reserved map[string]bool
 }
 
 // snapshot is one compiled version of the policy.
@@ -92,6 +100,12 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		poll = time.Second
 	}
 	e := &Engine{st: o.Store, log: log, poll: poll, required: o.RequiredGroup}
+	for _, g := range o.ReservedGroups {
+		if e.reserved == nil {
+			e.reserved = map[string]bool{}
+		}
+		e.reserved[strings.ToLower(g)] = true
+	}
 	if err := e.reload(ctx, true); err != nil {
 		return nil, err
 	}
@@ -251,6 +265,8 @@ func (e *Engine) Principal(user string) Principal {
 // table's names exactly, a session's under its own case rule. A user not
 // in it and not a catalog admin gets no groups and a MissingGroup. An
 // unlisted user without a session has no groups anyway and is left as is.
+// A session's names among Options.ReservedGroups (in any case) are
+// dropped first.
 func (e *Engine) SessionPrincipal(user string, session *identity.Groups) Principal {
 	snap := e.cur.Load()
 	if g, ok := snap.users[user]; ok || session == nil {
@@ -259,6 +275,11 @@ func (e *Engine) SessionPrincipal(user string, session *identity.Groups) Princip
 			p = e.requireGroup(snap, p, identity.Groups{Names: g})
 		}
 		return p
+	}
+	if e.reserved != nil {
+		s := *session
+		s.Names = slices.DeleteFunc(slices.Clone(s.Names), func(n string) bool { return e.reserved[strings.ToLower(n)] })
+		session = &s
 	}
 	if !session.CaseInsensitive {
 		return e.requireGroup(snap, Principal{User: user, Groups: slices.Clone(session.Names)}, *session)

@@ -47,6 +47,44 @@ func (e *Engine) Bootstrap(ctx context.Context, adminUser, adminGroup string) er
 	return e.reload(ctx, true)
 }
 
+// EnsureAdminGroups makes every group of groups catalog admin: those
+// that hold ALL ON SERVER through no role yet are granted AdminRole
+// (created, with ALL ON SERVER, when it is missing), in one change. It
+// returns the groups it granted the role to.
+func (e *Engine) EnsureAdminGroups(ctx context.Context, groups []string) ([]string, error) {
+	if err := e.reload(ctx, false); err != nil {
+		return nil, err
+	}
+	pol := e.cur.Load().pol
+	var missing []string
+	for _, g := range groups {
+		if !pol.IsCatalogAdmin([]string{g}) && !slices.Contains(missing, g) {
+			missing = append(missing, g)
+		}
+	}
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	err := e.st.UpdatePolicy(ctx, func(tx store.PolicyTx) error {
+		if err := tx.CreateRole(ctx, AdminRole); err != nil && !errors.Is(err, store.ErrExists) {
+			return err
+		}
+		if err := tx.AddGrant(ctx, store.Grant{Role: AdminRole, Privilege: "ALL", ObjectKind: "SERVER"}); err != nil && !errors.Is(err, store.ErrExists) {
+			return err
+		}
+		for _, g := range missing {
+			if err := tx.GrantRoleToGroup(ctx, AdminRole, g); err != nil && !errors.Is(err, store.ErrExists) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("authz: admin groups: %w", err)
+	}
+	return missing, e.reload(ctx, true)
+}
+
 func (e *Engine) user(name string) ([]string, bool) {
 	g, ok := e.cur.Load().users[name]
 	return g, ok

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -82,6 +83,7 @@ func newEnv(t testing.TB, follow bool) *env {
 	h, err := NewHandler(HandlerOptions{
 		System: systoken.NewVerifier(key), Keys: creds, Engine: e.fx.Engine,
 		Upstream: staticUpstream{}, Feed: e.feed, SealKey: []byte("0123456789abcdef0123456789abcdef"),
+		Targets: &testTargets,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -321,5 +323,25 @@ func BenchmarkWarmDecide(b *testing.B) {
 	b.StopTimer()
 	if n := e.calls.Load() - calls; n != 0 {
 		b.Fatalf("%d server calls during a warm benchmark", n)
+	}
+}
+
+// testTargets are the server's upstream targets in newEnv.
+var testTargets = Targets{
+	Default: Target{Endpoint: "http://127.0.0.1:9000", Region: "eu-west-1", PathStyle: true},
+	Buckets: map[string]Target{"logs": {Region: "us-west-2"}},
+}
+
+// TestSettingsCarryUpstreamTargets: a proxy learns where to send each
+// bucket's requests from the server, with the credentials, so that it
+// needs no upstream configuration of its own.
+func TestSettingsCarryUpstreamTargets(t *testing.T) {
+	e := newEnv(t, false)
+	s, err := e.remote.Settings(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Upstream == nil || !reflect.DeepEqual(*s.Upstream, testTargets) {
+		t.Errorf("settings carry upstream %+v, want %+v", s.Upstream, testTargets)
 	}
 }

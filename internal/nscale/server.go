@@ -51,7 +51,10 @@ type HandlerOptions struct {
 	Upstream UpstreamCredentials // required
 	Feed     *feed.Feed          // required
 	SealKey  []byte
-	Logger   *slog.Logger
+	// Targets are the server's upstream targets, handed to proxies with
+	// the settings; nil hands none.
+	Targets *Targets
+	Logger  *slog.Logger
 }
 
 // maxWait bounds one long poll of the change feed, below the REST
@@ -225,7 +228,7 @@ func (s *server) changes(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) settings(w http.ResponseWriter, _ *http.Request) {
-	jsonhttp.Write(w, http.StatusOK, Settings{SealKey: s.o.SealKey})
+	jsonhttp.Write(w, http.StatusOK, Settings{SealKey: s.o.SealKey, Upstream: s.o.Targets})
 }
 
 // fail logs err and answers 500 without detail.

@@ -15,7 +15,7 @@
 //	POST /api/internal/buckets             which buckets ListBuckets shows (Principal → BucketsResponse)
 //	GET  /api/internal/upstream?bucket=b   signing credentials for bucket b
 //	GET  /api/internal/changes?epoch=&after=&wait=   the change feed (feed.Batch)
-//	GET  /api/internal/settings            the listing-marker key and the server's version
+//	GET  /api/internal/settings            the listing-marker key and the upstream targets
 package nscale
 
 import (
@@ -141,4 +141,26 @@ type Settings struct {
 	// SealKey is the key that seals listing markers, shared so that a
 	// listing continues through any proxy.
 	SealKey []byte `json:"seal_key"`
+	// Upstream is where the server sends each bucket's requests, so that
+	// the credentials it hands out are used against the endpoint, region
+	// and addressing they are meant for and a proxy needs no upstream
+	// configuration of its own. Nil from a server that predates it.
+	Upstream *Targets `json:"upstream,omitempty"`
+}
+
+// Targets are the server's upstream targets: its default and its
+// per-bucket overrides (upstream.buckets, okerafs.<bucket>.region), each
+// complete (a bucket's entry already holds what it inherits).
+type Targets struct {
+	Default Target            `json:"default"`
+	Buckets map[string]Target `json:"buckets,omitempty"`
+}
+
+// Target is upstream.Target on the wire.
+type Target struct {
+	// Endpoint is the base URL; empty means AWS S3 for Region.
+	Endpoint    string `json:"endpoint,omitempty"`
+	Region      string `json:"region,omitempty"`
+	PathStyle   bool   `json:"path_style,omitempty"`
+	SignPayload bool   `json:"sign_payload,omitempty"`
 }

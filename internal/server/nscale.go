@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"reflect"
 	"time"
 
 	"github.com/lakegate/lakegate/internal/config"
@@ -109,7 +110,7 @@ func NewProxy(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Se
 	if err != nil {
 		return nil, fmt.Errorf("policy server settings: %w", err)
 	}
-	up, err := newUpstream(ctx, cfg.Upstream, remote)
+	up, err := proxyUpstream(ctx, cfg.Upstream, settings.Upstream, remote, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -163,4 +164,45 @@ func proxyOnly(cfg *config.Config) *config.Config {
 	c := *cfg
 	c.REST.Addr = ""
 	return &c
+}
+
+// wireTargets are u's targets as the internal API hands them to proxies.
+func wireTargets(u config.Upstream) *nscale.Targets {
+	def, buckets := upstreamTargets(u)
+	t := &nscale.Targets{Default: nscale.Target(def)}
+	for name, b := range buckets {
+		if t.Buckets == nil {
+			t.Buckets = map[string]nscale.Target{}
+		}
+		t.Buckets[name] = nscale.Target(b)
+	}
+	return t
+}
+
+// proxyUpstream is an nScale proxy's upstream client: the policy server's
+// targets (so that one configuration governs where requests go and the
+// credentials the server hands out are used where they are meant for),
+// signed with the credentials it hands out. Upstream settings of the
+// proxy's own configuration are ignored then, with a warning; a server
+// that sends no targets leaves them in force.
+func proxyUpstream(ctx context.Context, local config.Upstream, server *nscale.Targets, source upstream.CredentialSource, logger *slog.Logger) (*upstream.Client, error) {
+	if server == nil {
+		logger.Warn("the policy server sends no upstream targets (an older version); using this proxy's upstream settings")
+		return newUpstream(ctx, local, source)
+	}
+	def := config.Default().Upstream
+	explicit := local.Endpoint != def.Endpoint || local.Region != def.Region || local.PathStyle != def.PathStyle ||
+		local.SignPayload != def.SignPayload || len(local.Buckets) > 0
+	if mine := wireTargets(local); explicit && !reflect.DeepEqual(mine, server) {
+		logger.Warn("upstream.endpoint, region, path_style, sign_payload and buckets of this proxy's configuration are ignored: the policy server's govern",
+			"server_endpoint", server.Default.Endpoint, "server_region", server.Default.Region)
+	}
+	opts := upstream.Options{Default: upstream.Target(server.Default), Source: source}
+	for name, b := range server.Buckets {
+		if opts.Buckets == nil {
+			opts.Buckets = map[string]upstream.Target{}
+		}
+		opts.Buckets[name] = upstream.Target(b)
+	}
+	return newUpstreamClient(opts)
 }

@@ -42,7 +42,8 @@ import (
 const ShutdownTimeout = 10 * time.Second
 
 // AdminUser is the user name of the bootstrap admin (config admin.*), and
-// AdminGroup its group, which a new policy store makes catalog admin.
+// AdminGroup its group, which a new policy store makes catalog admin and
+// which only the users table confers (see reservedGroups).
 const (
 	AdminUser  = "admin"
 	AdminGroup = "admin"
@@ -154,28 +155,18 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	}
 	s.store = st
 	changes := feed.New(0)
-	engine, err := authz.New(ctx, authz.Options{Store: st, Logger: logger.With("component", "policy"), RequiredGroup: cfg.Groups.Required})
+	engine, err := authz.New(ctx, authz.Options{
+		Store: st, Logger: logger.With("component", "policy"), RequiredGroup: cfg.Groups.Required,
+		ReservedGroups: reservedGroups(cfg.Admin),
+	})
 	if err != nil {
 		return nil, err
 	}
 	s.background = append(s.background, engine.Run)
 	creds := credentials.New(s.store)
 	tokens := credentials.NewTokens(s.store)
-	if cfg.Admin.AccessKeyID != "" || cfg.Admin.Token != "" {
-		if err := engine.Bootstrap(ctx, AdminUser, AdminGroup); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.Admin.AccessKeyID != "" {
-		if err := creds.Ensure(ctx, cfg.Admin.AccessKeyID, cfg.Admin.SecretAccessKey, AdminUser); err != nil {
-			return nil, err
-		}
-		logger.Info("admin access key ready", "access_key_id", cfg.Admin.AccessKeyID)
-	}
-	if cfg.Admin.Token != "" {
-		if err := tokens.Ensure(ctx, cfg.Admin.Token, AdminUser); err != nil {
-			return nil, err
-		}
+	if err := bootstrapAdmin(ctx, cfg, engine, creds, tokens, logger); err != nil {
+		return nil, err
 	}
 	sealKey, err := sealKey(ctx, st)
 	if err != nil {
@@ -237,7 +228,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	}
 	internalAPI, err := internalHandler(system, nscale.HandlerOptions{
 		Keys: creds, Engine: engine, Upstream: up, Feed: changes, SealKey: sealKey,
-		Logger: logger.With("component", "internal-api"),
+		Targets: wireTargets(cfg.Upstream), Logger: logger.With("component", "internal-api"),
 	})
 	if err != nil {
 		return nil, err
@@ -309,13 +300,10 @@ func sealKey(ctx context.Context, st *store.SQL) ([]byte, error) {
 	return st.EnsureSecret(ctx, sealKeySecret, fresh)
 }
 
-// newUpstream builds the upstream client for u. Requests are signed with
-// source's credentials when it is set (an nScale proxy's, from the policy
-// server), else with u's: static keys or the AWS chain, through the
-// bucket's role when u maps one.
-func newUpstream(ctx context.Context, u config.Upstream, source upstream.CredentialSource) (*upstream.Client, error) {
-	buckets := make(map[string]upstream.Target, len(u.Buckets))
-	roles := map[string]string{}
+// upstreamTargets are the targets of u: its default and one complete
+// target per upstream.buckets entry.
+func upstreamTargets(u config.Upstream) (def upstream.Target, buckets map[string]upstream.Target) {
+	buckets = make(map[string]upstream.Target, len(u.Buckets))
 	for name, b := range u.Buckets {
 		t := upstream.Target{Endpoint: b.Endpoint, Region: b.Region, PathStyle: u.PathStyle, SignPayload: u.SignPayload}
 		if t.Endpoint == "" {
@@ -325,14 +313,24 @@ func newUpstream(ctx context.Context, u config.Upstream, source upstream.Credent
 			t.PathStyle = *b.PathStyle
 		}
 		buckets[name] = t
+	}
+	def = upstream.Target{Endpoint: u.Endpoint, Region: u.Region, PathStyle: u.PathStyle, SignPayload: u.SignPayload}
+	return def, buckets
+}
+
+// newUpstream builds the upstream client for u. Requests are signed with
+// source's credentials when it is set (an nScale proxy's, from the policy
+// server), else with u's: static keys or the AWS chain, through the
+// bucket's role when u maps one.
+func newUpstream(ctx context.Context, u config.Upstream, source upstream.CredentialSource) (*upstream.Client, error) {
+	def, buckets := upstreamTargets(u)
+	roles := map[string]string{}
+	for name, b := range u.Buckets {
 		if b.RoleARN != "" {
 			roles[name] = b.RoleARN
 		}
 	}
-	opts := upstream.Options{
-		Default: upstream.Target{Endpoint: u.Endpoint, Region: u.Region, PathStyle: u.PathStyle, SignPayload: u.SignPayload},
-		Buckets: buckets,
-	}
+	opts := upstream.Options{Default: def, Buckets: buckets}
 	if source != nil {
 		opts.Source = source
 		return newUpstreamClient(opts)
