@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -55,6 +56,9 @@ type Options struct {
 	// refused before they were authenticated (compacted, and counted
 	// rather than written past the rate); zero means 20.
 	UnauthenticatedAuditRate float64
+	// CORS configures the answers to CORS preflights and the CORS headers
+	// of actual requests (cors.go).
+	CORS CORSOptions
 }
 
 // Handler is the access proxy.
@@ -70,6 +74,7 @@ type Handler struct {
 	// unauthenticated keeps the records of unauthenticated refusals small
 	// and few.
 	unauthenticated *unauthLimiter
+	cors            *corsRules
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -85,6 +90,10 @@ func New(o Options) (*Handler, error) {
 	}
 	if o.Authorizer == nil {
 		errs = append(errs, errors.New("gateway: an authorizer is required"))
+	}
+	cors, err := newCORSRules(o.CORS)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("gateway: %w", err))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -104,7 +113,7 @@ func New(o Options) (*Handler, error) {
 		preAuth = 20 * time.Second
 	}
 	return &Handler{opts: o, sealer: o.Sealer, log: log, idle: idle, preAuth: preAuth, prefix: hex.EncodeToString(p[:]),
-		unauthenticated: newUnauthLimiter(o.UnauthenticatedAuditRate)}, nil
+		unauthenticated: newUnauthLimiter(o.UnauthenticatedAuditRate), cors: cors}, nil
 }
 
 // ServeHTTP runs one S3 request through the pipeline: parse, authenticate,
@@ -118,6 +127,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer h.finish(x)
 		w = x
 	}
+	if isPreflight(r) {
+		h.servePreflight(w, r)
+		return
+	}
 	req, err := request.Parse(r, h.opts.BaseDomains)
 	if err != nil {
 		h.attribute(w, r)
@@ -125,6 +138,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.parsed(req)
+	h.addCORSHeaders(w, r, req.Bucket)
 	if req.Operation == "PostObject" && upstream.IsPostForm(r) {
 		h.servePostForm(w, r, req)
 		return
@@ -136,6 +150,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x.verified(auth)
 	h.authorizeAndForward(w, r, req, auth)
+	h.corsChanged(req)
 }
 
 // servePostForm handles a browser-based upload, which is authenticated by

@@ -3,10 +3,12 @@ package s3xml
 import (
 	"bytes"
 	"context"
+	"flag"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -14,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/lakegate/lakegate/internal/s3/miniotest"
 )
 
 // recorder is an http.RoundTripper keeping the last response body.
@@ -32,24 +36,31 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// TestCaptureMinIO rewrites testdata/minio from a real, empty MinIO server.
-// It runs only when S3XML_CAPTURE_ENDPOINT is set, e.g.
+var update = flag.Bool("update", false, "TestCaptureMinIO: rewrite testdata/minio from the MinIO it captures")
+
+// TestCaptureMinIO captures the bodies of testdata/minio from a real,
+// empty MinIO server: one it starts (skipped when the minio binary is not
+// installed), or the one S3XML_CAPTURE_ENDPOINT names (root user and
+// password minioadmin). It checks that they have the shape of the files
+// the tests read: the same bodies once what changes with every capture
+// (dates, version and upload IDs) is masked. With -update it rewrites the
+// files instead:
 //
-//	MINIO_ROOT_USER=minioadmin MINIO_ROOT_PASSWORD=minioadmin minio server /tmp/m --address 127.0.0.1:19600 &
-//	S3XML_CAPTURE_ENDPOINT=http://127.0.0.1:19600 go test -run CaptureMinIO ./internal/s3/s3xml/
+//	go test -run CaptureMinIO -update ./internal/s3/s3xml/
 //
 // Version and upload IDs change with every capture; tests that name them
 // need updating after one.
 func TestCaptureMinIO(t *testing.T) {
-	endpoint := os.Getenv("S3XML_CAPTURE_ENDPOINT")
+	endpoint, user, pass := os.Getenv("S3XML_CAPTURE_ENDPOINT"), "minioadmin", "minioadmin"
 	if endpoint == "" {
-		t.Skip("S3XML_CAPTURE_ENDPOINT not set")
+		m := miniotest.Start(t)
+		endpoint, user, pass = m.Endpoint, m.AccessKey, m.SecretKey
 	}
 	ctx := context.Background()
 	rec := &recorder{}
 	c := s3.New(s3.Options{
 		BaseEndpoint: aws.String(endpoint), UsePathStyle: true, Region: "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("minioadmin", "minioadmin", ""),
+		Credentials: credentials.NewStaticCredentialsProvider(user, pass, ""),
 		HTTPClient:  &http.Client{Transport: rec},
 	})
 	must := func(_ any, err error) {
@@ -73,18 +84,28 @@ func TestCaptureMinIO(t *testing.T) {
 		must(c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: b, Key: aws.String(k)}))
 	}
 	dir := filepath.Join("testdata", "minio")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// save("f.xml")(call) writes the body of call's response to f.xml.
+	// save("f.xml")(call) writes the body of call's response to f.xml with
+	// -update, and else compares it with f.xml, masked.
 	save := func(name string) func(any, error) {
 		return func(_ any, err error) {
 			t.Helper()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join(dir, name), rec.last, 0o644); err != nil {
-				t.Fatal(err)
+			golden := filepath.Join(dir, name)
+			if *update {
+				if err := os.WriteFile(golden, rec.last, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if got, want := maskCapture(rec.last), maskCapture(want); got != want {
+				t.Errorf("MinIO's %s differs from %s beyond dates and IDs (run with -update to accept, then fix the tests naming IDs):\n--- got\n%s\n--- want\n%s",
+					name, golden, got, want)
 			}
 		}
 	}
@@ -105,4 +126,13 @@ func TestCaptureMinIO(t *testing.T) {
 	save("buckets.xml")(c.ListBuckets(ctx, &s3.ListBucketsInput{}))
 	save("delete-result.xml")(c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: b, Delete: &types.Delete{Objects: []types.ObjectIdentifier{
 		{Key: aws.String("public/a.txt")}, {Key: aws.String("public/sub/x"), VersionId: aws.String("nonexistent")}}}}))
+}
+
+// volatile matches the elements whose text changes with every capture:
+// dates, version and upload IDs (and the markers naming them).
+var volatile = regexp.MustCompile(`<(LastModified|Initiated|CreationDate|VersionId|DeleteMarkerVersionId|NextVersionIdMarker|VersionIdMarker|UploadId|NextUploadIdMarker|UploadIdMarker)>[^<]*</`)
+
+// maskCapture replaces the text of volatile elements with "…".
+func maskCapture(body []byte) string {
+	return volatile.ReplaceAllString(string(body), "<$1>…</")
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lakegate/lakegate/internal/s3/miniotest"
 )
 
 // TestSignerMatchesAWSSDK signs the same request with Signer and with the
@@ -84,16 +86,21 @@ func TestSignerRoundTrip(t *testing.T) {
 }
 
 // TestSignerAgainstMinIO sends requests signed by Signer, including a
-// re-signed aws-chunked upload, to a real MinIO server. It runs when
-// LAKEGATE_TEST_MINIO names one, e.g.
+// re-signed aws-chunked upload, to a real MinIO server: one it starts
+// (skipped when the minio binary is not installed), or the one
+// LAKEGATE_TEST_MINIO names, e.g.
 //
 //	LAKEGATE_TEST_MINIO=http://minioadmin:minioadmin@127.0.0.1:9000/bucket
-//
-// (the bucket must exist).
 func TestSignerAgainstMinIO(t *testing.T) {
 	endpoint := os.Getenv("LAKEGATE_TEST_MINIO")
 	if endpoint == "" {
-		t.Skip("LAKEGATE_TEST_MINIO not set")
+		m := miniotest.Start(t)
+		u, err := url.Parse(m.Endpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User, u.Path = url.UserPassword(m.AccessKey, m.SecretKey), "/lakegate-sigv4"
+		endpoint = u.String()
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
