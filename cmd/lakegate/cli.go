@@ -91,25 +91,50 @@ func newServeCmd(stderr io.Writer) *cobra.Command {
 }
 
 func newQuickstartCmd(stdout, stderr io.Writer) *cobra.Command {
-	var o quickstart.Options
+	var (
+		o                            quickstart.Options
+		path                         string
+		dataDir, proxyAddr, restAddr string
+	)
 	cmd := &cobra.Command{
 		Use:   "quickstart",
 		Short: "Run everything locally with an embedded S3 backend and print an AWS CLI profile",
 		Long: `quickstart runs lakegate with an embedded S3 backend storing buckets under
 the data directory, SQLite for its state, and an admin access key created on
 the first run and reused afterwards. It prints a profile for ~/.aws/config
-and runs until interrupted.`,
+and runs until interrupted.
+
+It reads the configuration like serve (--config, LAKEGATE_* and Okera's
+variables such as JWT_PUBLIC_KEY): authentication, groups, audit, logging and
+proxy settings apply. What quickstart embeds replaces the configuration's
+upstream.*, store.* and admin key and token, with a warning naming them; the
+flags below win over data_dir, proxy.addr and rest.addr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(path, os.LookupEnv)
+			if err != nil {
+				return err
+			}
+			f := cmd.Flags()
+			for _, fl := range []struct {
+				name     string
+				val, dst *string
+			}{{"data-dir", &dataDir, &o.DataDir}, {"proxy-addr", &proxyAddr, &o.ProxyAddr}, {"rest-addr", &restAddr, &o.RESTAddr}} {
+				if f.Changed(fl.name) {
+					*fl.dst = *fl.val
+				}
+			}
+			o.Config = cfg
 			o.Stdout = stdout
-			o.Logger = server.NewLogger(config.Log{Level: "info", Format: "text"}, stderr)
+			o.Logger = server.NewLogger(cfg.Log, stderr)
 			return quickstart.Run(cmd.Context(), o)
 		},
 	}
+	addConfigFlag(cmd, &path)
 	f := cmd.Flags()
-	f.StringVar(&o.DataDir, "data-dir", quickstart.DefaultDataDir, "directory for buckets, keys and the database")
-	f.StringVar(&o.ProxyAddr, "proxy-addr", quickstart.DefaultProxyAddr, "S3 access proxy listen address (port 0: any free port)")
-	f.StringVar(&o.RESTAddr, "rest-addr", quickstart.DefaultRESTAddr, "REST API listen address (port 0: any free port)")
+	f.StringVar(&dataDir, "data-dir", quickstart.DefaultDataDir, "directory for buckets, keys and the database (default: data_dir when the configuration sets it)")
+	f.StringVar(&proxyAddr, "proxy-addr", quickstart.DefaultProxyAddr, "S3 access proxy listen address, port 0: any free port (default: proxy.addr when the configuration sets it)")
+	f.StringVar(&restAddr, "rest-addr", quickstart.DefaultRESTAddr, "REST API listen address, port 0: any free port (default: rest.addr when the configuration sets it)")
 	f.BoolVar(&o.WriteAWSConfig, "write-aws-config", false,
 		"add or replace [profile "+quickstart.ProfileName+"] in $AWS_CONFIG_FILE or ~/.aws/config")
 	return cmd

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/lakegate/lakegate/internal/client"
 )
 
 // Profile is an AWS CLI profile pointing at the proxy.
@@ -43,7 +45,12 @@ func (q *Instance) printBanner(w io.Writer) error {
 	fmt.Fprintf(&b, "  echo hello | aws --profile %s s3 cp - s3://demo/hello.txt\n", q.Profile.Name)
 	fmt.Fprintf(&b, "  aws --profile %s s3 ls s3://demo/\n\n", q.Profile.Name)
 	fmt.Fprintf(&b, "Admin token for the REST API and the lakegate CLI:\n\n")
-	fmt.Fprintf(&b, "LAKEGATE_TOKEN=%s\n\n", q.Token)
+	fmt.Fprintf(&b, "LAKEGATE_TOKEN=%s\n", q.Token)
+	if q.RESTURL != "" && q.RESTURL != client.DefaultServer {
+		// The CLI's default server is elsewhere: tell it where.
+		fmt.Fprintf(&b, "LAKEGATE_SERVER=%s\n", q.RESTURL)
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "Press Ctrl-C to stop.\n")
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/lakegate/lakegate/internal/config"
@@ -34,6 +35,14 @@ const (
 
 // Options configure a quickstart.
 type Options struct {
+	// Config is the configuration from --config and the environment, as
+	// serve would use it (nil: the defaults). Quickstart honours it except
+	// for what it embeds: the upstream (its own backend), the store
+	// (SQLite in DataDir) and the admin key and token (its own); setting
+	// those there draws a warning. Its data_dir, proxy.addr and rest.addr
+	// apply when the fields below are empty and they differ from serve's
+	// defaults.
+	Config *config.Config
 	// DataDir holds everything (default ~/.lakegate/quickstart).
 	DataDir string
 	// ProxyAddr and RESTAddr are the listen addresses (defaults
@@ -123,21 +132,24 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 	}()
 	o.Logger.Info("embedded S3 backend listening", "endpoint", backend.Endpoint, "root", filepath.Join(dir, backendRootDir))
 
-	cfg := config.Default()
-	cfg.DataDir = dir
-	cfg.Proxy.Addr = o.ProxyAddr
-	cfg.Proxy.BaseDomains = []string{"localhost"}
-	cfg.REST.Addr = o.RESTAddr
-	cfg.Upstream = config.Upstream{
-		Endpoint:        backend.Endpoint,
-		Region:          backend.Region,
-		PathStyle:       true,
-		AccessKeyID:     backend.Creds.AccessKeyID,
-		SecretAccessKey: backend.Creds.SecretAccessKey,
-	}
-	cfg.Admin = config.Admin{AccessKeyID: st.AdminAccessKeyID, SecretAccessKey: st.AdminSecretAccessKey, Token: st.AdminToken}
-	if err := cfg.Resolve(); err != nil {
+	cfg, ignored, err := quickstartConfig(o.Config, embedded{
+		dataDir: dir, proxyAddr: o.ProxyAddr, restAddr: o.RESTAddr,
+		upstream: config.Upstream{
+			Endpoint:        backend.Endpoint,
+			Region:          backend.Region,
+			PathStyle:       true,
+			AccessKeyID:     backend.Creds.AccessKeyID,
+			SecretAccessKey: backend.Creds.SecretAccessKey,
+		},
+		admin: config.Admin{AccessKeyID: st.AdminAccessKeyID, SecretAccessKey: st.AdminSecretAccessKey, Token: st.AdminToken},
+	})
+	if err != nil {
 		return nil, err
+	}
+	if len(ignored) > 0 {
+		o.Logger.Warn("quickstart cannot honour these settings of the configuration: it serves its embedded S3 backend, "+
+			"SQLite in its data directory and its own admin key and token; use lakegate serve for them",
+			"ignored", strings.Join(ignored, ","))
 	}
 	srv, err := server.New(ctx, cfg, o.Logger)
 	if err != nil {
@@ -200,20 +212,35 @@ func (q *Instance) Serve(ctx context.Context) error {
 }
 
 func (o Options) withDefaults() Options {
+	def := config.Default()
+	_ = def.Resolve() // expands ~ like Load did for o.Config; on failure nothing compares equal, which is harmless
+	c := o.Config
+	if c == nil {
+		c = def
+	}
 	if o.DataDir == "" {
 		o.DataDir = DefaultDataDir
+		if c.DataDir != def.DataDir {
+			o.DataDir = c.DataDir
+		}
 	}
 	if o.ProxyAddr == "" {
 		o.ProxyAddr = DefaultProxyAddr
+		if c.Proxy.Addr != def.Proxy.Addr {
+			o.ProxyAddr = c.Proxy.Addr
+		}
 	}
 	if o.RESTAddr == "" {
 		o.RESTAddr = DefaultRESTAddr
+		if c.REST.Addr != def.REST.Addr {
+			o.RESTAddr = c.REST.Addr
+		}
 	}
 	if o.Stdout == nil {
 		o.Stdout = os.Stdout
 	}
 	if o.Logger == nil {
-		o.Logger = server.NewLogger(config.Log{Level: "info", Format: "text"}, os.Stderr)
+		o.Logger = server.NewLogger(c.Log, os.Stderr)
 	}
 	return o
 }
