@@ -247,8 +247,6 @@ func (v *Verifier) verifyPresignedV4(r *http.Request, q *authQuery) (*Result, er
 		return nil, malformedQuery("X-Amz-Expires should be a number")
 	case expires < 0:
 		return nil, malformedQuery("X-Amz-Expires must be non-negative")
-	case expires == 0:
-		return nil, malformedQuery("X-Amz-Expires must be at least 1 (in seconds).")
 	case expires > int64(v.opts.MaxPresignExpiry/time.Second):
 		if v.opts.MaxPresignExpiry == defaultMaxPresignExpiry {
 			return nil, malformedQuery("X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds")
@@ -264,8 +262,10 @@ func (v *Verifier) verifyPresignedV4(r *http.Request, q *authQuery) (*Result, er
 	}
 	p.signature = q.signature
 
+	// A URL valid for 0 seconds has expired when it arrives: S3 answers it
+	// AccessDenied, as any expired URL.
 	now := v.opts.Now()
-	if now.After(p.t.Add(time.Duration(expires) * time.Second)) {
+	if expires == 0 || now.After(p.t.Add(time.Duration(expires)*time.Second)) {
 		return nil, errExpired
 	}
 	if p.t.Sub(now) > v.opts.MaxClockSkew {

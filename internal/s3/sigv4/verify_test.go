@@ -286,6 +286,25 @@ func TestVerify(t *testing.T) {
 			msg:   "Request is not valid yet",
 		},
 		{
+			// S3 answers X-Amz-Expires=0 as an expired request (issue 13).
+			name:  "presigned expires 0",
+			build: func(t *testing.T) *http.Request { return awsPresigned(t, 0, now) },
+			code:  "AccessDenied",
+			msg:   "Request has expired",
+		},
+		{
+			name:  "presigned expires 0, signed in the future",
+			build: func(t *testing.T) *http.Request { return awsPresigned(t, 0, now.Add(10*time.Minute)) },
+			code:  "AccessDenied",
+			msg:   "Request has expired",
+		},
+		{
+			name:  "presigned expires negative",
+			build: func(t *testing.T) *http.Request { return awsPresigned(t, -time.Second, now) },
+			code:  "AuthorizationQueryParametersError",
+			msg:   "non-negative",
+		},
+		{
 			name:  "presigned expires beyond a week",
 			build: func(t *testing.T) *http.Request { return awsPresigned(t, 7*24*time.Hour+time.Second, now) },
 			code:  "AuthorizationQueryParametersError",
