@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lakegate/lakegate/internal/audit"
+	"github.com/lakegate/lakegate/internal/client"
 	"github.com/lakegate/lakegate/internal/config"
 	"github.com/lakegate/lakegate/internal/upstream"
 )
@@ -28,6 +31,7 @@ func newAuditCmd(stdout io.Writer) *cobra.Command {
 
 // auditQueryFlags are the flags of lakegate audit query.
 type auditQueryFlags struct {
+	clientFlags
 	config                                string
 	user, since, until, decision, uri, op string
 	dirs, s3                              []string
@@ -44,10 +48,16 @@ func newAuditQueryCmd(stdout io.Writer) *cobra.Command {
 files) and S3 log buckets, merges each request's decision and completion into
 one event, and prints those matching the filters in time order.
 
-Without --dir and --s3 it reads the audit sinks of the configuration
-(--config, default $LAKEGATE_CONFIG): audit.events.dir, else
-<data_dir>/audit, and audit.events.s3_bucket. Buckets are read with the
-upstream credentials, endpoint and region of the configuration.
+With --server, or when none of --dir, --s3 and a configuration (--config,
+$LAKEGATE_CONFIG) is given and there is a token ($LAKEGATE_TOKEN,
+~/.lakegate/token), it asks the server ($LAKEGATE_SERVER, else
+http://127.0.0.1:8083) for its audit log (GET /api/audit, catalog admins),
+so it finds quickstart's wherever quickstart keeps it; at most 10000 events.
+
+Otherwise, without --dir and --s3 it reads the audit sinks of the
+configuration: audit.events.dir, else <data_dir>/audit, and
+audit.events.s3_bucket. Buckets are read with the upstream credentials,
+endpoint and region of the configuration.
 
 Times are RFC 3339 (2025-05-01T10:00:00Z), YYYY-MM-DD[THH:MM] in UTC, or a
 duration ago: 90m, 24h, 7d. --since is inclusive, --until exclusive.`,
@@ -58,6 +68,7 @@ duration ago: 90m, 24h, 7d. --since is inclusive, --until exclusive.`,
 	}
 	fl := cmd.Flags()
 	addConfigFlag(cmd, &f.config)
+	f.add(cmd)
 	fl.StringVar(&f.user, "user", "", "only this user")
 	fl.StringVar(&f.since, "since", "", "only events at or after this time")
 	fl.StringVar(&f.until, "until", "", "only events before this time")
@@ -88,6 +99,12 @@ func runAuditQuery(cmd *cobra.Command, stdout io.Writer, f *auditQueryFlags) err
 	}
 	if err := filter.Validate(); err != nil {
 		return err
+	}
+	if remote, err := f.askServer(cmd); err != nil || remote {
+		if err != nil {
+			return err
+		}
+		return runRemoteAuditQuery(cmd, stdout, f)
 	}
 
 	cfg, err := config.Load(f.config, os.LookupEnv)
@@ -124,39 +141,103 @@ func runAuditQuery(cmd *cobra.Command, stdout io.Writer, f *auditQueryFlags) err
 		q.S3 = append(q.S3, src)
 	}
 
-	var print func(*audit.Event) error
-	var tw *tabwriter.Writer
-	if f.asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetEscapeHTML(false)
-		print = func(e *audit.Event) error { return enc.Encode(e) }
-	} else {
-		tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TIME\tUSER\tDECISION\tSTATUS\tOPERATION\tURI\tREASON")
-		print = func(e *audit.Event) error {
-			_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-				e.Time.UTC().Format("2006-01-02T15:04:05.000Z"), cell(e.User), e.Decision, status(e),
-				cell(e.Operation), uris(e.URIs), cell(e.Reason))
-			return err
-		}
-	}
+	print, flush := eventPrinter(stdout, f.asJSON)
 	sum, err := q.Run(ctx, filter, print)
-	if tw != nil {
-		if ferr := tw.Flush(); err == nil {
-			err = ferr
-		}
+	if ferr := flush(); err == nil {
+		err = ferr
 	}
 	if err != nil {
 		return err
 	}
-	if !f.asJSON || sum.Skipped > 0 {
-		fmt.Fprintf(cmd.ErrOrStderr(), "%d event%s (%d incomplete", sum.Events, plural(sum.Events), sum.Incomplete)
-		if sum.Skipped > 0 {
-			fmt.Fprintf(cmd.ErrOrStderr(), ", %d unreadable line%s skipped", sum.Skipped, plural(sum.Skipped))
+	printSummary(cmd.ErrOrStderr(), f.asJSON, sum.Events, sum.Incomplete, sum.Skipped)
+	return nil
+}
+
+// askServer reports whether the audit log is to be read through the REST
+// server: --server given, or no local source (--dir, --s3, a
+// configuration) named and a token at hand.
+func (f *auditQueryFlags) askServer(cmd *cobra.Command) (bool, error) {
+	if cmd.Flags().Changed("server") {
+		return true, nil
+	}
+	if len(f.dirs) > 0 || len(f.s3) > 0 || f.config != "" {
+		return false, nil
+	}
+	token, err := client.FindToken(os.Getenv)
+	return token != "", err
+}
+
+// runRemoteAuditQuery prints the events the server's GET /api/audit
+// answers for f's filters.
+func runRemoteAuditQuery(cmd *cobra.Command, stdout io.Writer, f *auditQueryFlags) error {
+	c, err := f.client()
+	if err != nil {
+		return err
+	}
+	limit := f.limit
+	if limit <= 0 || limit > audit.MaxQueryLimit {
+		limit = audit.MaxQueryLimit
+	}
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	for name, v := range map[string]string{
+		"user": f.user, "since": f.since, "until": f.until, "decision": f.decision, "uri_prefix": f.uri, "operation": f.op,
+	} {
+		if v != "" {
+			q.Set(name, v)
 		}
-		fmt.Fprintln(cmd.ErrOrStderr(), ")")
+	}
+	page, err := c.Audit(cmd.Context(), q)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	print, flush := eventPrinter(stdout, f.asJSON)
+	for i := range page.Events {
+		if err := print(&page.Events[i]); err != nil {
+			return err
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	printSummary(cmd.ErrOrStderr(), f.asJSON, page.Count, page.Incomplete, page.Skipped)
+	if page.Truncated && (f.limit <= 0 || f.limit > audit.MaxQueryLimit) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "more events matched than the server answers at once (%d): narrow with --since/--until, or read the files with --dir\n", audit.MaxQueryLimit)
+	}
+	if page.Error != "" {
+		return fmt.Errorf("audit: the server stopped reading its log: %s", page.Error)
 	}
 	return nil
+}
+
+// eventPrinter prints events as a table or as JSON lines; call flush at
+// the end.
+func eventPrinter(stdout io.Writer, asJSON bool) (print func(*audit.Event) error, flush func() error) {
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+		return func(e *audit.Event) error { return enc.Encode(e) }, func() error { return nil }
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tUSER\tDECISION\tSTATUS\tOPERATION\tURI\tREASON")
+	return func(e *audit.Event) error {
+		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			e.Time.UTC().Format("2006-01-02T15:04:05.000Z"), cell(e.User), e.Decision, status(e),
+			cell(e.Operation), uris(e.URIs), cell(e.Reason))
+		return err
+	}, tw.Flush
+}
+
+// printSummary writes how many events were printed (always for the table,
+// for JSON only when lines were skipped).
+func printSummary(w io.Writer, asJSON bool, events, incomplete, skipped int) {
+	if asJSON && skipped == 0 {
+		return
+	}
+	fmt.Fprintf(w, "%d event%s (%d incomplete", events, plural(events), incomplete)
+	if skipped > 0 {
+		fmt.Fprintf(w, ", %d unreadable line%s skipped", skipped, plural(skipped))
+	}
+	fmt.Fprintln(w, ")")
 }
 
 // logBucketOptions reaches bucket like the server does: the upstream

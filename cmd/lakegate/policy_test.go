@@ -190,7 +190,7 @@ func TestClientCommandsFindToken(t *testing.T) {
 		if f.want != "" && (code != 0 || stdout != f.want) {
 			t.Errorf("token in ~/%s: code %d, stdout %q, stderr %q", f.path, code, stdout, stderr)
 		}
-		if f.want == "" && (code != 1 || stderr != "lakegate: invalid or expired token (set LAKEGATE_TOKEN or write the token to ~/.lakegate/token)\n") {
+		if f.want == "" && (code != 1 || stderr != "lakegate: "+os.Getenv(serverEnv)+" refused the token: invalid or expired token (set LAKEGATE_TOKEN or write the token to ~/.lakegate/token)\n") {
 			t.Errorf("bad token in ~/%s: code %d, stderr %q", f.path, code, stderr)
 		}
 	}
@@ -270,7 +270,7 @@ func TestCheckCommand(t *testing.T) {
 		{
 			name:   "listing filtered",
 			args:   []string{"check", "--user", "alice", "s3://bkt", "ListObjectsV2"},
-			stdout: "ALLOW\ngroups [analysts] hold SHOW below s3://bkt; the listing shows only what those grants cover\n",
+			stdout: "ALLOW\ngroups [analysts] hold SELECT below s3://bkt; the listing shows only what those grants cover\n",
 		},
 		{
 			name:   "with groups",

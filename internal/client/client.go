@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/lakegate/lakegate/internal/api"
+	"github.com/lakegate/lakegate/internal/audit"
 	"github.com/lakegate/lakegate/internal/authz"
 )
 
@@ -147,6 +148,8 @@ func FindToken(getenv func(string) string) (string, error) {
 
 // APIError is an error answer of the server.
 type APIError struct {
+	// Server is the base URL of the server that answered.
+	Server  string
 	Status  int
 	Message string
 	// Line and Column locate a failed SQL statement (0 when not given).
@@ -154,18 +157,50 @@ type APIError struct {
 	// tokenHint: the request was to be authenticated by a token (not a
 	// password), so a 401 is answered with where tokens come from.
 	tokenHint bool
+	// sentToken: the request carried a token, which a 401 refused.
+	sentToken bool
 	// hint, when set, is added to the message of a 401.
 	hint string
 }
 
+// Error names the server in a 401, since a token meant for another
+// server (or a LAKEGATE_SERVER left over) is the usual cause.
 func (e *APIError) Error() string {
-	switch {
-	case e.Status == http.StatusUnauthorized && e.hint != "":
-		return e.Message + " (" + e.hint + ")"
-	case e.Status == http.StatusUnauthorized && e.tokenHint:
-		return e.Message + " (set " + TokenEnv + " or write the token to ~/.lakegate/token)"
+	if e.Status != http.StatusUnauthorized {
+		return e.Message
 	}
-	return e.Message
+	msg := e.Server + ": " + e.Message
+	if e.sentToken {
+		msg = e.Server + " refused the token: " + e.Message
+	}
+	switch {
+	case e.hint != "":
+		return msg + " (" + e.hint + ")"
+	case e.tokenHint:
+		return msg + " (set " + TokenEnv + " or write the token to ~/.lakegate/token)"
+	}
+	return msg
+}
+
+// AuditPage is the answer of GET /api/audit (audit.QueryHandler).
+type AuditPage struct {
+	Events     []audit.Event `json:"events"`
+	Count      int           `json:"count"`
+	Incomplete int           `json:"incomplete"`
+	Skipped    int           `json:"skipped"`
+	// Truncated means more events matched than the limit.
+	Truncated bool `json:"truncated"`
+	// Error is set when reading the log failed after some events.
+	Error string `json:"error,omitempty"`
+}
+
+// Audit reads the server's audit log (catalog admins only) with the
+// filters of audit.QueryHandler (user, since, until, decision,
+// uri_prefix, operation, limit).
+func (c *Client) Audit(ctx context.Context, filter url.Values) (AuditPage, error) {
+	var out AuditPage
+	err := c.do(ctx, http.MethodGet, "/api/audit?"+filter.Encode(), nil, &out)
+	return out, err
 }
 
 // SQL runs a script of grant-language statements.
@@ -247,10 +282,11 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if resp.StatusCode >= 300 {
 		var e api.ErrorResponse
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
-			return &APIError{Status: resp.StatusCode, Message: fmt.Sprintf("%s answered %s", c.server, resp.Status)}
+			return &APIError{Server: c.server, Status: resp.StatusCode, Message: fmt.Sprintf("%s answered %s", c.server, resp.Status)}
 		}
-		ae := &APIError{Status: resp.StatusCode, Message: e.Error, Line: e.Line, Column: e.Column,
-			tokenHint: resp.StatusCode == http.StatusUnauthorized && c.user == "" && c.kerberosSPN == ""}
+		ae := &APIError{Server: c.server, Status: resp.StatusCode, Message: e.Error, Line: e.Line, Column: e.Column,
+			tokenHint: resp.StatusCode == http.StatusUnauthorized && c.user == "" && c.kerberosSPN == "",
+			sentToken: c.token != ""}
 		if c.kerberosSPN != "" {
 			ae.hint = "the server refused the Kerberos ticket for " + c.kerberosSPN + "; if its principal is another, pass --spn"
 		}

@@ -94,13 +94,13 @@ func TestErrors(t *testing.T) {
 			name: "no token", token: "",
 			call: func(c *client.Client) error { _, err := c.SQL(t.Context(), "SHOW ROLES"); return err },
 			want: client.APIError{Status: 401, Message: "authentication required: send Authorization: Bearer <token>"},
-			msg:  "authentication required: send Authorization: Bearer <token> (set LAKEGATE_TOKEN or write the token to ~/.lakegate/token)",
+			msg:  "$SERVER: authentication required: send Authorization: Bearer <token> (set LAKEGATE_TOKEN or write the token to ~/.lakegate/token)",
 		},
 		{
 			name: "bad token", token: "lgt_" + strings.Repeat("0", 40),
 			call: func(c *client.Client) error { _, err := c.SQL(t.Context(), "SHOW ROLES"); return err },
 			want: client.APIError{Status: 401, Message: "invalid or expired token"},
-			msg:  "invalid or expired token (set LAKEGATE_TOKEN or write the token to ~/.lakegate/token)",
+			msg:  "$SERVER refused the token: invalid or expired token (set LAKEGATE_TOKEN or write the token to ~/.lakegate/token)",
 		},
 		{
 			name: "missing user", token: adminToken,
@@ -134,8 +134,8 @@ func TestErrors(t *testing.T) {
 			if ae.Status != tt.want.Status || ae.Message != tt.want.Message || ae.Line != tt.want.Line || ae.Column != tt.want.Column {
 				t.Errorf("got %+v\nwant %+v", *ae, tt.want)
 			}
-			if err.Error() != tt.msg {
-				t.Errorf("message\n got %q\nwant %q", err, tt.msg)
+			if want := strings.ReplaceAll(tt.msg, "$SERVER", srv.URL); err.Error() != want {
+				t.Errorf("message\n got %q\nwant %q", err, want)
 			}
 		})
 	}

@@ -119,8 +119,10 @@ func New(o Options) (*Handler, error) {
 // ServeHTTP runs one S3 request through the pipeline: parse, authenticate,
 // authorize, forward. No step reads the body before the request is
 // authorized, so a client sending Expect: 100-continue is told to send its
-// body only once the request may proceed.
+// body only once the request may proceed, and a refused one is answered at
+// once without it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = ownBody(r)
 	var x *exchange
 	if h.opts.Audit != nil {
 		x = h.begin(w, r)
@@ -174,7 +176,7 @@ func (h *Handler) servePostForm(w http.ResponseWriter, r *http.Request, req *req
 	if body != nil {
 		body.until = time.Time{}
 	}
-	auth, policy, err := h.opts.Verifier.VerifyPostForm(r.Context(), &sigv4.PostForm{Bucket: req.Bucket, Fields: form.Fields})
+	auth, policy, err := h.opts.Verifier.VerifyPostForm(r.Context(), &sigv4.PostForm{Bucket: req.Bucket, Fields: form.Fields, Key: form.Key()})
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -193,6 +195,16 @@ func (h *Handler) servePostForm(w http.ResponseWriter, r *http.Request, req *req
 		Operation: string(req.Operation), VirtualHost: req.HostBucket != "",
 		LogError: h.upstreamErrorLog(w, r),
 	}, form, policy, h.fail)
+}
+
+// ownBody returns a shallow copy of r whose body the pipeline may wrap
+// (audit counting, idle timeouts). net/http looks at its own request's body
+// when it writes the response: if that is still its Expect: 100-continue
+// reader, unread, a refusal goes out at once and the connection is closed;
+// hidden behind a wrapper, the server would first wait for and discard a
+// body it never asked for (a denied 5 GB upload uploaded first).
+func ownBody(r *http.Request) *http.Request {
+	return r.WithContext(r.Context())
 }
 
 // watchBody puts r's body under the idle timeout and returns it (nil for

@@ -62,7 +62,8 @@ func (b *bufferPool) Put(s []byte) { b.p.Put(&s) }
 var copyBuffers = &bufferPool{p: sync.Pool{New: func() any { s := make([]byte, 256<<10); return &s }}}
 
 // Forward sends in upstream as call describes and streams the response back
-// to w unchanged. The client's authentication is removed and replaced by a
+// to w unchanged but for the names of user metadata headers, which go in
+// lower case as S3 sends them (see metaNameWriter). The client's authentication is removed and replaced by a
 // signature made with the bucket's credentials (see Credentials); the body is verified as it
 // streams (see sigv4.NewPayloadReader) and a verification failure aborts the
 // upstream request before its last byte, so nothing partial is committed.
@@ -97,14 +98,16 @@ func (c *Client) Forward(w http.ResponseWriter, in *http.Request, call Call, onE
 			}
 			return nil
 		},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+		// onError gets the caller's writer, not the one that renames
+		// metadata headers: it may look for its own type.
+		ErrorHandler: func(_ http.ResponseWriter, r *http.Request, err error) {
 			if berr := body.failure(); berr != nil {
 				err = berr
 			}
 			onError(w, r, &ForwardError{Err: err})
 		},
 	}
-	rp.ServeHTTP(w, in)
+	rp.ServeHTTP(lowerMetaNames(w), in)
 }
 
 // rewrite turns the client request into the upstream request in place.

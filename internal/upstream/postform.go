@@ -16,6 +16,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
+	"path"
 	"strings"
 	"time"
 
@@ -59,7 +60,8 @@ func IsPostForm(r *http.Request) bool {
 type PostForm struct {
 	// Fields are the fields before the file, in the order sent.
 	Fields []sigv4.FormField
-	// FileName is the filename parameter of the file part, "" if none.
+	// FileName is the filename parameter of the file part as sent, "" if
+	// none.
 	FileName string
 
 	boundary      string
@@ -69,12 +71,21 @@ type PostForm struct {
 	src           *bufio.Reader
 }
 
-// Key returns the object key the form names, with ${filename} replaced by
-// the file's name as S3 does.
+// filenameVar is the placeholder of a key field that S3 replaces with the
+// name of the uploaded file.
+const filenameVar = "${filename}"
+
+// Key returns the object key the upload writes: the key field with
+// ${filename} replaced by the file's base name (the filename parameter
+// after its last '/', as RFC 7578 section 4.2 asks of receivers and MinIO
+// does), or the key field as sent when the file part names no file. The
+// upstream is sent this key, not the template, so that what the policy and
+// the grants were checked against is what every backend writes (MinIO
+// substitutes the name itself, versitygw does not).
 func (f *PostForm) Key() string {
 	key := f.KeyTemplate()
 	if f.FileName != "" {
-		return strings.ReplaceAll(key, "${filename}", f.FileName)
+		return strings.ReplaceAll(key, filenameVar, path.Base(f.FileName))
 	}
 	return key
 }
@@ -124,6 +135,11 @@ func ReadPostForm(r *http.Request, maxBytes int) (*PostForm, error) {
 		if seg == "." || seg == ".." {
 			return nil, s3err.InvalidArgument.WithMessage("Object keys with '.' or '..' path segments are not accepted by this proxy.")
 		}
+	}
+	// A file name holding the placeholder would be substituted again by a
+	// backend that substitutes it itself.
+	if f.FileName != "" && strings.Contains(f.Key(), filenameVar) {
+		return nil, s3err.InvalidArgument.WithMessage("A file name containing ${filename} is not accepted by this proxy.")
 	}
 	f.src = p.src
 	return f, nil
@@ -360,7 +376,8 @@ var clientFormAuth = map[string]bool{
 }
 
 // upstreamFields encodes the upstream form's fields: the client's in their
-// order without its authentication, then the system key's.
+// order without its authentication, the key with ${filename} substituted
+// (Key), then the system key's.
 func (f *PostForm) upstreamFields(a sigv4.PostFormAuth) []byte {
 	var b bytes.Buffer
 	field := func(name, value string) {
@@ -370,7 +387,11 @@ func (f *PostForm) upstreamFields(a sigv4.PostFormAuth) []byte {
 		b.WriteString("\r\n")
 	}
 	for _, fl := range f.Fields {
-		if !clientFormAuth[strings.ToLower(fl.Name)] {
+		switch name := strings.ToLower(fl.Name); {
+		case clientFormAuth[name]:
+		case name == "key":
+			field(fl.Name, f.Key())
+		default:
 			field(fl.Name, fl.Value)
 		}
 	}
@@ -451,14 +472,14 @@ func (c *Client) ForwardPostForm(w http.ResponseWriter, in *http.Request, call C
 			}
 			return rewritePostLocation(resp, in, call, upstreamHost, t.pathStyle)
 		},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+		ErrorHandler: func(_ http.ResponseWriter, r *http.Request, err error) {
 			if berr := body.failure(); berr != nil {
 				err = berr
 			}
 			onError(w, r, &ForwardError{Err: err})
 		},
 	}
-	rp.ServeHTTP(w, in)
+	rp.ServeHTTP(lowerMetaNames(w), in)
 }
 
 // fileStream is the upstream body from the file part on: the client's bytes

@@ -44,6 +44,11 @@ func part(disposition, value string) string {
 const fileHead = "--" + testBoundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\n"
 const closing = "\r\n--" + testBoundary + "--\r\n"
 
+// fileHeadNamed is fileHead for a file called name.
+func fileHeadNamed(name string) string {
+	return strings.Replace(fileHead, `filename="a.txt"`, `filename="`+name+`"`, 1)
+}
+
 func TestReadPostForm(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -136,6 +141,37 @@ func TestReadPostForm(t *testing.T) {
 		{
 			name: "MinIO fan-out",
 			body: part(`name="key"`, "a") + part(`name="X-Minio-Fanout-List"`, `{"key":"b"}`) + fileHead + closing,
+			code: "InvalidArgument",
+		},
+		{
+			// Issue 13: the file's base name, as RFC 7578 and MinIO.
+			name:     "${filename} takes the file's base name",
+			body:     part(`name="key"`, "up/${filename}") + fileHeadNamed("dir/sub/photo.jpg") + "x" + closing,
+			fields:   []sigv4.FormField{{Name: "key", Value: "up/${filename}"}},
+			fileName: "dir/sub/photo.jpg",
+			key:      "up/photo.jpg",
+		},
+		{
+			name:     "${filename} of a name climbing up keeps its base name",
+			body:     part(`name="key"`, "up/${filename}") + fileHeadNamed("../../secret.txt") + "x" + closing,
+			fields:   []sigv4.FormField{{Name: "key", Value: "up/${filename}"}},
+			fileName: "../../secret.txt",
+			key:      "up/secret.txt",
+		},
+		{
+			name:   "${filename} without a file name stays as sent",
+			body:   part(`name="key"`, "up/${filename}") + "--" + testBoundary + "\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n" + "x" + closing,
+			fields: []sigv4.FormField{{Name: "key", Value: "up/${filename}"}},
+			key:    "up/${filename}",
+		},
+		{
+			name: "${filename} of '..'",
+			body: part(`name="key"`, "up/${filename}") + fileHeadNamed("..") + "x" + closing,
+			code: "InvalidArgument",
+		},
+		{
+			name: "a file name holding ${filename}",
+			body: part(`name="key"`, "up/${filename}") + fileHeadNamed("a${filename}") + "x" + closing,
 			code: "InvalidArgument",
 		},
 		{
@@ -371,4 +407,43 @@ func FuzzReadPostForm(f *testing.F) {
 			t.Fatalf("stream error without an S3 code: %v", err)
 		}
 	})
+}
+
+// TestUpstreamFieldsKey: the upstream form names the key the policy and
+// the grants were checked against, ${filename} substituted, so that a
+// backend that does not substitute it (versitygw) writes the same object
+// as one that does (MinIO); the file part still names the client's file.
+func TestUpstreamFieldsKey(t *testing.T) {
+	body := part(`name="Key"`, "up/${filename}") + part(`name="x-amz-meta-a"`, "${filename}") + fileHeadNamed("dir/photo.jpg") + "data" + closing
+	f, err := ReadPostForm(formRequest(body, int64(len(body))), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := f.upstreamFields(sigv4.PostFormAuth{Policy: "P", Algorithm: "A", Credential: "C", Date: "D", Signature: "S"})
+	rest, err := io.ReadAll(newFileStream(f, &sigv4.PostPolicy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr := multipart.NewReader(bytes.NewReader(append(fields, rest...)), testBoundary)
+	got := map[string]string{}
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := io.ReadAll(p)
+		if p.FormName() == "file" {
+			if p.FileName() != "photo.jpg" {
+				t.Errorf("file part named %q", p.FileName())
+			}
+			break
+		}
+		got[p.FormName()] = string(v)
+	}
+	if got["Key"] != "up/photo.jpg" {
+		t.Errorf("upstream key field %q, want %q", got["Key"], "up/photo.jpg")
+	}
+	if got["x-amz-meta-a"] != "${filename}" {
+		t.Errorf("x-amz-meta-a = %q: only the key is substituted", got["x-amz-meta-a"])
+	}
 }

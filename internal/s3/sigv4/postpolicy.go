@@ -30,6 +30,10 @@ type FormField struct{ Name, Value string }
 type PostForm struct {
 	Bucket string
 	Fields []FormField
+	// Key is the object key the upload writes: the key field with
+	// ${filename} replaced by the file's name, which the policy's
+	// conditions on $key must hold for. Empty means the key field as sent.
+	Key string
 }
 
 // PostPolicy is a verified POST policy document. Its content-length-range
@@ -407,8 +411,16 @@ func (c *postCondition) lengthRange() (lo, hi int64) {
 	return lo, hi
 }
 
-// exactOnly are the fields whose conditions must be exact matches.
-var exactOnly = map[string]bool{"bucket": true, "tagging": true}
+// exactOnly are the fields whose conditions must be exact matches: the
+// bucket, the tag set, and the fields of the signature itself. Every other
+// field takes starts-with, as in MinIO and Ceph RGW (AWS documents it for
+// key, acl, the REST headers, success_action_redirect, redirect and
+// x-amz-meta-*; servers accept it on x-amz-server-side-encryption*,
+// x-amz-storage-class and the others too).
+var exactOnly = map[string]bool{
+	"bucket": true, "tagging": true,
+	"x-amz-algorithm": true, "x-amz-credential": true, "x-amz-date": true, "x-amz-security-token": true,
+}
 
 // check applies the expiration and the conditions to the form.
 func (p *PostPolicy) check(f *PostForm, fields map[string]string, kind AuthKind, now time.Time) error {
@@ -425,14 +437,19 @@ func (p *PostPolicy) check(f *PostForm, fields map[string]string, kind AuthKind,
 			continue
 		}
 		got := fields[c.field]
-		if c.field == "bucket" {
+		switch c.field {
+		case "bucket":
 			got = f.Bucket
+		case "key":
+			if f.Key != "" {
+				got = f.Key
+			}
 		}
 		ok := false
 		switch {
 		case c.op == condEq:
 			ok = got == c.value
-		case exactOnly[c.field] || strings.HasPrefix(c.field, "x-amz-") && !strings.HasPrefix(c.field, "x-amz-meta-"):
+		case exactOnly[c.field]:
 			ok = false
 		case c.field == "content-type":
 			// A list of content types passes when each of them does.

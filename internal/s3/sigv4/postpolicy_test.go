@@ -115,6 +115,7 @@ func TestVerifyPostForm(t *testing.T) {
 		name    string
 		fields  func(t testing.TB) []FormField
 		bucket  string // "" means "photos"
+		key     string // PostForm.Key: the key the upload writes
 		allowV2 bool
 		code    string // "" for success
 		msg     string // substring of the message
@@ -242,6 +243,86 @@ func TestVerifyPostForm(t *testing.T) {
 				p.conditions = append(p.conditions, []any{"starts-with", "$x-amz-meta-tag", ""})
 				p.extra = []FormField{{"x-amz-meta-tag", "anything"}}
 			}).v4,
+		},
+		{
+			// Issue 13: the conditions hold for the key the backend writes,
+			// ${filename} substituted, as the conformance suite's
+			// ["starts-with", "$key", "foo"] with key ${filename}.
+			name: "${filename} key: starts-with on the substituted key",
+			fields: func(t testing.TB) []FormField {
+				return setField(with(func(p *postForm) {
+					p.conditions = []any{map[string]string{"bucket": "photos"}, []any{"starts-with", "$key", "foo"}}
+				}).v4(t), "key", "${filename}")
+			},
+			key: "foo.txt",
+		},
+		{
+			name: "${filename} key: the substituted key fails starts-with",
+			fields: func(t testing.TB) []FormField {
+				return setField(with(func(p *postForm) {
+					p.conditions = []any{map[string]string{"bucket": "photos"}, []any{"starts-with", "$key", "foo"}}
+				}).v4(t), "key", "${filename}")
+			},
+			key:  "bar.txt",
+			code: "AccessDenied",
+			msg:  `Policy Condition failed: ["starts-with","$key","foo"]`,
+		},
+		{
+			name: "${filename} key: eq on the template is not the written key",
+			fields: func(t testing.TB) []FormField {
+				return setField(with(func(p *postForm) {
+					p.conditions = []any{map[string]string{"bucket": "photos"}, []any{"eq", "$key", "uploads/${filename}"}}
+				}).v4(t), "key", "uploads/${filename}")
+			},
+			key:  "uploads/photo.jpg",
+			code: "AccessDenied",
+		},
+		{
+			name: "${filename} key: boto3's starts-with prefix",
+			fields: func(t testing.TB) []FormField {
+				return setField(base.v4(t), "key", "uploads/${filename}")
+			},
+			key: "uploads/photo.jpg",
+		},
+		{
+			name: "starts-with on x-amz-server-side-encryption and other x-amz-* fields",
+			fields: with(func(p *postForm) {
+				p.conditions = append(p.conditions,
+					[]any{"starts-with", "$x-amz-server-side-encryption", ""},
+					[]any{"starts-with", "$x-amz-server-side-encryption-aws-kms-key-id", "arn:aws:kms:"},
+					[]any{"starts-with", "$x-amz-storage-class", "STANDARD"},
+					[]any{"starts-with", "$Cache-Control", "max-age"},
+					[]any{"starts-with", "$success_action_redirect", "https://example.com/"})
+				p.extra = []FormField{{"x-amz-server-side-encryption", "aws:kms"},
+					{"x-amz-server-side-encryption-aws-kms-key-id", "arn:aws:kms:us-east-1:1:key/k"},
+					{"x-amz-storage-class", "STANDARD_IA"}, {"Cache-Control", "max-age=60"},
+					{"success_action_redirect", "https://example.com/done"}}
+			}).v4,
+		},
+		{
+			name: "starts-with on x-amz-server-side-encryption fails on another value",
+			fields: with(func(p *postForm) {
+				p.conditions = append(p.conditions, []any{"starts-with", "$x-amz-server-side-encryption", "aws:"})
+				p.extra = []FormField{{"x-amz-server-side-encryption", "AES256"}}
+			}).v4,
+			code: "AccessDenied",
+			msg:  `["starts-with","$x-amz-server-side-encryption","aws:"]`,
+		},
+		{
+			name: "starts-with is not allowed on the date",
+			fields: with(func(p *postForm) {
+				p.conditions = append(p.conditions, []any{"starts-with", "$x-amz-date", ""})
+			}).v4,
+			code: "AccessDenied",
+			msg:  "Policy Condition failed",
+		},
+		{
+			name: "starts-with is not allowed on the bucket",
+			fields: with(func(p *postForm) {
+				p.conditions = append(p.conditions, []any{"starts-with", "$bucket", "ph"})
+			}).v4,
+			code: "AccessDenied",
+			msg:  "Policy Condition failed",
 		},
 		{
 			name:   "field without a condition",
@@ -412,7 +493,7 @@ func TestVerifyPostForm(t *testing.T) {
 				bucket = "photos"
 			}
 			v := newTestVerifier(now, tc.allowV2)
-			res, pol, err := v.VerifyPostForm(context.Background(), &PostForm{Bucket: bucket, Fields: tc.fields(t)})
+			res, pol, err := v.VerifyPostForm(context.Background(), &PostForm{Bucket: bucket, Fields: tc.fields(t), Key: tc.key})
 			if got := codeOf(err); got != tc.code {
 				t.Fatalf("code %q (%v), want %q", got, err, tc.code)
 			}
