@@ -231,13 +231,14 @@ func TestCLIPermissionTable(t *testing.T) {
 			},
 		},
 		{
-			// The seed names SELECT pathA; sync lists pathA first (SHOW).
+			// The seed names SELECT pathA: SELECT reads folders, so it
+			// lists pathA too. SHOW alone lists but cannot download.
 			name:  "s3_sync_download",
 			setup: func(t *testing.T) permEnv { putFixture(t, "sync-down/a.txt", "sync-down/d/b.txt"); return fresh(t) },
 			args: func(e permEnv) []string {
 				return []string{"s3", "sync", "--no-progress", s3("sync-down/"), e.dir}
 			},
-			allow: [][]string{{on("SELECT", "sync-down"), on("SHOW", "sync-down")}},
+			allow: [][]string{{on("SELECT", "sync-down")}, {on("SELECT", "sync-down"), on("SHOW", "sync-down")}},
 			deny:  [][]string{nil, {on("SHOW", "sync-down")}},
 			effect: func(t *testing.T, e permEnv, _ string) {
 				localIs(t, filepath.Join(e.dir, "a.txt"), content("sync-down/a.txt"))
@@ -245,14 +246,15 @@ func TestCLIPermissionTable(t *testing.T) {
 			},
 		},
 		{
+			// Seed: SHOW; SELECT ("read files, folders") lists as well.
 			name: "s3_ls",
 			setup: func(t *testing.T) permEnv {
 				putFixture(t, "ls/one.txt", "ls/two.txt", "lsx/hidden.txt")
 				return fresh(t)
 			},
 			args:  func(permEnv) []string { return []string{"s3", "ls", s3("ls/")} },
-			allow: [][]string{{on("SHOW", "ls")}},
-			deny:  [][]string{nil, {on("SELECT", "ls"), on("INSERT", "ls"), on("SHOW", "lsx")}},
+			allow: [][]string{{on("SHOW", "ls")}, {on("SELECT", "ls")}},
+			deny:  [][]string{nil, {on("INSERT", "ls"), on("DELETE", "ls"), on("SHOW", "lsx"), on("SELECT", "lsx")}},
 			effect: func(t *testing.T, _ permEnv, out string) {
 				if !strings.Contains(out, "one.txt") || !strings.Contains(out, "two.txt") || strings.Contains(out, "hidden") {
 					t.Errorf("aws s3 ls output should list one.txt and two.txt only:\n%s", out)
@@ -331,8 +333,8 @@ func TestCLIPermissionTable(t *testing.T) {
 			args: func(permEnv) []string {
 				return []string{"s3api", "list-objects-v2", "--bucket", b, "--prefix", "lov/"}
 			},
-			allow: [][]string{{on("SHOW", "lov")}},
-			deny:  [][]string{nil, {on("SELECT", "lov"), on("INSERT", "lov")}},
+			allow: [][]string{{on("SHOW", "lov")}, {on("SELECT", "lov")}},
+			deny:  [][]string{nil, {on("INSERT", "lov"), on("DELETE", "lov")}},
 			effect: func(t *testing.T, _ permEnv, out string) {
 				if !strings.Contains(out, `"lov/one.txt"`) || !strings.Contains(out, `"lov/sub/two.txt"`) {
 					t.Errorf("list-objects-v2 output lacks the lov/ keys:\n%s", out)
@@ -345,7 +347,7 @@ func TestCLIPermissionTable(t *testing.T) {
 			name:  "s3api_list_buckets",
 			setup: fresh,
 			args:  func(permEnv) []string { return []string{"s3api", "list-buckets"} },
-			allow: [][]string{{on("SHOW", "")}, {on("SHOW", "lb/prefix")}},
+			allow: [][]string{{on("SHOW", "")}, {on("SHOW", "lb/prefix")}, {on("SELECT", "lb/prefix")}},
 			effect: func(t *testing.T, _ permEnv, out string) {
 				if !strings.Contains(out, `"`+b+`"`) || strings.Contains(out, other) {
 					t.Errorf("list-buckets should show %s and not %s:\n%s", b, other, out)
@@ -434,6 +436,8 @@ func TestCLIPermissionTable(t *testing.T) {
 		},
 		{
 			// MinIO lists uploads of one key: the prefix is the key.
+			// Uploads in progress are no files to read: SELECT does not
+			// list them.
 			name:  "s3api_list_multipart_uploads",
 			setup: func(t *testing.T) permEnv { return upload(t, "mpu/lmu.bin", false) },
 			args: func(permEnv) []string {

@@ -60,11 +60,12 @@ const cursorPrefix = "c1:"
 // true, including refusals).
 func (h *Handler) authorizeListing(w http.ResponseWriter, r *http.Request, req *request.Request, p authz.Principal, acc request.Access, call *upstream.Call) (reason string, done bool) {
 	// The view decides the listing (View.Prefix is the listing rule of
-	// Decide: SHOW covers the prefix or a grant lies below it) and then
-	// shapes it, so the grants are gathered once; Decide only explains a
-	// refusal.
+	// Decide: a privilege of the operation, SHOW or SELECT, covers the
+	// prefix or a grant of one lies below it) and then shapes it, so the
+	// grants are gathered once; Decide only explains a refusal.
 	prefix := req.ListPrefix()
-	view := h.opts.Authorizer.View(p, req.Bucket, grants.Show)
+	view := h.viewAny(p, req.Bucket, acc.AnyOf)
+	privs := strings.ReplaceAll(acc.AnyOf.String(), ", ", " or ")
 	if !view.Prefix(prefix) {
 		h.fail(w, r, denied(h.opts.Authorizer.Decide(p, acc, req.Bucket, prefix)))
 		return "", true
@@ -80,14 +81,14 @@ func (h *Handler) authorizeListing(w http.ResponseWriter, r *http.Request, req *
 			_, err := s3xml.FilterList(dst, src, kind, everything{}, s3xml.FilterOptions{})
 			return err
 		})
-		return "SHOW covers every key under the listing's prefix", false
+		return privs + " covers every key under the listing's prefix", false
 	}
 	lq, err := h.parseListQuery(req, kind)
 	if err != nil {
 		h.fail(w, r, err)
 		return "", true
 	}
-	if !h.admit(w, r, acc.AnyOf.String(), "SHOW lies below the listing's prefix; the proxy lists only what the grants cover") {
+	if !h.admit(w, r, acc.AnyOf.String(), privs+" lies below the listing's prefix; the proxy lists only what the grants cover") {
 		return "", true
 	}
 	res, err := h.list(r.Context(), view, lq)
@@ -109,6 +110,20 @@ func (h *Handler) authorizeListing(w http.ResponseWriter, r *http.Request, req *
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body.Bytes())
 	return "", true
+}
+
+// viewAny is what p may see of bucket through any privilege of privs: the
+// union of their views.
+func (h *Handler) viewAny(p authz.Principal, bucket string, privs grants.Privileges) *policy.View {
+	list := privs.List()
+	if len(list) == 1 {
+		return h.opts.Authorizer.View(p, bucket, list[0])
+	}
+	views := make([]*policy.View, len(list))
+	for i, priv := range list {
+		views[i] = h.opts.Authorizer.View(p, bucket, priv)
+	}
+	return policy.Union(views...)
 }
 
 // positionParams are the listing parameters that name keys to start after.

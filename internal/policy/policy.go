@@ -476,6 +476,24 @@ func NewView(all bool, paths []string) *View {
 	return v
 }
 
+// Union returns the view that sees what any of views sees: a listing open
+// to several privileges (SHOW or SELECT) is decided and filtered through
+// the union of their views. Key, Prefix and Under of the union are true
+// exactly when they are true of one of the views. Nil views see nothing.
+func Union(views ...*View) *View {
+	var paths []string
+	for _, v := range views {
+		if v == nil {
+			continue
+		}
+		if v.all {
+			return &View{all: true}
+		}
+		paths = append(paths, v.keys...)
+	}
+	return NewView(false, paths)
+}
+
 // Paths returns the granted paths of a view that does not see everything,
 // sorted.
 func (v *View) Paths() []string { return slices.Clone(v.keys) }

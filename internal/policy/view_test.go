@@ -182,3 +182,113 @@ func TestViewInvalidPrivilegeSeesNothing(t *testing.T) {
 		t.Error("the zero View sees something")
 	}
 }
+
+// TestUnion checks that the union of views answers Key, Prefix and Under
+// as the disjunction of the views' answers, on random policies, and that
+// Key of the union of the SELECT and SHOW views is Evaluate's answer for
+// SELECT or SHOW: a listing open to either privilege shows exactly the keys
+// one of them covers.
+func TestUnion(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	segs := []string{"a", "ab", "b", "", "a/"}
+	path := func() string {
+		var parts []string
+		for range rng.IntN(4) {
+			parts = append(parts, segs[rng.IntN(len(segs))])
+		}
+		return strings.Join(parts, "/")
+	}
+	privs := []grants.Privilege{grants.All, grants.Select, grants.Insert, grants.Show}
+	for iter := range 200 {
+		var s Snapshot
+		for i := range 1 + rng.IntN(12) {
+			r := Role{Name: fmt.Sprintf("r%d", i), Groups: []string{fmt.Sprintf("g%d", rng.IntN(3))}}
+			for range rng.IntN(4) {
+				o := grants.Object{Kind: grants.ObjectURI, Bucket: "bk", Path: path()}
+				if rng.IntN(30) == 0 {
+					o = grants.Object{Kind: grants.ObjectServer}
+				}
+				r.Grants = append(r.Grants, grants.GrantPrivileges{Privileges: grants.Privileges(privs[rng.IntN(len(privs))]), Object: o})
+			}
+			s.Roles = append(s.Roles, r)
+		}
+		p := Compile(s)
+		groups := []string{fmt.Sprintf("g%d", rng.IntN(3))}
+		sel, show := p.View(groups, "bk", grants.Select), p.View(groups, "bk", grants.Show)
+		u := Union(sel, nil, show)
+		if u.All() != (sel.All() || show.All()) || u.Empty() != (sel.Empty() && show.Empty()) {
+			t.Fatalf("iteration %d: union All %v Empty %v of views All %v/%v Empty %v/%v",
+				iter, u.All(), u.Empty(), sel.All(), show.All(), sel.Empty(), show.Empty())
+		}
+		for range 30 {
+			k := path()
+			uri := "s3://bk"
+			if k != "" {
+				uri += "/" + k
+			}
+			either := p.Evaluate(Request{Groups: groups, Privilege: grants.Select, URI: uri}).Allowed ||
+				p.Evaluate(Request{Groups: groups, Privilege: grants.Show, URI: uri}).Allowed
+			if got := u.Key(k); got != either || got != (sel.Key(k) || show.Key(k)) {
+				t.Fatalf("iteration %d: union.Key(%q) = %v; SELECT or SHOW allows: %v", iter, k, got, either)
+			}
+			if got := u.Prefix(k); got != (sel.Prefix(k) || show.Prefix(k)) {
+				t.Fatalf("iteration %d: union.Prefix(%q) = %v", iter, k, got)
+			}
+			if got := u.Under(k); got != (sel.Under(k) || show.Under(k)) {
+				t.Fatalf("iteration %d: union.Under(%q) = %v", iter, k, got)
+			}
+		}
+	}
+}
+
+// TestUnionSelectLists spells out the union for seed 000's SELECT, which
+// reads folders: a user with SELECT on s3://bkt/pathA and SHOW elsewhere
+// lists pathA and the way to it, not its siblings.
+func TestUnionSelectLists(t *testing.T) {
+	p := Compile(fromText(t, `
+GRANT ROLE readers TO GROUP analysts;
+GRANT SELECT ON URI 's3://bkt/pathA' TO ROLE readers;
+GRANT SHOW ON URI 's3://bkt/logs/' TO ROLE readers;
+GRANT INSERT ON URI 's3://bkt/drop/' TO ROLE readers;
+`))
+	g := []string{"analysts"}
+	v := Union(p.View(g, "bkt", grants.Select), p.View(g, "bkt", grants.Show))
+	tests := []struct {
+		name, what, arg string
+		want            bool
+	}{
+		{"SELECT's path", "Key", "pathA/d/x.txt", true},
+		{"SHOW's path", "Key", "logs/2024.txt", true},
+		{"INSERT does not list", "Key", "drop/x", false},
+		{"sibling name", "Key", "pathAB/x.txt", false},
+		{"root lists the way to the grants", "Prefix", "", true},
+		{"SELECT's prefix", "Prefix", "pathA/", true},
+		{"sibling prefix", "Prefix", "pathAB/", false},
+		{"INSERT's prefix", "Prefix", "drop/", false},
+		{"under SELECT's path needs no filter", "Under", "pathA/", true},
+		{"under SHOW's path needs no filter", "Under", "logs/x/", true},
+		{"the root needs filtering", "Under", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got bool
+			switch tt.what {
+			case "Key":
+				got = v.Key(tt.arg)
+			case "Prefix":
+				got = v.Prefix(tt.arg)
+			case "Under":
+				got = v.Under(tt.arg)
+			}
+			if got != tt.want {
+				t.Errorf("%s(%q) = %v, want %v (paths %q)", tt.what, tt.arg, got, tt.want, v.Paths())
+			}
+		})
+	}
+	if !Union(v, p.View([]string{"nobody"}, "bkt", grants.Show)).Prefix("pathA/") {
+		t.Error("a union with an empty view lost a path")
+	}
+	if u := Union(); !u.Empty() || u.All() {
+		t.Error("the empty union sees something")
+	}
+}

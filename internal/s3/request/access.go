@@ -28,8 +28,9 @@ const (
 	// the part of it they were granted).
 	ScopeBucketAny
 	// ScopeListing: a listing of the bucket under the request's prefix,
-	// allowed when the privilege covers the prefix or some grant lies below
-	// it; the result is filtered to what the user may see.
+	// allowed when one of the privileges covers the prefix or some grant
+	// of one lies below it; the result is filtered to what the grants of
+	// those privileges cover.
 	ScopeListing
 	// ScopeService: ListBuckets; always allowed, the result filtered to
 	// buckets in which the user holds some grant.
@@ -56,14 +57,21 @@ func access(s Scope, privs ...grants.Privilege) Access {
 // accessByOperation follows seed 000's action table and DESIGN.md; every
 // operation missing here needs ALL on the bucket (see Operation.Access).
 var accessByOperation = map[Operation]Access{
-	"ListBuckets": access(ScopeService, grants.Show),
+	// Every user may list buckets; one whose SHOW or SELECT is ON SERVER
+	// sees them all unfiltered (see ScopeService).
+	"ListBuckets": access(ScopeService, grants.Select, grants.Show),
 
 	"HeadBucket":        access(ScopeBucketAny),
 	"GetBucketLocation": access(ScopeBucketAny),
 
-	"ListObjects":          access(ScopeListing, grants.Show),
-	"ListObjectsV2":        access(ScopeListing, grants.Show),
-	"ListObjectVersions":   access(ScopeListing, grants.Show),
+	// Seed 000: SELECT means "read files, folders, and buckets", and
+	// `aws s3 sync pathA …` or `aws s3 cp --recursive pathA …` need only
+	// SELECT on pathA: listing objects is open to SELECT as to SHOW, the
+	// result filtered to what those grants cover. Uploads in progress are
+	// no files to read: listing them is SHOW's.
+	"ListObjects":          access(ScopeListing, grants.Select, grants.Show),
+	"ListObjectsV2":        access(ScopeListing, grants.Select, grants.Show),
+	"ListObjectVersions":   access(ScopeListing, grants.Select, grants.Show),
 	"ListMultipartUploads": access(ScopeListing, grants.Show),
 
 	"GetObject":           access(ScopeObject, grants.Select),
