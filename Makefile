@@ -18,13 +18,16 @@ BENCHTIME   ?= 1s
 ARGS        ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint e2e bench bench-proxy fuzz quickstart
+.PHONY: help build install test lint e2e bench bench-proxy fuzz quickstart
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z0-9-]*:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## Build bin/lakegate
 	$(GO) build -o bin/lakegate ./cmd/lakegate
+
+install: ## Install lakegate into `go env GOBIN` (default ~/go/bin: put that on your PATH)
+	$(GO) install ./cmd/lakegate
 
 test: ## Run all tests: unit, integration and e2e (e2e skips what is not installed)
 	$(GO) test -count=1 -timeout 40m $(TESTFLAGS) ./...
