@@ -303,6 +303,24 @@ type Bucket struct {
 	// RoleARN is the IAM role assumed to sign this bucket's requests
 	// (Okera's bucket role map); empty inherits upstream.role_arn.
 	RoleARN string `yaml:"role_arn,omitempty"`
+	// CORS, when set, are the bucket's CORS rules, used instead of the
+	// backend's (GET ?cors): for backends that do not implement bucket
+	// CORS, such as MinIO.
+	CORS []CORSRule `yaml:"cors,omitempty"`
+}
+
+// CORSRule is one CORS rule of a bucket, as S3's CORSRule: an Origin
+// matching one of AllowedOrigins (each with at most one "*") may send
+// AllowedMethods (GET, PUT, POST, DELETE, HEAD) with AllowedHeaders (each
+// with at most one "*"); scripts may read ExposeHeaders; browsers cache
+// the preflight's answer MaxAgeSeconds.
+type CORSRule struct {
+	ID             string   `yaml:"id,omitempty"`
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	AllowedMethods []string `yaml:"allowed_methods"`
+	AllowedHeaders []string `yaml:"allowed_headers,omitempty"`
+	ExposeHeaders  []string `yaml:"expose_headers,omitempty"`
+	MaxAgeSeconds  *int     `yaml:"max_age_seconds,omitempty"`
 }
 
 // Admin is the bootstrap admin: user "admin", listed in the users table in

@@ -283,6 +283,7 @@ func (s *Server) newGateway(cfg *config.Config, keys sigv4.CredentialLookup, aut
 		UnauthenticatedAuditRate: cfg.Audit.UnauthenticatedRate,
 		PreAuthTimeout:           cfg.Proxy.PreAuthTimeout,
 		PreAuthMaxBytes:          cfg.Proxy.PreAuthMaxBytes,
+		CORS:                     corsOptions(cfg.Upstream, up),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("proxy: %w", err)
