@@ -31,8 +31,10 @@ it (seed 001's nScale mode). It holds no database and no cloud credentials: it
 authenticates to the policy server with the system token (system.private_key,
 Okera's JWT_PRIVATE_KEY, or system.token_file, Okera's SYSTEM_TOKEN), verifies
 keys and asks for decisions through the server's internal API behind its caches,
-signs with credentials the server hands out, and follows the server's change
-feed, so that a revocation takes effect within a second.
+signs with credentials the server hands out for the endpoints, regions and
+addressing of the server's configuration (its own upstream.* settings are
+ignored), and follows the server's change feed, so that a revocation takes
+effect within a second.
 
 With the server unreachable, cached allow decisions and keys stay in use for
 proxy.max_staleness; everything else is refused with 503 ServiceUnavailable.`,

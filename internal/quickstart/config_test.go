@@ -62,7 +62,6 @@ func TestQuickstartHonoursConfiguration(t *testing.T) {
 		"JWT_ALGORITHM":               "ES256",
 		"LAKEGATE_UPSTREAM_ENDPOINT":  "http://s3.internal.example:9000",
 		"LAKEGATE_GROUPS_CACHE_TTL":   "1m",
-		"LAKEGATE_AUTH_JWT_AUDIENCE":  "",
 		"LAKEGATE_STORE_DSN":          "/var/lib/elsewhere.db",
 		"LAKEGATE_ADMIN_GROUPS":       "Stewards",
 		"LAKEGATE_PROXY_BASE_DOMAINS": "s3.example.test",
