@@ -105,15 +105,18 @@ func Start(t testing.TB) *Server {
 
 var errExited = errors.New("minio exited before becoming live")
 
-// waitLive polls MinIO's liveness endpoint for up to 90 s.
+// waitLive waits up to 90 s for MinIO to answer S3 requests: its liveness
+// endpoint answers before the object layer is up (S3 requests then get
+// 503 XMinioServerNotInitialized), so it polls an anonymous ListBuckets
+// until the answer is anything but 503 (a 403, as it is anonymous).
 func waitLive(endpoint string, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/minio/health/live", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/", nil)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode != http.StatusServiceUnavailable {
 				return nil
 			}
 		}
