@@ -73,7 +73,14 @@ func newServeCmd(stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the S3 access proxy and the REST server",
-		Args:  cobra.NoArgs,
+		Long: `serve runs the access proxy and the REST server from the configuration
+(--config, LAKEGATE_* and Okera's variables). The catalog admin is user admin,
+with admin.access_key_id/secret_access_key and admin.token; with none of them
+set, serve creates a token in <data_dir>/admin-token (mode 0600) on its first
+start and logs the file's path: export LAKEGATE_TOKEN=$(cat that file) for
+lakegate sql, users, check and audit query. admin.groups names the directory
+groups whose members are catalog admins too.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(path, os.LookupEnv)
 			if err != nil {

@@ -207,7 +207,7 @@ func accessKeyArgs(k AccessKey) []any {
 	return []any{k.AccessKeyID, k.SecretAccessKey, k.UserName, k.SessionToken, created.UnixMilli(), expires, groups}
 }
 
-// encodeSessionGroups is the stored form of session groups: '' for none
+// encodeSessionGroups is the stored form of session groups: empty for none
 // (nil), a JSON array for case-sensitive ones, a sessionGroups object for
 // case-insensitive ones.
 func encodeSessionGroups(names []string, fold bool) string {
