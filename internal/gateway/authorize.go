@@ -294,10 +294,6 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, req *req
 	h.opts.Upstream.Forward(w, r, call, h.fail)
 }
 
-// filenameVar is the POST form key placeholder S3 replaces with the name of
-// the uploaded file.
-const filenameVar = "${filename}"
-
 // bucketAllAccess is what a header that changes an operation's meaning
 // needs: ALL on the bucket.
 var bucketAllAccess = request.Access{Scope: request.ScopeBucket, AnyOf: grants.Privileges(grants.All)}
@@ -319,9 +315,11 @@ func (h *Handler) decideBucketAll(p authz.Principal, bucket string, names []stri
 }
 
 // authorizePostForm authorizes a browser upload. Its key is the form's
-// template: one with ${filename} names an object the client picks when it
-// sends the file, after this decision, so it needs INSERT on the whole
-// bucket, whatever the file part is called. Every form field must be one
+// template: one with ${filename} names an object the client picks by
+// naming its file (a policy signed for such a form admits any name), so it
+// needs INSERT on the whole bucket, whatever the file part is called; the
+// key then written is form.Key(), the one the policy was checked against
+// and the upstream is sent. Every form field must be one
 // S3 documents; those that change what the upload does (acl, object lock)
 // need ALL on the bucket.
 func (h *Handler) authorizePostForm(auth *sigv4.Result, bucket string, form *upstream.PostForm) (authz.Decision, error) {
@@ -341,7 +339,7 @@ func (h *Handler) authorizePostForm(auth *sigv4.Result, bucket string, form *ups
 	}
 	acc := request.Operation("PostObject").Access()
 	key := form.KeyTemplate()
-	if strings.Contains(key, filenameVar) {
+	if strings.Contains(key, upstream.FilenameVar) {
 		acc.Scope, key = request.ScopeBucket, ""
 	} else if s3name.HasDotSegment(key) {
 		return authz.Decision{}, s3err.InvalidArgument.WithMessage("Object keys with '.' or '..' path segments are not accepted by this proxy.")

@@ -71,9 +71,9 @@ type PostForm struct {
 	src           *bufio.Reader
 }
 
-// filenameVar is the placeholder of a key field that S3 replaces with the
+// FilenameVar is the placeholder of a key field that S3 replaces with the
 // name of the uploaded file.
-const filenameVar = "${filename}"
+const FilenameVar = "${filename}"
 
 // Key returns the object key the upload writes: the key field with
 // ${filename} replaced by the file's base name (the filename parameter
@@ -85,7 +85,7 @@ const filenameVar = "${filename}"
 func (f *PostForm) Key() string {
 	key := f.KeyTemplate()
 	if f.FileName != "" {
-		return strings.ReplaceAll(key, filenameVar, path.Base(f.FileName))
+		return strings.ReplaceAll(key, FilenameVar, path.Base(f.FileName))
 	}
 	return key
 }
@@ -138,7 +138,7 @@ func ReadPostForm(r *http.Request, maxBytes int) (*PostForm, error) {
 	}
 	// A file name holding the placeholder would be substituted again by a
 	// backend that substitutes it itself.
-	if f.FileName != "" && strings.Contains(f.Key(), filenameVar) {
+	if f.FileName != "" && strings.Contains(f.Key(), FilenameVar) {
 		return nil, s3err.InvalidArgument.WithMessage("A file name containing ${filename} is not accepted by this proxy.")
 	}
 	f.src = p.src
