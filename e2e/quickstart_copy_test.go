@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -44,11 +43,6 @@ print("OK")
 // upload_part_copy), instead of failing with "copy source is larger than
 // the maximum allowable size for a copy source: 0".
 func TestQuickstartServerSideCopy(t *testing.T) {
-	skipShort(t)
-	skipInBaseline(t)
-	if buildErr != nil {
-		t.Fatalf("lakegate did not build: %v", buildErr)
-	}
 	aws, python := findTool("aws"), findTool("python3")
 	if aws == "" || python == "" {
 		t.Skip("aws CLI or python3 not found on PATH")
@@ -56,10 +50,10 @@ func TestQuickstartServerSideCopy(t *testing.T) {
 	if err := exec.Command(python, "-c", "import boto3").Run(); err != nil {
 		t.Skipf("python3 cannot import boto3: %v", err)
 	}
-	home := t.TempDir()
-	profile := startQuickstart(t, home)
+	q := startFirstUseQuickstart(t, nil)
+	home := q.Home
 	cfg := filepath.Join(home, "aws-config")
-	if err := os.WriteFile(cfg, []byte(profile), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(q.Profile), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := append(baseEnv(home), "AWS_CONFIG_FILE="+cfg, "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "none"),
@@ -101,31 +95,4 @@ func TestQuickstartServerSideCopy(t *testing.T) {
 			t.Errorf("boto3 server-side copies: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, tail(stderr, 3000))
 		}
 	})
-}
-
-// startQuickstart runs `lakegate quickstart` with its data directory under
-// home on free ports until the test ends, and returns the AWS CLI profile
-// it printed.
-func startQuickstart(t *testing.T, home string) (profile string) {
-	t.Helper()
-	p := startProcess(t, lakegateBin, baseEnv(home), "quickstart", "--data-dir", filepath.Join(home, "qs"),
-		"--proxy-addr", freeAddr(t), "--rest-addr", freeAddr(t))
-	t.Cleanup(func() {
-		if !p.stop(15 * time.Second) {
-			t.Errorf("quickstart did not stop on SIGTERM:\n%s", p.out.String())
-		}
-	})
-	re := regexp.MustCompile(`(?s)\[profile lakegate\]\n.*?signature_version = s3v4\n`)
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := re.FindString(p.out.String()); m != "" && strings.Contains(p.out.String(), "LAKEGATE_TOKEN=") {
-			return m
-		}
-		if p.exited() {
-			t.Fatalf("quickstart exited:\n%s", p.out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("quickstart printed no profile within 60s:\n%s", p.out.String())
-	return ""
 }
