@@ -88,11 +88,17 @@ func bootstrapAdmin(ctx context.Context, cfg *config.Config, engine *authz.Engin
 }
 
 // loadOrCreateToken reads the token in path, or writes a new one there
-// (mode 0600) when the file does not exist.
+// (mode 0600) when the file does not exist. An existing file others may
+// read is made 0600.
 func loadOrCreateToken(path string) (token string, created bool, err error) {
 	b, err := os.ReadFile(path)
 	switch {
 	case err == nil:
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(path, 0o600); err != nil {
+				return "", false, err
+			}
+		}
 		line, _, _ := strings.Cut(string(b), "\n")
 		if token = strings.TrimSpace(line); !strings.HasPrefix(token, credentials.TokenPrefix) {
 			return "", false, fmt.Errorf("%s does not hold a lakegate token (want %s…); remove it to have a new one created", path, credentials.TokenPrefix)

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -144,8 +145,33 @@ func TestServeCreatesAdminToken(t *testing.T) {
 	if strings.Contains(logs.String(), token) {
 		t.Error("the start log contains the token itself")
 	}
-	serve(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
 	if code, body := restSQL(t, s.Addrs().REST, token, "CREATE ROLE first_role"); code != http.StatusOK {
 		t.Errorf("the created admin token: %d %s", code, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+
+	// A second server over the same data directory reuses the token, and
+	// makes a file others could read private again.
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg2 := *cfg
+	cfg2.Proxy.Addr, cfg2.REST.Addr = "127.0.0.1:0", "127.0.0.1:0"
+	s2 := newServer(t, t.Context(), &cfg2, slog.New(slog.DiscardHandler))
+	serve(t, s2)
+	if raw, _ := os.ReadFile(path); strings.TrimSpace(string(raw)) != token {
+		t.Error("a restart replaced the admin token")
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("after a restart %s: %v, mode %v; want 0600", path, err, fi.Mode().Perm())
+	}
+	if code, body := restSQL(t, s2.Addrs().REST, token, "CREATE ROLE second_role"); code != http.StatusOK {
+		t.Errorf("the admin token after a restart: %d %s", code, body)
 	}
 }
