@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lakegate/lakegate/internal/credentials"
+	"github.com/lakegate/lakegate/internal/identity"
 	"github.com/lakegate/lakegate/internal/store"
 )
 
@@ -205,5 +207,34 @@ func TestTokenTechnicalErrors(t *testing.T) {
 	}
 	if err := tk.Ensure(ctx, "lgt_configured-admin-token-000", "admin"); !errors.Is(err, boom) {
 		t.Errorf("Ensure: %v", err)
+	}
+}
+
+// TestTokenSession: a token issued for a session carries its groups and
+// expiry to AuthenticateSession; one issued without groups carries none.
+func TestTokenSession(t *testing.T) {
+	ctx := t.Context()
+	tk, _, c := tokens(t)
+	raw, err := tk.IssueSession(ctx, "jdoe", &identity.Groups{Names: []string{"analysts"}, CaseInsensitive: true}, 30*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := tk.AuthenticateSession(ctx, raw)
+	if err != nil || id.User != "jdoe" || id.Method != credentials.MethodToken || !id.Expires.Equal(c.Now().Add(30*time.Minute)) {
+		t.Fatalf("AuthenticateSession = %+v, %v", id, err)
+	}
+	if id.Session == nil || !slices.Equal(id.Session.Names, []string{"analysts"}) || !id.Session.CaseInsensitive || id.Session.Source != identity.SourceSession {
+		t.Errorf("session groups = %+v, want [analysts], case-insensitive, from the session", id.Session)
+	}
+	plain, err := tk.Issue(ctx, "carol", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := tk.AuthenticateSession(ctx, plain); err != nil || id.Session != nil || !id.Expires.IsZero() {
+		t.Errorf("a token without a session: %+v, %v; want no groups and no expiry", id, err)
+	}
+	c.Advance(30 * time.Minute)
+	if _, err := tk.AuthenticateSession(ctx, raw); !errors.Is(err, credentials.ErrInvalidToken) {
+		t.Errorf("the session token at its expiry: %v, want ErrInvalidToken", err)
 	}
 }
