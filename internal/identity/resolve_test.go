@@ -746,3 +746,27 @@ func TestResolverOptionsValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestResolveSessionGroups: rule 0, the groups a credential carries from
+// its session (a token got with a JWT) are returned as they are, no source
+// asked, and the required group still applies.
+func TestResolveSessionGroups(t *testing.T) {
+	ldap, rest := fake(map[string][]string{"jdoe": {"from-ldap"}}), fake(map[string][]string{"jdoe": {"from-rest"}})
+	r, err := NewResolver(ResolverOptions{JWTOnly: true, LDAP: ldap, REST: rest, RequiredGroup: "staff",
+		IsCatalogAdmin: func(string, []string) bool { return false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := Identity{User: "jdoe", Method: "token", Session: &Groups{Names: []string{"analysts", "staff"}, CaseInsensitive: true}}
+	g, err := r.Resolve(t.Context(), id)
+	if err != nil || !slices.Equal(g.Names, []string{"analysts", "staff"}) || !g.CaseInsensitive || g.Source != SourceSession {
+		t.Errorf("Resolve = %+v, %v; want the session's groups", g, err)
+	}
+	if ldap.count()+rest.count() != 0 {
+		t.Errorf("LDAP asked %d, REST %d times; want neither", ldap.count(), rest.count())
+	}
+	id.Session = &Groups{Names: []string{"analysts"}, CaseInsensitive: true}
+	if _, err := r.Resolve(t.Context(), id); !errors.Is(err, ErrNotInRequiredGroup) {
+		t.Errorf("a session outside the required group: %v, want ErrNotInRequiredGroup", err)
+	}
+}
