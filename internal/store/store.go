@@ -74,6 +74,9 @@ type Store interface {
 
 	PolicyStore
 
+	// Exporter lists, exports and imports everything (export.go).
+	Exporter
+
 	// Close releases the database.
 	Close() error
 }

@@ -62,6 +62,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"EnsureSecretConcurrent", testEnsureSecretConcurrent},
 		{"ConcurrentUpdatePolicy", testConcurrentUpdatePolicy},
 	}
+	// The export half and encryption at rest (export.go).
+	tests = append(tests, exportTests(newStore)...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))
