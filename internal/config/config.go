@@ -249,6 +249,12 @@ type Store struct {
 	// DSN is the data source; for sqlite a file path. Empty means
 	// <data_dir>/lakegate.db.
 	DSN string `yaml:"dsn"`
+	// EncryptionKeyFile, when set, is a file (mode 0600) of keys that
+	// encrypt the secrets the store holds (access key secrets, the listing
+	// seal key) with AES-256-GCM: one "<id>:<base64 of 32 bytes>" per line,
+	// the first encrypting, all decrypting (see store.ParseKeyring and
+	// README "Secrets at rest"). Empty means they are stored in plaintext.
+	EncryptionKeyFile string `yaml:"encryption_key_file"`
 }
 
 // Upstream says where authorized requests go and how they are signed.

@@ -291,14 +291,15 @@ func setFromString(field reflect.Value, raw string) error {
 }
 
 // Resolve fills values derived from others: it expands a leading "~/" in
-// DataDir, TLS file paths and the sqlite DSN, and sets Store.DSN to
-// <DataDir>/lakegate.db when it is empty and the driver is sqlite. Load
-// calls it; call it yourself after building a Config in code.
+// DataDir, TLS file paths, the store's encryption key file and the sqlite
+// DSN, and sets Store.DSN to <DataDir>/lakegate.db when it is empty and the
+// driver is sqlite. Load calls it; call it yourself after building a Config
+// in code.
 func (c *Config) Resolve() error {
 	var errs []error
 	for _, p := range []*string{
 		&c.DataDir, &c.Proxy.TLSCertFile, &c.Proxy.TLSKeyFile,
-		&c.REST.TLSCertFile, &c.REST.TLSKeyFile,
+		&c.REST.TLSCertFile, &c.REST.TLSKeyFile, &c.Store.EncryptionKeyFile,
 	} {
 		if err := expandHome(p); err != nil {
 			errs = append(errs, err)

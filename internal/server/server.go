@@ -64,7 +64,7 @@ const (
 // Server is a built lakegate server with its listeners bound.
 type Server struct {
 	log       *slog.Logger
-	store     *store.SQL
+	store     store.Store
 	listeners []*listener
 	// background runs beside the listeners until Serve stops (the policy
 	// poll, the change feed's watch, an nScale proxy's feed follower);
@@ -149,9 +149,18 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	st, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN)
+	db, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN)
 	if err != nil {
 		return nil, err
+	}
+	s.store = db
+	// Secrets at rest: encrypted with store.encryption_key_file's keys.
+	st, err := store.WithKeyFile(db, cfg.Store.EncryptionKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if st.Keyring() == nil {
+		logger.Warn(store.PlaintextWarning)
 	}
 	s.store = st
 	changes := feed.New(0)
@@ -293,7 +302,7 @@ func (s *Server) newGateway(cfg *config.Config, keys sigv4.CredentialLookup, aut
 
 // sealKey returns the store's shared listing-marker key, creating it on
 // first use.
-func sealKey(ctx context.Context, st *store.SQL) ([]byte, error) {
+func sealKey(ctx context.Context, st store.PolicyStore) ([]byte, error) {
 	fresh := make([]byte, 32)
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, err

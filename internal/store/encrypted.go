@@ -484,3 +484,20 @@ func (e *Encrypted) Reencrypt(ctx context.Context) (ReencryptResult, error) {
 	}
 	return res, nil
 }
+
+// WithKeyFile decorates s with the keyring in keyFile (LoadKeyring), or
+// for plaintext when keyFile is "" (see Encrypted).
+func WithKeyFile(s Store, keyFile string) (*Encrypted, error) {
+	if keyFile == "" {
+		return NewEncrypted(s, nil), nil
+	}
+	keys, err := LoadKeyring(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return NewEncrypted(s, keys), nil
+}
+
+// PlaintextWarning is what a process says at start when it writes the
+// store's secrets in plaintext.
+const PlaintextWarning = "store.encryption_key_file is not set: secrets are stored in plaintext in the policy store (access key secrets, the listing seal key)"
