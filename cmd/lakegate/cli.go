@@ -57,6 +57,7 @@ authenticated, authorized and re-signed with the real credentials.`,
 		newAuditCmd(stdout),
 		newLoginCmd(stdout, stderr),
 		newCredentialsCmd(stdout),
+		newStoreCmd(stdout),
 		newVersionCmd(stdout),
 	)
 	return root
