@@ -289,3 +289,43 @@ func TestEncryptedPlaintextLegacy(t *testing.T) {
 		t.Errorf("rewritten key stored as %q, want the lgenc1:k1: form", raw)
 	}
 }
+
+// TestSwapIsCompareAndSwap: re-encrypting never undoes a write made since
+// the value was read.
+func TestSwapIsCompareAndSwap(t *testing.T) {
+	ctx := t.Context()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "lakegate.db"))
+	k := store.AccessKey{AccessKeyID: "LGK", SecretAccessKey: "v1", UserName: "u"}
+	if err := s.CreateAccessKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	read := k
+	k.SecretAccessKey = "v2" // a concurrent rotation
+	if err := s.PutAccessKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	repl := read
+	repl.SecretAccessKey = "v1-reencrypted"
+	if ok, err := s.SwapAccessKeySecrets(ctx, read, repl); err != nil || ok {
+		t.Errorf("swap of a stale value = %v, %v; want false", ok, err)
+	}
+	if got, _ := s.GetAccessKey(ctx, "LGK"); got.SecretAccessKey != "v2" {
+		t.Errorf("secret = %q, want the concurrent write v2", got.SecretAccessKey)
+	}
+	repl.SecretAccessKey = "v2-reencrypted"
+	if ok, err := s.SwapAccessKeySecrets(ctx, k, repl); err != nil || !ok {
+		t.Errorf("swap of the current value = %v, %v; want true", ok, err)
+	}
+	if _, err := s.EnsureSecret(ctx, "n", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.SwapSecret(ctx, "n", []byte("stale"), []byte("x")); err != nil || ok {
+		t.Errorf("SwapSecret of a stale value = %v, %v", ok, err)
+	}
+	if ok, err := s.SwapSecret(ctx, "n", []byte("a"), []byte("b")); err != nil || !ok {
+		t.Errorf("SwapSecret = %v, %v", ok, err)
+	}
+	if v, _ := s.EnsureSecret(ctx, "n", []byte("z")); string(v) != "b" {
+		t.Errorf("secret = %q, want b", v)
+	}
+}
