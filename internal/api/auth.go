@@ -157,14 +157,17 @@ type caller struct {
 }
 
 // principal resolves who id is for authorization: the users table's
-// groups when it lists the user, else the groups resolved for the
-// identity (seed 002), else those the credential carried. A principal the
+// groups for a lakegate token issued to a user it lists (one that carries
+// no session), else the groups resolved for the identity (seed 002), else
+// those the credential carried. An identity from outside (a JWT, LDAP,
+// Kerberos, SSO) never gets the users table's groups, whatever its name:
+// a JWT whose sub is admin is not the bootstrap admin. A principal the
 // engine finds outside the required group (users of the users table,
 // whom the resolver does not see) is refused with an error wrapping
 // identity.ErrNotInRequiredGroup, as the resolver refuses the others.
 func (h *handler) principal(ctx context.Context, id identity.Identity) (caller, error) {
 	c := caller{id: id}
-	if h.Engine.KnownUser(id.User) {
+	if id.Method == credentials.MethodToken && id.Session == nil && h.Engine.KnownUser(id.User) {
 		c.p = h.Engine.SessionPrincipal(id.User, nil)
 	} else {
 		g := identity.Groups{Names: id.Groups, CaseInsensitive: true, Source: identity.SourceJWT}
@@ -366,13 +369,13 @@ func (c *tokenCache) put(k tokenKey, t cachedToken) {
 }
 
 // carriedGroups are the groups a token issued to c must carry: those of
-// c's session when no source can look them up again by user name (a JWT's
-// claim, or a token's carried groups), else nil (resolved at each use).
+// c's session, as resolved now, for any caller but a user of the users
+// table (nil: the users table's groups at each use). A token issued to an
+// outside identity must carry them even where a source could look them
+// up again by user name (LDAP, the host): a token without a session acts
+// as the users table's user of that name.
 func carriedGroups(c caller) *identity.Groups {
-	if s := c.session; s != nil && (s.Source == identity.SourceJWT || s.Source == identity.SourceSession) {
-		return s
-	}
-	return nil
+	return c.session
 }
 
 // getToken answers POST /api/get-token. A login through the SSO endpoint

@@ -43,6 +43,10 @@ type Options struct {
 	// PollInterval is how often Run checks the store for changes made by
 	// other processes; zero means one second.
 	PollInterval time.Duration
+	// Changes, when set, wakes Run at once to check the store (a
+	// PostgreSQL notification that the policy changed); polling goes on
+	// beside it, as a safety net.
+	Changes <-chan struct{}
 	// RequiredGroup is OKERA_REQUIRED_GROUP_MEMBERSHIP (groups.required):
 	// when set, a principal whose groups do not include it, and who is not
 	// a catalog admin, holds no groups at all (see Principal.MissingGroup),
@@ -60,11 +64,12 @@ type Options struct {
 
 // Engine is the live policy. It is safe for concurrent use.
 type Engine struct {
-	st   Store
-	log  *slog.Logger
-	poll time.Duration
-	cur  atomic.Pointer[snapshot]
-	mu   sync.Mutex // serializes reloads
+	st      Store
+	log     *slog.Logger
+	poll    time.Duration
+	changes <-chan struct{}
+	cur     atomic.Pointer[snapshot]
+	mu      sync.Mutex // serializes reloads
 	// required is Options.RequiredGroup.
 	required string
 	// reserved is Options.ReservedGroups, lower-cased.
@@ -99,7 +104,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if poll <= 0 {
 		poll = time.Second
 	}
-	e := &Engine{st: o.Store, log: log, poll: poll, required: o.RequiredGroup}
+	e := &Engine{st: o.Store, log: log, poll: poll, changes: o.Changes, required: o.RequiredGroup}
 	for _, g := range o.ReservedGroups {
 		if e.reserved == nil {
 			e.reserved = map[string]bool{}
@@ -112,20 +117,31 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	return e, nil
 }
 
-// Run polls the store's policy version until ctx ends, reloading when it
-// changed. Failures are logged and the last good policy stays in force.
+// Run polls the store's policy version until ctx ends, and checks it at
+// once on every Options.Changes wake-up, reloading when it changed.
+// Failures are logged (once until the store answers again) and the last
+// good policy stays in force.
 func (e *Engine) Run(ctx context.Context) {
 	t := time.NewTicker(e.poll)
 	defer t.Stop()
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := e.reload(ctx, false); err != nil && ctx.Err() == nil {
-				e.log.Warn("policy reload failed; keeping the last policy", "err", err)
-			}
+		case <-e.changes: // nil without Options.Changes: never ready
 		}
+		err := e.reload(ctx, false)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && !failing:
+			e.log.Warn("policy reload failed; keeping the last policy until the store answers", "err", err)
+		case err == nil && failing:
+			e.log.Info("policy store answers again", "version", e.Version())
+		}
+		failing = err != nil
 	}
 }
 
@@ -254,9 +270,12 @@ func (e *Engine) Principal(user string) Principal {
 }
 
 // SessionPrincipal is the principal of user with the groups of its
-// session (nil: none): the groups the users table lists for the user when
-// it lists the user (an administrator's explicit assignment wins), else the
-// session's groups, else none. Case-insensitive session groups are matched
+// session: without a session (nil: a lakegate credential issued to the
+// user), the groups the users table lists for the user, or none; with one
+// (an identity from outside, such as a JWT, LDAP or Kerberos, or a
+// credential issued to it), the session's groups only, even when the
+// users table lists a user of the same name: that name says nothing about
+// who the outside identity is. Case-insensitive session groups are matched
 // to the policy's group names without regard to case.
 //
 // With a required group (Options.RequiredGroup), the membership is checked
@@ -269,7 +288,8 @@ func (e *Engine) Principal(user string) Principal {
 // dropped first.
 func (e *Engine) SessionPrincipal(user string, session *identity.Groups) Principal {
 	snap := e.cur.Load()
-	if g, ok := snap.users[user]; ok || session == nil {
+	if session == nil {
+		g, ok := snap.users[user]
 		p := Principal{User: user, Groups: slices.Clone(g)}
 		if ok {
 			p = e.requireGroup(snap, p, identity.Groups{Names: g})

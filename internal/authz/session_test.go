@@ -18,7 +18,9 @@ func TestSessionPrincipal(t *testing.T) {
 		session    *identity.Groups
 		want       []string
 	}{
-		{"users table wins over the session", "listed", &identity.Groups{Names: []string{"from-session"}}, []string{"from-table"}},
+		{"a session's groups, never the users table's of the same name", "listed", &identity.Groups{Names: []string{"from-session"}}, []string{"from-session"}},
+		{"a session named like the bootstrap admin is no admin", "admin", &identity.Groups{Names: []string{}}, []string{}},
+		{"no session: the users table's groups", "listed", nil, []string{"from-table"}},
 		{"case-sensitive session groups are kept as they are", "u", &identity.Groups{Names: []string{"ANALYSTS", "eng"}}, []string{"ANALYSTS", "eng"}},
 		{"case-insensitive groups match every spelling in the policy", "u",
 			&identity.Groups{Names: []string{"analysts", "ENG", "unknown"}, CaseInsensitive: true}, []string{"Analysts", "analysts", "eng"}},
