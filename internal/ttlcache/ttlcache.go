@@ -46,6 +46,10 @@ type Cache[V any] struct {
 	// gen counts invalidations: a load that started before one must not
 	// store what it read, which may be what was just invalidated.
 	gen uint64
+	// loading holds a token per key being loaded; InvalidateKey removes
+	// its key's, so that load stores nothing while other keys' loads do.
+	loading map[string]uint64
+	tokens  uint64
 }
 
 type entry[V any] struct {
@@ -55,7 +59,7 @@ type entry[V any] struct {
 
 // New returns an empty cache.
 func New[V any](o Options) *Cache[V] {
-	return &Cache[V]{opts: o, entries: make(map[string]entry[V])}
+	return &Cache[V]{opts: o, entries: make(map[string]entry[V]), loading: make(map[string]uint64)}
 }
 
 // Loader loads the value of a key and says how long to keep it; a ttl of
@@ -72,11 +76,11 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load Loader[V]) (V, erro
 	}
 	count(c.opts.Metrics.Misses, 1)
 	ch := c.group.DoChan(key, func() (any, error) {
-		gen := c.Generation()
+		gen, token := c.startLoad(key)
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.LookupTimeout)
 		defer cancel()
 		v, ttl, err := load(lctx)
-		if err == nil && ttl > 0 {
+		if c.endLoad(key, token) && err == nil && ttl > 0 {
 			c.PutIfGeneration(key, v, ttl, gen)
 		}
 		return v, err
@@ -102,6 +106,42 @@ func (c *Cache[V]) Invalidate(key string) {
 	c.gen++
 	c.mu.Unlock()
 	c.group.Forget(key)
+}
+
+// InvalidateKey drops key from this process's cache, as Invalidate does,
+// but discards only the loads of key under way: those of other keys still
+// store what they read.
+func (c *Cache[V]) InvalidateKey(key string) {
+	c.mu.Lock()
+	if _, ok := c.entries[key]; ok {
+		delete(c.entries, key)
+		count(c.opts.Metrics.Evictions, 1)
+	}
+	delete(c.loading, key)
+	c.mu.Unlock()
+	c.group.Forget(key)
+}
+
+// startLoad registers a load of key and returns the generation it started
+// in and its token.
+func (c *Cache[V]) startLoad(key string) (gen, token uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tokens++
+	c.loading[key] = c.tokens
+	return c.gen, c.tokens
+}
+
+// endLoad unregisters a load and reports whether it may store what it
+// read: no InvalidateKey of its key came in between.
+func (c *Cache[V]) endLoad(key string, token uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.loading[key] != token {
+		return false
+	}
+	delete(c.loading, key)
+	return true
 }
 
 // InvalidateIf drops every entry for which drop returns true.

@@ -113,3 +113,48 @@ func TestInvalidateDuringLoad(t *testing.T) {
 		t.Errorf("evictions = %v, want 3 (one InvalidateIf, two flushed)", got)
 	}
 }
+
+// TestInvalidateKey: InvalidateKey drops one key and discards the loads of
+// that key under way, not those of other keys.
+func TestInvalidateKey(t *testing.T) {
+	c := New[int](Options{MaxEntries: 8, LookupTimeout: time.Second, Now: time.Now})
+	c.PutIfGeneration("gone", 1, time.Minute, c.Generation())
+	c.PutIfGeneration("kept", 1, time.Minute, c.Generation())
+	started, release := make(chan struct{}, 2), make(chan struct{})
+	done := make(chan struct{}, 2)
+	for _, k := range []string{"k", "other"} {
+		go func() {
+			_, _ = c.Get(context.Background(), k, func(context.Context) (int, time.Duration, error) {
+				started <- struct{}{}
+				<-release
+				return 1, time.Minute, nil
+			})
+			done <- struct{}{}
+		}()
+	}
+	<-started
+	<-started
+	c.InvalidateKey("k")
+	c.InvalidateKey("gone")
+	close(release)
+	<-done
+	<-done
+	if _, ok := c.Peek("k"); ok {
+		t.Error("a load of k from before InvalidateKey(k) was stored")
+	}
+	if _, ok := c.Peek("other"); !ok {
+		t.Error("InvalidateKey(k) discarded the load of another key")
+	}
+	if _, ok := c.Peek("gone"); ok {
+		t.Error("InvalidateKey left its key")
+	}
+	if _, ok := c.Peek("kept"); !ok {
+		t.Error("InvalidateKey dropped another key")
+	}
+	if v, _ := c.Get(context.Background(), "k", func(context.Context) (int, time.Duration, error) { return 2, time.Minute, nil }); v != 2 {
+		t.Errorf("Get after InvalidateKey = %d, want a fresh load", v)
+	}
+	if _, ok := c.Peek("k"); !ok {
+		t.Error("a load after InvalidateKey was not stored")
+	}
+}
