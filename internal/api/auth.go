@@ -313,16 +313,12 @@ type tokenCache struct {
 	m  map[tokenKey]cachedToken
 }
 
-// tokenKey is a user and the session groups its token carries ("" for
-// none).
+// tokenKey is a user and the session groups its token carries
+// (identity.SessionKey, which no two sessions share).
 type tokenKey struct{ user, session string }
 
 func newTokenKey(user string, session *identity.Groups) tokenKey {
-	k := tokenKey{user: user}
-	if session != nil {
-		k.session = fmt.Sprintf("%t\x00%s", session.CaseInsensitive, strings.Join(session.Names, "\x00"))
-	}
-	return k
+	return tokenKey{user: user, session: identity.SessionKey(user, session)}
 }
 
 type cachedToken struct {

@@ -226,38 +226,11 @@ func (r *Remote) LookupCredential(ctx context.Context, accessKeyID string) (sigv
 // SessionPrincipal implements gateway.Authorizer: the server resolves the
 // groups, so the principal carries the session to it.
 func (r *Remote) SessionPrincipal(user string, session *identity.Groups) authz.Principal {
-	return authz.Principal{User: user, Session: session, CacheKey: principalKey(user, session)}
+	return authz.Principal{User: user, Session: session, CacheKey: identity.SessionKey(user, session)}
 }
 
 func wirePrincipal(p authz.Principal) Principal {
 	return Principal{User: p.User, Session: sessionOf(p.Session)}
-}
-
-// principalKey identifies a principal in cache keys: the user and the
-// session groups the server resolves it with, each length-prefixed, so
-// that no two principals share a key whatever their names contain.
-func principalKey(user string, s *identity.Groups) string {
-	var b strings.Builder
-	field := func(v string) {
-		b.WriteString(strconv.Itoa(len(v)))
-		b.WriteByte(':')
-		b.WriteString(v)
-	}
-	switch {
-	case s == nil:
-		b.WriteByte('n')
-	case s.CaseInsensitive:
-		b.WriteByte('i')
-	default:
-		b.WriteByte('s')
-	}
-	field(user)
-	if s != nil {
-		for _, n := range s.Names {
-			field(n)
-		}
-	}
-	return b.String()
 }
 
 // keyOf is p's cache key.
@@ -265,7 +238,7 @@ func keyOf(p authz.Principal) string {
 	if p.CacheKey != "" {
 		return p.CacheKey
 	}
-	return principalKey(p.User, p.Session)
+	return identity.SessionKey(p.User, p.Session)
 }
 
 // Decide implements gateway.Authorizer.
