@@ -24,7 +24,19 @@ var ErrInvalidToken = errors.New("invalid or expired token")
 type TokenStore interface {
 	CreateToken(ctx context.Context, t store.Token) error
 	GetToken(ctx context.Context, hash string) (store.Token, error)
+	// EnsureSecret keeps Ensure's record of the tokens it registered.
+	EnsureSecret(ctx context.Context, name string, value []byte) ([]byte, error)
 }
+
+// ErrTokenRevoked means Ensure was given a token it registered before and
+// that has been deleted since (its user's credentials were revoked, or
+// the user deleted): it is not registered again.
+var ErrTokenRevoked = errors.New("the token was revoked")
+
+// registeredName is the name of the store secret recording that Ensure
+// registered the token with hash h. The token's absence later means it
+// was revoked.
+func registeredName(h string) string { return "ensured-token:" + h }
 
 // Tokens issues and checks REST bearer tokens. Only a token's SHA-256 is
 // stored: tokens are 40 random base62 characters (238 bits), so a plain
@@ -85,7 +97,10 @@ func wellFormed(raw string) bool {
 
 // Ensure registers raw (e.g. the configured admin token) for userName
 // unless it is registered already. It refuses a token that Authenticate
-// would never accept.
+// would never accept, and one it registered before and that was deleted
+// since (ErrTokenRevoked): the store records every token Ensure
+// registers, so that a revoked admin token does not come back at the
+// next start.
 func (t *Tokens) Ensure(ctx context.Context, raw, userName string) error {
 	if !wellFormed(raw) {
 		return fmt.Errorf("credentials: ensure token: a token must start with %s and be at most %d bytes long", TokenPrefix, maxTokenLen)
@@ -94,11 +109,30 @@ func (t *Tokens) Ensure(ctx context.Context, raw, userName string) error {
 	old, err := t.store.GetToken(ctx, h)
 	switch {
 	case err == nil && old.UserName == userName:
+		// Recorded for tokens registered before the record was kept.
+		if _, err := t.store.EnsureSecret(ctx, registeredName(h), []byte(RandomToken(24))); err != nil {
+			return fmt.Errorf("credentials: ensure token: %w", err)
+		}
 		return nil
 	case err == nil:
 		return fmt.Errorf("credentials: the configured token already belongs to user %s", old.UserName)
 	case !errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("credentials: ensure token: %w", err)
+	}
+	// The record is made first, so a token is never registered without
+	// it. A record that was there already means the token was registered
+	// and deleted since, unless another process sharing the store is
+	// registering it at this moment (then it is found now).
+	mark := RandomToken(24)
+	got, err := t.store.EnsureSecret(ctx, registeredName(h), []byte(mark))
+	if err != nil {
+		return fmt.Errorf("credentials: ensure token: %w", err)
+	}
+	if string(got) != mark {
+		if old, err := t.store.GetToken(ctx, h); err == nil && old.UserName == userName {
+			return nil
+		}
+		return fmt.Errorf("credentials: ensure token for user %s: %w", userName, ErrTokenRevoked)
 	}
 	if err := t.store.CreateToken(ctx, store.Token{Hash: h, UserName: userName, CreatedAt: t.now().UTC()}); err != nil {
 		return fmt.Errorf("credentials: ensure token: %w", err)

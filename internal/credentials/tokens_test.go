@@ -194,6 +194,9 @@ func (b brokenTokens) CreateToken(context.Context, store.Token) error { return b
 func (b brokenTokens) GetToken(context.Context, string) (store.Token, error) {
 	return store.Token{}, b.err
 }
+func (b brokenTokens) EnsureSecret(context.Context, string, []byte) ([]byte, error) {
+	return nil, b.err
+}
 
 func TestTokenTechnicalErrors(t *testing.T) {
 	boom := errors.New("database is on fire")
@@ -236,5 +239,31 @@ func TestTokenSession(t *testing.T) {
 	c.Advance(30 * time.Minute)
 	if _, err := tk.AuthenticateSession(ctx, raw); !errors.Is(err, credentials.ErrInvalidToken) {
 		t.Errorf("the session token at its expiry: %v, want ErrInvalidToken", err)
+	}
+}
+
+// TestEnsureRevoked: a token Ensure registered and that was deleted since
+// (its user's credentials revoked) is not registered again; others are.
+func TestEnsureRevoked(t *testing.T) {
+	ctx := t.Context()
+	tk, st, _ := tokens(t)
+	raw := credentials.TokenPrefix + credentials.RandomToken(40)
+	for range 2 { // the second time it is registered already
+		if err := tk.Ensure(ctx, raw, "admin"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.DeleteTokens(ctx, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tk.Ensure(ctx, raw, "admin"); !errors.Is(err, credentials.ErrTokenRevoked) {
+		t.Errorf("Ensure of the revoked token: %v, want ErrTokenRevoked", err)
+	}
+	if _, err := tk.Authenticate(ctx, raw); !errors.Is(err, credentials.ErrInvalidToken) {
+		t.Errorf("the revoked token authenticates: %v", err)
+	}
+	other := credentials.TokenPrefix + credentials.RandomToken(40)
+	if err := tk.Ensure(ctx, other, "admin"); err != nil {
+		t.Errorf("Ensure of a new token after the revocation: %v", err)
 	}
 }

@@ -63,10 +63,20 @@ func bootstrapAdmin(ctx context.Context, cfg *config.Config, engine *authz.Engin
 		logger.Info("admin access key ready", "access_key_id", cfg.Admin.AccessKeyID)
 	}
 	if token != "" {
-		if err := tokens.Ensure(ctx, token, AdminUser); err != nil {
-			if tokenFile != "" {
+		err := tokens.Ensure(ctx, token, AdminUser)
+		switch {
+		case errors.Is(err, credentials.ErrTokenRevoked) && tokenFile != "":
+			// The admin's credentials were revoked: a new token
+			// replaces the file's, which stays refused.
+			if err = writeNewToken(ctx, tokenFile, tokens); err != nil {
 				return fmt.Errorf("admin token in %s: %w", tokenFile, err)
 			}
+			logger.Warn("the admin token in the data directory was revoked; a new one was created in its place", "file", tokenFile)
+		case errors.Is(err, credentials.ErrTokenRevoked):
+			logger.Warn("admin.token was revoked and is not registered again; set a new one to use an admin token")
+		case err != nil && tokenFile != "":
+			return fmt.Errorf("admin token in %s: %w", tokenFile, err)
+		case err != nil:
 			return err
 		}
 	}
@@ -85,6 +95,16 @@ func bootstrapAdmin(ctx context.Context, cfg *config.Config, engine *authz.Engin
 		"a group named "+AdminGroup+" from a JWT, the group resolver, LDAP or the host is not one unless admin.groups names it",
 		"admin.groups", groups)
 	return nil
+}
+
+// writeNewToken replaces the token in path with a new one (mode 0600)
+// and registers it for the admin.
+func writeNewToken(ctx context.Context, path string, tokens *credentials.Tokens) error {
+	token := credentials.TokenPrefix + credentials.RandomToken(40)
+	if err := atomicfile.Write(path, []byte(token+"\n"), 0o600); err != nil {
+		return err
+	}
+	return tokens.Ensure(ctx, token, AdminUser)
 }
 
 // loadOrCreateToken reads the token in path, or writes a new one there

@@ -175,3 +175,67 @@ func TestServeCreatesAdminToken(t *testing.T) {
 		t.Errorf("the admin token after a restart: %d %s", code, body)
 	}
 }
+
+// TestRevokedAdminTokenStaysRevoked: revoking the admin's credentials
+// deletes the token of <data_dir>/admin-token, and the next start does not
+// register it again: it writes a new token to the file (mode 0600), says so,
+// and the revoked one stays refused.
+func TestRevokedAdminTokenStaysRevoked(t *testing.T) {
+	cfg := testConfig(t, nil)
+	cfg.Admin = config.Admin{}
+	s := newServer(t, t.Context(), cfg, slog.New(slog.DiscardHandler))
+	path := filepath.Join(cfg.DataDir, "admin-token")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := strings.TrimSpace(string(raw))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+s.Addrs().REST+"/api/credentials/revoke",
+		strings.NewReader(`{"user": "admin"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+old)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("revoke admin: status %d", resp.StatusCode)
+	}
+	if code, _ := restSQL(t, s.Addrs().REST, old, "CREATE ROLE r1"); code != http.StatusUnauthorized {
+		t.Fatalf("the revoked token: status %d, want 401", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+
+	cfg2 := *cfg
+	cfg2.Proxy.Addr, cfg2.REST.Addr = "127.0.0.1:0", "127.0.0.1:0"
+	logs := &syncBuffer{}
+	s2 := newServer(t, t.Context(), &cfg2, slog.New(slog.NewTextHandler(logs, nil)))
+	serve(t, s2)
+	if code, _ := restSQL(t, s2.Addrs().REST, old, "CREATE ROLE r2"); code != http.StatusUnauthorized {
+		t.Errorf("the revoked token after a restart: status %d, want 401", code)
+	}
+	raw, err = os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := strings.TrimSpace(string(raw))
+	if fresh == old || !strings.HasPrefix(fresh, credentials.TokenPrefix) {
+		t.Fatalf("%s still holds the revoked token (or no token)", path)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s: %v, mode %v; want 0600", path, err, fi.Mode().Perm())
+	}
+	if code, body := restSQL(t, s2.Addrs().REST, fresh, "CREATE ROLE r3"); code != http.StatusOK {
+		t.Errorf("the new admin token: %d %s", code, body)
+	}
+	if !strings.Contains(logs.String(), "revoked") || strings.Contains(logs.String(), fresh) || strings.Contains(logs.String(), old) {
+		t.Errorf("the start log does not say the token was revoked and replaced (or shows a token):\n%s", logs.String())
+	}
+}
