@@ -13,6 +13,8 @@ package config
 
 import (
 	"time"
+
+	"github.com/lakegate/lakegate/internal/store"
 )
 
 // Config is the whole lakegate configuration. The yaml tags are the file's
@@ -242,19 +244,76 @@ type REST struct {
 	MetricsAddr string `yaml:"metrics_addr"`
 }
 
-// Store selects the policy store.
+// Store selects the policy store. Several servers may share one
+// PostgreSQL or MySQL database; SQLite serves one server (one host).
 type Store struct {
-	// Driver is the database kind: "sqlite" (postgres and mysql later).
+	// Driver is the database kind: sqlite, postgres (PostgreSQL 13 and
+	// later) or mysql (MySQL 5.7 and 8.0, MariaDB 10.6 and later).
 	Driver string `yaml:"driver"`
-	// DSN is the data source; for sqlite a file path. Empty means
-	// <data_dir>/lakegate.db.
+	// DSN is the data source:
+	//   - sqlite: a file path; empty means <data_dir>/lakegate.db.
+	//   - postgres: a URL, postgres://user:password@host:5432/database?sslmode=verify-full,
+	//     or keyword=value pairs, host=… port=5432 user=… password=…
+	//     dbname=… sslmode=verify-full (libpq's formats; PG* environment
+	//     variables and ~/.pgpass fill what is left out; in a URL,
+	//     percent-encode a password's reserved characters).
+	//   - mysql: user:password@tcp(host:3306)/database?tls=true
+	//     (go-sql-driver/mysql's format; a password with special characters
+	//     needs no escaping, the database is required).
+	// The password is best given with the environment,
+	// LAKEGATE_STORE_DSN, than written here; `config print` masks it.
 	DSN string `yaml:"dsn"`
+	// MaxOpenConns bounds the connections each server opens to a postgres
+	// or mysql database; at least 2. Every server sharing the database
+	// opens as many, plus one for change notifications: their sum must
+	// stay under the database's connection limit (on Amazon RDS about 80
+	// on the smallest instances, less what other clients use).
+	MaxOpenConns int `yaml:"max_open_conns"`
+	// MaxIdleConns bounds the open connections kept idle; 0 keeps none,
+	// at most max_open_conns.
+	MaxIdleConns int `yaml:"max_idle_conns"`
+	// ConnMaxLifetime closes connections once this old (so that a fail
+	// over or a DNS change is followed); 0 means never.
+	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime"`
+	// ConnMaxIdleTime closes connections idle this long; 0 means never.
+	ConnMaxIdleTime time.Duration `yaml:"conn_max_idle_time"`
+	// ConnectTimeout bounds establishing one connection (DNS, TCP, TLS,
+	// authentication), unless the DSN sets connect_timeout (postgres) or
+	// timeout (mysql).
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// StatementTimeout bounds one statement, waiting for a lock included,
+	// unless the DSN sets statement_timeout (postgres) or readTimeout
+	// (mysql); 0 means none.
+	StatementTimeout time.Duration `yaml:"statement_timeout"`
 	// EncryptionKeyFile, when set, is a file (mode 0600) of keys that
 	// encrypt the secrets the store holds (access key secrets, the listing
 	// seal key) with AES-256-GCM: one "<id>:<base64 of 32 bytes>" per line,
 	// the first encrypting, all decrypting (see store.ParseKeyring and
 	// README "Secrets at rest"). Empty means they are stored in plaintext.
 	EncryptionKeyFile string `yaml:"encryption_key_file"`
+}
+
+// Options returns the store.Options s describes. Zero durations and a
+// zero MaxIdleConns, which mean "never" and "none" here, become the
+// negative values that mean so to store.OpenWith (whose zero is its
+// default).
+func (s Store) Options() store.Options {
+	never := func(d time.Duration) time.Duration {
+		if d == 0 {
+			return -1
+		}
+		return d
+	}
+	idle := s.MaxIdleConns
+	if idle == 0 {
+		idle = -1
+	}
+	return store.Options{
+		Driver: s.Driver, DSN: s.DSN,
+		MaxOpenConns: s.MaxOpenConns, MaxIdleConns: idle,
+		ConnMaxLifetime: never(s.ConnMaxLifetime), ConnMaxIdleTime: never(s.ConnMaxIdleTime),
+		ConnectTimeout: s.ConnectTimeout, StatementTimeout: never(s.StatementTimeout),
+	}
 }
 
 // Upstream says where authorized requests go and how they are signed.
@@ -415,9 +474,17 @@ func Default() *Config {
 		Auth:          Auth{JWT: JWT{MaxLifetime: DefaultJWTMaxLifetime}},
 		Groups:        Groups{CacheTTL: DefaultGroupCacheTTL},
 		CredentialTTL: DefaultCredentialTTL,
-		Store:         Store{Driver: DefaultStoreDriver},
-		Upstream:      Upstream{Region: DefaultRegion, RoleSessionDuration: DefaultRoleSessionTTL, RoleSessionName: DefaultRoleSessionName},
-		Log:           Log{Level: "info", Format: "text"},
-		Audit:         defaultAudit(),
+		Store: Store{
+			Driver:           DefaultStoreDriver,
+			MaxOpenConns:     store.DefaultMaxOpenConns,
+			MaxIdleConns:     store.DefaultMaxIdleConns,
+			ConnMaxLifetime:  store.DefaultConnMaxLifetime,
+			ConnMaxIdleTime:  store.DefaultConnMaxIdleTime,
+			ConnectTimeout:   store.DefaultConnectTimeout,
+			StatementTimeout: store.DefaultStatementTimeout,
+		},
+		Upstream: Upstream{Region: DefaultRegion, RoleSessionDuration: DefaultRoleSessionTTL, RoleSessionName: DefaultRoleSessionName},
+		Log:      Log{Level: "info", Format: "text"},
+		Audit:    defaultAudit(),
 	}
 }

@@ -123,6 +123,28 @@ func TestRedactedDoesNotModifyOriginal(t *testing.T) {
 	}
 }
 
+// TestPrintMasksStorePassword: store.dsn is not a secret field, but a
+// PostgreSQL or MySQL DSN may hold a password, which config print masks.
+func TestPrintMasksStorePassword(t *testing.T) {
+	for driver, dsn := range map[string]string{
+		"postgres": "postgres://lakegate:pw-S3cret@db.example.com:5432/lakegate?sslmode=verify-full",
+		"mysql":    "lakegate:pw-S3cret@tcp(db.example.com:3306)/lakegate?tls=true",
+	} {
+		cfg := config.Default()
+		cfg.Store.Driver, cfg.Store.DSN = driver, dsn
+		var out bytes.Buffer
+		if err := cfg.Print(&out); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out.String(), "pw-S3cret") || !strings.Contains(out.String(), "lakegate:xxxxx@") {
+			t.Errorf("%s: config print shows store.dsn as:\n%s", driver, out.String())
+		}
+		if cfg.Store.DSN != dsn {
+			t.Errorf("%s: Print modified the configuration's DSN", driver)
+		}
+	}
+}
+
 func TestIsSecret(t *testing.T) {
 	for name, want := range map[string]bool{
 		"secret_access_key": true, "session_token": true, "ldap_password": true,
@@ -401,7 +423,7 @@ func TestValidate(t *testing.T) {
 				c.Proxy.MaxHeaderBytes = 10
 				c.REST.Addr = "localhost:99999"
 				c.REST.TLSCertFile = "/x.crt"
-				c.Store.Driver = "postgres"
+				c.Store.MaxOpenConns = 1
 				c.Upstream.Endpoint = "ftp://x"
 				c.Upstream.Region = "US East"
 				c.Upstream.AccessKeyID = "AKIA"
@@ -419,7 +441,7 @@ func TestValidate(t *testing.T) {
 				"proxy.max_header_bytes",
 				"rest.addr",
 				"rest: set both tls_cert_file and tls_key_file",
-				`store.driver: "postgres" is not supported yet`,
+				`store.max_open_conns: must be at least 2`,
 				"upstream.endpoint",
 				"upstream.region",
 				"upstream: set both access_key_id and secret_access_key",
@@ -518,7 +540,7 @@ func TestValidate(t *testing.T) {
 		{
 			name:   "unknown driver",
 			modify: func(c *config.Config) { c.Store.Driver = "oracle" },
-			want:   []string{`store.driver: "oracle" is not one of sqlite`},
+			want:   []string{`store.driver: "oracle" is not one of sqlite, postgres, mysql`},
 		},
 	}
 	for _, tt := range tests {

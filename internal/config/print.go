@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/lakegate/lakegate/internal/store"
 )
 
 // Redacted is the placeholder that replaces secret values.
@@ -26,11 +28,12 @@ func IsSecret(yamlName string) bool {
 }
 
 // Redacted returns a copy of c with every non-empty secret string replaced
-// by "REDACTED". Empty secrets stay empty so the output shows they are
-// unset.
+// by "REDACTED", and the password in store.dsn by xxxxx. Empty secrets stay
+// empty so the output shows they are unset.
 func (c *Config) Redacted() *Config {
 	out := *c
 	redact(reflect.ValueOf(&out).Elem())
+	out.Store.DSN = store.RedactDSN(out.Store.Driver, out.Store.DSN)
 	return &out
 }
 

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lakegate/lakegate/internal/store"
 )
 
 // Limits enforced by Validate.
@@ -36,8 +38,6 @@ var (
 	roleSessionRE = regexp.MustCompile(`^[A-Za-z0-9_+=,.@-]{2,64}$`)
 	logLevels     = []string{"debug", "info", "warn", "error"}
 	logFormats    = []string{"text", "json"}
-	storeDrivers  = []string{"sqlite"}
-	laterDrivers  = []string{"postgres", "mysql"}
 )
 
 // Validate reports every problem with c, joined with errors.Join, each
@@ -107,16 +107,37 @@ func (c *Config) Validate() error {
 	})
 
 	// store
-	switch {
-	case slices.Contains(storeDrivers, c.Store.Driver):
+	switch c.Store.Driver {
+	case DefaultStoreDriver:
 		v.required("store.dsn", c.Store.DSN)
 		if strings.Contains(c.Store.DSN, "?") {
 			v.add("store.dsn", "for sqlite this is a file path and must not contain '?'")
 		}
-	case slices.Contains(laterDrivers, c.Store.Driver):
-		v.add("store.driver", fmt.Sprintf("%q is not supported yet (use sqlite)", c.Store.Driver))
+	case "postgres", "mysql":
+		// The driver parses the DSN when the store opens; its errors
+		// leave the password out, as this one must.
+		v.required("store.dsn", c.Store.DSN)
 	default:
-		v.add("store.driver", fmt.Sprintf("%q is not one of %s", c.Store.Driver, strings.Join(storeDrivers, ", ")))
+		v.add("store.driver", fmt.Sprintf("%q is not one of %s", c.Store.Driver, strings.Join(store.Drivers, ", ")))
+	}
+	if c.Store.MaxOpenConns < 2 {
+		v.add("store.max_open_conns", "must be at least 2")
+	}
+	if c.Store.MaxIdleConns < 0 || c.Store.MaxIdleConns > c.Store.MaxOpenConns {
+		v.add("store.max_idle_conns", fmt.Sprintf("%d is not between 0 and store.max_open_conns (%d)", c.Store.MaxIdleConns, c.Store.MaxOpenConns))
+	}
+	v.positive("store.connect_timeout", c.Store.ConnectTimeout)
+	for _, f := range []struct {
+		path string
+		d    time.Duration
+	}{
+		{"store.conn_max_lifetime", c.Store.ConnMaxLifetime},
+		{"store.conn_max_idle_time", c.Store.ConnMaxIdleTime},
+		{"store.statement_timeout", c.Store.StatementTimeout},
+	} {
+		if f.d < 0 {
+			v.add(f.path, "must not be negative (0 means none)")
+		}
 	}
 
 	// upstream

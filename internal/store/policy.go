@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -15,8 +16,34 @@ import (
 // order: ORDER BY would follow the database's collation, which differs
 // between SQLite, PostgreSQL and MySQL and between their configurations.
 
-// UpdatePolicy implements PolicyStore.
+// maxAttempts bounds how often UpdatePolicy runs a transaction that the
+// database aborted for a conflict with another one (a serialization
+// failure, a deadlock, a lock wait timeout).
+const maxAttempts = 8
+
+// UpdatePolicy implements PolicyStore. A transaction the database aborts
+// for a conflict with another is run again, fn included, up to maxAttempts
+// times in all.
 func (s *SQL) UpdatePolicy(ctx context.Context, fn func(tx PolicyTx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.updatePolicy(ctx, fn)
+		if err == nil || s.d.kind(err) != errRetry || attempt == maxAttempts {
+			return err
+		}
+		// Back off a random 1 to 2 times 2^attempt ms, so that the
+		// transactions that collided do not collide again.
+		d := time.Duration(1<<attempt) * time.Millisecond
+		d += rand.N(d)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(d):
+		}
+	}
+}
+
+// updatePolicy is one attempt of UpdatePolicy.
+func (s *SQL) updatePolicy(ctx context.Context, fn func(tx PolicyTx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: update policy: %w", err)
@@ -28,8 +55,10 @@ func (s *SQL) UpdatePolicy(ctx context.Context, fn func(tx PolicyTx) error) erro
 	// held to the end, serializes concurrent updates in databases whose
 	// transactions do not lock the whole database up front as SQLite's
 	// IMMEDIATE ones do (PostgreSQL, MySQL), so what fn reads stays true
-	// until it commits. When fn fails the increase is rolled back with the
-	// rest.
+	// until it commits: in PostgreSQL's READ COMMITTED every later
+	// statement sees what the previous holders committed, and in InnoDB's
+	// REPEATABLE READ the snapshot is taken at the first plain read, after
+	// the lock. When fn fails the increase is rolled back with the rest.
 	n, err := execCount(ctx, tx, `UPDATE policy_version SET version = version + 1 WHERE id = 1`)
 	if err != nil {
 		return fmt.Errorf("store: update policy: %w", err)
@@ -37,8 +66,21 @@ func (s *SQL) UpdatePolicy(ctx context.Context, fn func(tx PolicyTx) error) erro
 	if n != 1 {
 		return errors.New("store: update policy: the policy_version row is missing")
 	}
-	if err := fn(&policyTx{tx: tx, d: s.d}); err != nil {
-		return err
+	// Delivered on commit only (PostgreSQL; see ListenPolicy).
+	if err := s.notifyPolicy(ctx, tx); err != nil {
+		return fmt.Errorf("store: update policy: %w", err)
+	}
+	ptx := &policyTx{tx: tx, d: s.d}
+	fnErr := fn(ptx)
+	// A statement that failed may have ended the transaction (PostgreSQL
+	// aborts it, InnoDB rolls it back on a deadlock and goes on in
+	// autocommit): committing what is left would commit a part. A conflict
+	// is retried even when fn passed it on wrapped.
+	if ptx.failed != nil && (fnErr == nil || s.d.kind(fnErr) == errRetry) {
+		return fmt.Errorf("store: update policy: %w", ptx.failed)
+	}
+	if fnErr != nil {
+		return fnErr
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: update policy: commit: %w", err)
@@ -219,6 +261,17 @@ func (s *SQL) GetUser(ctx context.Context, name string) (User, error) {
 type policyTx struct {
 	tx *sql.Tx
 	d  dialect
+	// failed is the first statement error, which may have ended the
+	// transaction (see UpdatePolicy).
+	failed error
+}
+
+// fail records err when it is the first statement error and returns it.
+func (p *policyTx) fail(err error) error {
+	if err != nil && p.failed == nil {
+		p.failed = err
+	}
+	return err
 }
 
 var _ PolicyTx = (*policyTx)(nil)
@@ -226,7 +279,8 @@ var _ PolicyTx = (*policyTx)(nil)
 const grantColumns = `role_name, privilege, object_kind, object_name, column_list, row_filter`
 
 func (p *policyTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	return execCount(ctx, p.tx, p.d.rebind(q), args...)
+	n, err := execCount(ctx, p.tx, p.d.rebind(q), args...)
+	return n, p.d.mapErr(p.fail(err))
 }
 
 // CreateRole implements PolicyTx.
@@ -262,7 +316,7 @@ func (p *policyTx) RoleExists(ctx context.Context, name string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("store: role exists %s: %w", name, err)
+		return false, fmt.Errorf("store: role exists %s: %w", name, p.fail(err))
 	}
 	return true, nil
 }

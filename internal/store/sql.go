@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,46 @@ type dialect struct {
 	// (LoadPolicy): SQLite's deferred BEGIN does in WAL mode; PostgreSQL and
 	// MySQL need sql.LevelRepeatableRead.
 	readTx sql.TxOptions
+
+	// errKind classifies the driver's errors.
+	errKind func(error) errKind
+}
+
+// errKind is what a driver error means to the store.
+type errKind int
+
+const (
+	errOther errKind = iota
+	// errUnique is a unique or primary key violation: ErrExists.
+	errUnique
+	// errForeignKey is a foreign key violation: a parent is missing,
+	// ErrNotFound.
+	errForeignKey
+	// errRetry is a transient conflict with another transaction (a
+	// serialization failure, a deadlock, a lock wait timeout): running the
+	// transaction again may succeed.
+	errRetry
+)
+
+// kind classifies err, nil included.
+func (d dialect) kind(err error) errKind {
+	if err == nil || d.errKind == nil {
+		return errOther
+	}
+	return d.errKind(err)
+}
+
+// mapErr returns ErrExists for a unique violation and ErrNotFound for a
+// foreign key violation, without the driver's message, which may quote
+// the conflicting value (a token hash); any other error as is.
+func (d dialect) mapErr(err error) error {
+	switch d.kind(err) {
+	case errUnique:
+		return ErrExists
+	case errForeignKey:
+		return ErrNotFound
+	}
+	return err
 }
 
 var sqliteDialect = dialect{
@@ -70,7 +111,8 @@ var sqliteDialect = dialect{
 	// modernc.org/sqlite begins read-only transactions DEFERRED although
 	// _txlock (sqliteParams) makes every other one IMMEDIATE, so they take
 	// no write lock; in WAL mode the first read fixes the snapshot.
-	readTx: sql.TxOptions{ReadOnly: true},
+	readTx:  sql.TxOptions{ReadOnly: true},
+	errKind: sqliteErrKind,
 }
 
 // rebind rewrites ? placeholders for the dialect. Queries here never contain
@@ -92,7 +134,8 @@ func (d dialect) rebind(q string) string {
 	return b.String()
 }
 
-// SQL is a Store on database/sql. Open one with OpenSQLite (or Open).
+// SQL is a Store on database/sql. Open one with Open, OpenWith or
+// OpenSQLite.
 type SQL struct {
 	db *sql.DB
 	d  dialect
@@ -106,7 +149,7 @@ const accessKeyColumns = `access_key_id, secret_access_key, user_name, session_t
 func (s *SQL) CreateAccessKey(ctx context.Context, k AccessKey) error {
 	res, err := s.db.ExecContext(ctx, s.d.rebind(s.d.createAccessKey), accessKeyArgs(k)...)
 	if err != nil {
-		return fmt.Errorf("store: create access key %s: %w", k.AccessKeyID, err)
+		return fmt.Errorf("store: create access key %s: %w", k.AccessKeyID, s.d.mapErr(err))
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
@@ -142,7 +185,7 @@ func (s *SQL) GetAccessKey(ctx context.Context, accessKeyID string) (AccessKey, 
 // ListAccessKeys implements Store.
 func (s *SQL) ListAccessKeys(ctx context.Context, userName string) ([]AccessKey, error) {
 	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT `+accessKeyColumns+` FROM access_keys
-		WHERE ? = '' OR user_name = ? ORDER BY access_key_id`), userName, userName)
+		WHERE ? = '' OR user_name = ?`), userName, userName)
 	if err != nil {
 		return nil, fmt.Errorf("store: list access keys: %w", err)
 	}
@@ -158,6 +201,8 @@ func (s *SQL) ListAccessKeys(ctx context.Context, userName string) ([]AccessKey,
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list access keys: %w", err)
 	}
+	// Byte order, as the policy types' (policy.go).
+	slices.SortFunc(keys, func(a, b AccessKey) int { return strings.Compare(a.AccessKeyID, b.AccessKeyID) })
 	return keys, nil
 }
 

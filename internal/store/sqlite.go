@@ -3,20 +3,15 @@ package store
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
+	"modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
 )
-
-//go:embed migrations
-var migrations embed.FS
 
 // sqliteParams configure every connection: wait up to 5 s for a lock instead
 // of failing with SQLITE_BUSY, write-ahead logging so readers never block the
@@ -27,16 +22,6 @@ const sqliteParams = "?_pragma=busy_timeout(5000)" +
 	"&_pragma=synchronous(NORMAL)" +
 	"&_pragma=foreign_keys(1)" +
 	"&_txlock=immediate"
-
-// Open opens the store for a configured driver and DSN and migrates it.
-func Open(ctx context.Context, driver, dsn string) (*SQL, error) {
-	switch driver {
-	case "sqlite":
-		return OpenSQLite(ctx, dsn)
-	default:
-		return nil, fmt.Errorf("store: unsupported driver %q", driver)
-	}
-}
 
 // OpenSQLite opens (creating when missing) the SQLite database at path and
 // applies pending migrations. The file and its parent directory are created
@@ -61,7 +46,9 @@ func OpenSQLite(ctx context.Context, path string) (*SQL, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	if err := migrate(ctx, db, goose.DialectSQLite3, "migrations/sqlite"); err != nil {
+	// No lock: SQLite's own file locking serializes the migrations'
+	// transactions.
+	if err := migrate(ctx, db, migration{dialect: goose.DialectSQLite3, dir: "migrations/sqlite"}); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
 	}
@@ -80,16 +67,21 @@ func ensurePrivateFile(path string) error {
 	return errors.Join(err, f.Close())
 }
 
-// migrate applies the embedded goose migrations in dir to db.
-func migrate(ctx context.Context, db *sql.DB, d goose.Dialect, dir string) error {
-	sub, err := fs.Sub(migrations, dir)
-	if err != nil {
-		return err
+// sqliteErrKind classifies modernc.org/sqlite's errors by their extended
+// result codes.
+func sqliteErrKind(err error) errKind {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return errOther
 	}
-	p, err := goose.NewProvider(d, db, sub)
-	if err != nil {
-		return err
+	switch e.Code() {
+	case 1555, 2067: // SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE
+		return errUnique
+	case 787: // SQLITE_CONSTRAINT_FOREIGNKEY
+		return errForeignKey
 	}
-	_, err = p.Up(ctx)
-	return err
+	if e.Code()&0xff == 5 { // SQLITE_BUSY and its extended codes
+		return errRetry
+	}
+	return errOther
 }

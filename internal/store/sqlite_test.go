@@ -1,9 +1,12 @@
 package store_test
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -146,5 +149,40 @@ func TestSQLiteSharedByTwoHandles(t *testing.T) {
 	}
 	if secrets[0] != secrets[1] {
 		t.Errorf("the stores disagree on the secret: %q, %q", secrets[0], secrets[1])
+	}
+}
+
+func TestSQLiteShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (store.Store, store.Store) {
+		path := filepath.Join(t.TempDir(), "lakegate.db")
+		return openSQLite(t, path), openSQLite(t, path)
+	})
+}
+
+func TestSQLiteRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lakegate.db")
+	if err := openSQLite(t, path).Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var known int64
+	if err := db.QueryRow(`SELECT MAX(version_id) FROM goose_db_version`).Scan(&known); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (9999, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.OpenSQLite(t.Context(), path)
+	if err == nil {
+		_ = s.Close()
+		t.Fatal("OpenSQLite of a database at schema version 9999 succeeded")
+	}
+	if !errors.Is(err, store.ErrSchemaTooNew) || !strings.Contains(err.Error(), " 9999,") ||
+		!strings.Contains(err.Error(), fmt.Sprintf(" %d;", known)) {
+		t.Errorf("err = %v; want ErrSchemaTooNew naming versions 9999 and %d", err, known)
 	}
 }

@@ -1,10 +1,13 @@
 // Package store is lakegate's policy store: the durable state every proxy and
 // server shares (issued access keys, roles and grants, users, REST tokens and
 // shared secrets; later the catalog).
-// Implementations sit on database/sql with SQL that is dialect neutral where
-// it can be; SQLite (pure Go, embedded) is the only driver so far, PostgreSQL
-// and MySQL follow and must pass the same conformance suite in
-// internal/store/storetest.
+// The implementation, SQL, sits on database/sql with SQL written once with ?
+// placeholders; a dialect holds what differs between SQLite (pure Go,
+// embedded, one server), PostgreSQL (pgx) and MySQL/MariaDB
+// (go-sql-driver/mysql), on which several servers may share one database.
+// Each dialect has its own goose migrations (migrations/<dialect>), with the
+// same tables, applied at start under a database lock. All three pass the
+// one conformance suite in internal/store/storetest.
 //
 // Consumers declare the narrow interfaces they need (see
 // internal/credentials); Store below is the full surface an implementation
@@ -23,6 +26,11 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrExists means a record with the same key already exists.
 	ErrExists = errors.New("store: already exists")
+	// ErrUnavailable means the database cannot be reached (refused, reset
+	// or lost connections, a server shutting down or starting up, too many
+	// connections): a transient failure, answered 503 so that clients
+	// retry. Drivers wrap it with Unavailable; check with IsUnavailable.
+	ErrUnavailable = errors.New("store: database unavailable")
 )
 
 // AccessKey is an AWS-style key pair issued to a user.
@@ -187,7 +195,11 @@ type PolicyStore interface {
 	// changes are committed and the policy version is increased, so every
 	// process sharing the database can see that its snapshot is stale;
 	// when fn returns an error nothing is changed and that error is
-	// returned as is. fn must not retain tx.
+	// returned as is. Updates are serialized: what fn reads stays true
+	// until it commits. When the database aborts the transaction for a
+	// conflict with another (a deadlock, a serialization failure), fn runs
+	// again in a new one, a bounded number of times: fn must not retain tx
+	// nor have effects outside it that a second run would repeat.
 	UpdatePolicy(ctx context.Context, fn func(tx PolicyTx) error) error
 	// LoadPolicy returns a consistent snapshot of all roles and users.
 	LoadPolicy(ctx context.Context) (PolicyData, error)

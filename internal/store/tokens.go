@@ -24,7 +24,7 @@ func (s *SQL) CreateToken(ctx context.Context, t Token) error {
 	n, err := execCount(ctx, s.db, s.d.rebind(s.d.createToken), t.Hash, t.UserName, created.UnixMilli(), expires,
 		encodeSessionGroups(t.SessionGroups, t.SessionGroupsFold))
 	if err != nil {
-		return fmt.Errorf("store: create token for user %s: %w", t.UserName, err)
+		return fmt.Errorf("store: create token for user %s: %w", t.UserName, s.d.mapErr(err))
 	}
 	if n == 0 {
 		return fmt.Errorf("token: %w", ErrExists)

@@ -1,6 +1,8 @@
 // Package storetest is the conformance suite every store.Store
-// implementation must pass. Call Run from the implementation's tests with a
-// constructor that returns a fresh, empty store.
+// implementation must pass, SQLite's behaviour being the reference. Call
+// Run from the implementation's tests with a constructor that returns a
+// fresh, empty store, and RunShared with one that returns two handles on
+// one fresh database (two servers sharing it).
 package storetest
 
 import (
@@ -61,6 +63,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"EnsureSecret", testEnsureSecret},
 		{"EnsureSecretConcurrent", testEnsureSecretConcurrent},
 		{"ConcurrentUpdatePolicy", testConcurrentUpdatePolicy},
+		{"NamesCompareExactly", testNamesCompareExactly},
+		{"LongValues", testLongValues},
 	}
 	// The export half and encryption at rest (export.go).
 	tests = append(tests, exportTests(newStore)...)
