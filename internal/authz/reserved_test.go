@@ -12,7 +12,7 @@ import (
 
 // TestReservedGroups: a session naming a reserved group (the bootstrap
 // admin group) in any case is not in it, while the users table still
-// confers it; EnsureAdminGroups makes named groups catalog admin.
+// confers it; SyncAdminGroups makes exactly the named groups catalog admin.
 func TestReservedGroups(t *testing.T) {
 	st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "db"))
 	if err != nil {
@@ -44,14 +44,34 @@ func TestReservedGroups(t *testing.T) {
 		t.Error("the bootstrap admin, listed in group admin, is not catalog admin")
 	}
 
-	granted, err := e.EnsureAdminGroups(t.Context(), []string{"Stewards", "admin"})
-	if err != nil || !slices.Equal(granted, []string{"Stewards"}) {
-		t.Fatalf("EnsureAdminGroups = %v, %v; want [Stewards] granted", granted, err)
+	granted, revoked, err := e.SyncAdminGroups(t.Context(), []string{"Stewards", "ops"})
+	if err != nil || !slices.Equal(granted, []string{"Stewards", "ops"}) || revoked != nil {
+		t.Fatalf("SyncAdminGroups = %v, %v, %v; want [Stewards ops] granted", granted, revoked, err)
 	}
-	if !e.IsCatalogAdmin(e.SessionPrincipal("sue", &identity.Groups{Names: []string{"stewards"}, CaseInsensitive: true})) {
-		t.Error("a JWT session in stewards is not catalog admin after EnsureAdminGroups([Stewards])")
+	stewards := &identity.Groups{Names: []string{"stewards"}, CaseInsensitive: true}
+	if !e.IsCatalogAdmin(e.SessionPrincipal("sue", stewards)) {
+		t.Error("a JWT session in stewards is not catalog admin after SyncAdminGroups([Stewards ops])")
 	}
-	if granted, err := e.EnsureAdminGroups(t.Context(), []string{"Stewards"}); err != nil || granted != nil {
-		t.Errorf("EnsureAdminGroups again = %v, %v; want nothing to do", granted, err)
+	if granted, revoked, err := e.SyncAdminGroups(t.Context(), []string{"Stewards", "ops"}); err != nil || granted != nil || revoked != nil {
+		t.Errorf("SyncAdminGroups again = %v, %v, %v; want nothing to do", granted, revoked, err)
+	}
+	// Taken out of the list, a group is no longer catalog admin.
+	if granted, revoked, err := e.SyncAdminGroups(t.Context(), []string{"ops"}); err != nil || granted != nil || !slices.Equal(revoked, []string{"Stewards"}) {
+		t.Errorf("SyncAdminGroups([ops]) = %v, %v, %v; want Stewards revoked", granted, revoked, err)
+	}
+	if e.IsCatalogAdmin(e.SessionPrincipal("sue", stewards)) {
+		t.Error("stewards is still catalog admin after admin.groups dropped it")
+	}
+	if !e.IsCatalogAdmin(e.SessionPrincipal("oz", &identity.Groups{Names: []string{"ops"}})) {
+		t.Error("ops lost catalog admin")
+	}
+	if _, _, err := e.SyncAdminGroups(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if e.IsCatalogAdmin(e.SessionPrincipal("oz", &identity.Groups{Names: []string{"ops"}})) {
+		t.Error("ops is still catalog admin with admin.groups empty")
+	}
+	if !e.IsCatalogAdmin(e.Principal("admin")) {
+		t.Error("the bootstrap admin lost catalog admin")
 	}
 }

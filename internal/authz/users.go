@@ -47,42 +47,71 @@ func (e *Engine) Bootstrap(ctx context.Context, adminUser, adminGroup string) er
 	return e.reload(ctx, true)
 }
 
-// EnsureAdminGroups makes every group of groups catalog admin: those
-// that hold ALL ON SERVER through no role yet are granted AdminRole
-// (created, with ALL ON SERVER, when it is missing), in one change. It
-// returns the groups it granted the role to.
-func (e *Engine) EnsureAdminGroups(ctx context.Context, groups []string) ([]string, error) {
+// ConfigAdminRole is the role that makes the groups of admin.groups
+// catalog admin. SyncAdminGroups owns its group list: grants of it made
+// with SQL are undone at the next start.
+const ConfigAdminRole = "config_admin_role"
+
+// SyncAdminGroups makes exactly the groups of groups catalog admin
+// through ConfigAdminRole (created with ALL ON SERVER when missing): the
+// role is granted to the groups it lacks and revoked from those no longer
+// named, in one change, so that a group taken out of admin.groups loses
+// what the configuration gave it. It returns the groups it granted the
+// role to and those it revoked it from.
+func (e *Engine) SyncAdminGroups(ctx context.Context, groups []string) (added, removed []string, err error) {
 	if err := e.reload(ctx, false); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	pol := e.cur.Load().pol
-	var missing []string
+	var role *store.RoleRecord
+	for i, r := range e.cur.Load().data.Roles {
+		if r.Name == ConfigAdminRole {
+			role = &e.cur.Load().data.Roles[i]
+		}
+	}
+	hasAll := false
+	var current []string
+	if role != nil {
+		current = role.Groups
+		for _, g := range role.Grants {
+			hasAll = hasAll || g.Privilege == "ALL" && g.ObjectKind == "SERVER" && g.Object == ""
+		}
+	}
 	for _, g := range groups {
-		if !pol.IsCatalogAdmin([]string{g}) && !slices.Contains(missing, g) {
-			missing = append(missing, g)
+		if !slices.Contains(current, g) && !slices.Contains(added, g) {
+			added = append(added, g)
 		}
 	}
-	if len(missing) == 0 {
-		return nil, nil
+	for _, g := range current {
+		if !slices.Contains(groups, g) {
+			removed = append(removed, g)
+		}
 	}
-	err := e.st.UpdatePolicy(ctx, func(tx store.PolicyTx) error {
-		if err := tx.CreateRole(ctx, AdminRole); err != nil && !errors.Is(err, store.ErrExists) {
+	if len(added) == 0 && len(removed) == 0 && (role == nil || hasAll) {
+		return nil, nil, nil
+	}
+	err = e.st.UpdatePolicy(ctx, func(tx store.PolicyTx) error {
+		if err := tx.CreateRole(ctx, ConfigAdminRole); err != nil && !errors.Is(err, store.ErrExists) {
 			return err
 		}
-		if err := tx.AddGrant(ctx, store.Grant{Role: AdminRole, Privilege: "ALL", ObjectKind: "SERVER"}); err != nil && !errors.Is(err, store.ErrExists) {
+		if err := tx.AddGrant(ctx, store.Grant{Role: ConfigAdminRole, Privilege: "ALL", ObjectKind: "SERVER"}); err != nil && !errors.Is(err, store.ErrExists) {
 			return err
 		}
-		for _, g := range missing {
-			if err := tx.GrantRoleToGroup(ctx, AdminRole, g); err != nil && !errors.Is(err, store.ErrExists) {
+		for _, g := range added {
+			if err := tx.GrantRoleToGroup(ctx, ConfigAdminRole, g); err != nil && !errors.Is(err, store.ErrExists) {
+				return err
+			}
+		}
+		for _, g := range removed {
+			if err := tx.RevokeRoleFromGroup(ctx, ConfigAdminRole, g); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("authz: admin groups: %w", err)
+		return nil, nil, fmt.Errorf("authz: admin groups: %w", err)
 	}
-	return missing, e.reload(ctx, true)
+	return added, removed, e.reload(ctx, true)
 }
 
 func (e *Engine) user(name string) ([]string, bool) {

@@ -80,12 +80,15 @@ func bootstrapAdmin(ctx context.Context, cfg *config.Config, engine *authz.Engin
 			return err
 		}
 	}
-	granted, err := engine.EnsureAdminGroups(ctx, cfg.Admin.Groups)
+	granted, revoked, err := engine.SyncAdminGroups(ctx, cfg.Admin.Groups)
 	if err != nil {
 		return err
 	}
 	if len(granted) > 0 {
-		logger.Info("granted role "+authz.AdminRole+" to the groups of admin.groups", "groups", granted)
+		logger.Info("granted role "+authz.ConfigAdminRole+" to the groups of admin.groups", "groups", granted)
+	}
+	if len(revoked) > 0 {
+		logger.Info("revoked role "+authz.ConfigAdminRole+" from groups no longer in admin.groups", "groups", revoked)
 	}
 	groups := "none"
 	if len(cfg.Admin.Groups) > 0 {

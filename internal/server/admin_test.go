@@ -239,3 +239,43 @@ func TestRevokedAdminTokenStaysRevoked(t *testing.T) {
 		t.Errorf("the start log does not say the token was revoked and replaced (or shows a token):\n%s", logs.String())
 	}
 }
+
+// TestAdminGroupsRemoved: a group taken out of admin.groups is no longer
+// catalog admin after the next start; one put back is again.
+func TestAdminGroupsRemoved(t *testing.T) {
+	k := newJWTKey(t)
+	adminToken := credentials.TokenPrefix + credentials.RandomToken(40)
+	dataDir := t.TempDir()
+	const change = "CREATE ROLE IF NOT EXISTS probe_role"
+	for i, step := range []struct {
+		groups []string
+		want   map[string]int // a JWT's group → status of a policy change
+	}{
+		{[]string{"Stewards", "ops"}, map[string]int{"stewards": 200, "ops": 200}},
+		{[]string{"ops"}, map[string]int{"stewards": 403, "ops": 200}},
+		{nil, map[string]int{"stewards": 403, "ops": 403}},
+		{[]string{"Stewards"}, map[string]int{"stewards": 200, "ops": 403}},
+	} {
+		cfg := testConfig(t, nil)
+		cfg.DataDir, cfg.Store.DSN = dataDir, filepath.Join(dataDir, config.SQLiteFile)
+		cfg.Admin.Token = adminToken
+		cfg.Admin.Groups = step.groups
+		cfg.Auth.JWT = config.JWT{PublicKeys: []string{k.pub}, Algorithms: []string{"ES256"}, MaxLifetime: time.Hour}
+		s := newServer(t, t.Context(), cfg, slog.New(slog.DiscardHandler))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Serve(ctx) }()
+		for g, want := range step.want {
+			if code, body := restSQL(t, s.Addrs().REST, k.mint(t, "sue", g), change); code != want {
+				t.Errorf("start %d, admin.groups %v: a JWT with groups [%s]: %d %s, want %d", i+1, step.groups, g, code, body, want)
+			}
+		}
+		if code, body := restSQL(t, s.Addrs().REST, adminToken, change); code != http.StatusOK {
+			t.Errorf("start %d: the bootstrap admin's token: %d %s", i+1, code, body)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	}
+}
