@@ -36,10 +36,11 @@ type Audit struct {
 	// UploadInterval is how often a batch is cut and uploaded to S3 (also
 	// at 64 MiB, and at each hour).
 	UploadInterval time.Duration `yaml:"upload_interval"`
-	// UnauthenticatedRate bounds the records per second of proxy requests
-	// refused before they were authenticated (bad or missing signatures):
-	// they are compacted, and past the rate counted instead of written,
-	// the next record saying how many were left out.
+	// UnauthenticatedRate bounds the records per second of unauthenticated
+	// proxy requests: those refused before they were authenticated (bad
+	// or missing signatures) and CORS preflights, allowed or not. They are
+	// compacted, and past the rate counted instead of written, the next
+	// record saying how many were left out.
 	UnauthenticatedRate float64 `yaml:"unauthenticated_rate"`
 }
 

@@ -146,16 +146,17 @@ func (h *Handler) finish(x *exchange) {
 	h.opts.Audit.Complete(ev)
 }
 
-// Records of requests refused before they were authenticated cost an
-// attacker nothing to cause, so they are kept small and few: each is
-// compacted to unauthRecordBytes-sized fields, and past the rate
+// Records of unauthenticated requests (refused before they were
+// authenticated, and CORS preflights, allowed or not) cost an attacker
+// nothing to cause, so they are kept small and few: each is compacted to
+// unauthRecordBytes-sized fields, and past the rate
 // (Options.UnauthenticatedAuditRate) they are counted instead of written;
 // the next one written says how many were left out.
 const (
 	unauthFieldBytes         = 256
 	defaultUnauthAuditRate   = 20 // records per second
 	defaultUnauthAuditBurst  = 200
-	unauthSuppressedTemplate = "; %d refusals of unauthenticated requests before this one were not recorded (rate limit)"
+	unauthSuppressedTemplate = "; %d unauthenticated requests (refusals and CORS preflights) before this one were not recorded (rate limit)"
 )
 
 type unauthLimiter struct {
@@ -171,8 +172,8 @@ func newUnauthLimiter(perSecond float64) *unauthLimiter {
 	return &unauthLimiter{lim: rate.NewLimiter(rate.Limit(perSecond), burst)}
 }
 
-// record compacts ev, an unauthenticated refusal, and reports whether it
-// is to be written.
+// record compacts ev, an unauthenticated request's (a refusal or a CORS
+// preflight), and reports whether it is to be written.
 func (l *unauthLimiter) record(ev *audit.Event) bool {
 	if !l.lim.Allow() {
 		l.suppressed.Add(1)

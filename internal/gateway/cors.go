@@ -13,11 +13,18 @@ package gateway
 // The configuration comes from lakegate's configuration
 // (upstream.buckets.<b>.cors) when it names the bucket, else from the
 // backend (GET ?cors with the bucket's credentials), cached briefly.
+//
+// Reading it costs an upstream request, which nobody authenticated must be
+// able to cause at will: before a request's signature is verified only
+// the cache is consulted (the headers of a refusal come from there), and
+// the reads preflights cause are rate-limited and few at a time (past
+// that a preflight is answered 503), their failures cached briefly. The
+// rate also bounds the entries preflights can add, so naming random
+// buckets cannot push real ones out of the cache. Parsing, checking and
+// matching rules is internal/s3/cors.
 
 import (
-	"bytes"
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,7 +33,10 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/lakegate/lakegate/internal/audit"
+	"github.com/lakegate/lakegate/internal/s3/cors"
 	"github.com/lakegate/lakegate/internal/s3/request"
 	"github.com/lakegate/lakegate/internal/s3/s3err"
 	"github.com/lakegate/lakegate/internal/s3/s3name"
@@ -34,24 +44,8 @@ import (
 	"github.com/lakegate/lakegate/internal/upstream"
 )
 
-// CORSRule is one rule of a bucket's CORS configuration (S3's CORSRule).
-type CORSRule struct {
-	ID string
-	// AllowedOrigins match the Origin header exactly (case-sensitive);
-	// each may hold one "*" standing for any characters. "*" alone
-	// allows every origin, without credentials.
-	AllowedOrigins []string
-	// AllowedMethods are among GET, PUT, POST, DELETE and HEAD.
-	AllowedMethods []string
-	// AllowedHeaders match the headers a preflight asks for, ignoring
-	// case; each may hold one "*".
-	AllowedHeaders []string
-	// ExposeHeaders are the response headers scripts may read.
-	ExposeHeaders []string
-	// MaxAgeSeconds is how long browsers may cache a preflight's answer;
-	// nil sends no Access-Control-Max-Age.
-	MaxAgeSeconds *int
-}
+// CORSRule is one rule of a bucket's CORS configuration.
+type CORSRule = cors.Rule
 
 // CORSSource reads a bucket's CORS configuration from the backend
 // (upstream.Client.BucketCORS).
@@ -69,14 +63,17 @@ var _ CORSSource = (*upstream.Client)(nil)
 type CORSOptions struct {
 	// Buckets are rules from lakegate's configuration
 	// (upstream.buckets.<b>.cors), for backends that do not implement
-	// bucket CORS (MinIO); a bucket named here is never asked.
+	// bucket CORS (MinIO); a bucket named here is never asked. They are
+	// cleaned and checked (cors.Clean).
 	Buckets map[string][]CORSRule
 	// Source reads the other buckets' configuration from the backend;
 	// nil gives them none.
 	Source CORSSource
 	// TTL is how long a configuration read from the backend (or its
-	// absence) is used; zero means 60 seconds. A PutBucketCors or
-	// DeleteBucketCors through this proxy drops it at once.
+	// absence, as for a bucket that does not exist) is used; zero means
+	// 60 seconds. A PutBucketCors or DeleteBucketCors through this proxy
+	// that the backend accepts drops it at once. A read that failed is
+	// remembered for corsFailureTTL.
 	TTL time.Duration
 	// MaxEntries bounds the buckets cached; zero means 10,000.
 	MaxEntries int
@@ -86,10 +83,14 @@ const (
 	defaultCORSTTL        = 60 * time.Second
 	defaultCORSMaxEntries = 10_000
 	corsLookupTimeout     = 5 * time.Second
-	maxCORSRules          = 100
-	// corsVary is the Vary header of every CORS answer: it depends on
-	// the request's Origin and, for preflights, on what it asks for.
-	corsVary = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"
+	corsFailureTTL        = 5 * time.Second
+	// Preflights may cause corsPreflightRate reads per second
+	// (corsPreflightBurst at once after a quiet spell), at most
+	// corsPreflightLoads under way: with the 60 s TTL they add at most
+	// ~600 entries a minute, far below the cache's bound.
+	corsPreflightRate  = 10
+	corsPreflightBurst = 20
+	corsPreflightLoads = 4
 )
 
 // The refusals of preflights, with S3's codes and messages (its typo
@@ -102,16 +103,15 @@ var (
 	errCORSUnreadable = &s3err.Error{Code: "AccessForbidden",
 		Message: "CORSResponse: The bucket's CORS configuration could not be read.", Status: http.StatusForbidden}
 	errCORSUnavailable = s3err.ServiceUnavailable.WithMessage("CORSResponse: The bucket's CORS configuration could not be read. Please retry.")
+	errCORSBusy        = s3err.ServiceUnavailable.WithMessage("CORSResponse: Too many CORS configurations are being read. Please retry.")
 )
 
-// corsMethods are the methods a rule may allow and a preflight may ask for.
-var corsMethods = []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodHead}
-
 // corsEntry is a bucket's configuration; configured false means it has
-// none.
+// none. err is a read that failed, remembered briefly.
 type corsEntry struct {
 	rules      []CORSRule
 	configured bool
+	err        error
 }
 
 // corsRules finds the rules of a bucket.
@@ -120,19 +120,26 @@ type corsRules struct {
 	source CORSSource
 	ttl    time.Duration
 	cache  *ttlcache.Cache[corsEntry]
+	// limit and loads bound the reads preflights cause.
+	limit *rate.Limiter
+	loads chan struct{}
 }
 
 func newCORSRules(o CORSOptions) (*corsRules, error) {
 	var errs []error
+	fixed := make(map[string][]CORSRule, len(o.Buckets))
 	for bucket, rules := range o.Buckets {
-		if err := validateCORSRules(rules); err != nil {
+		clean, err := cors.Clean(rules)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("cors of bucket %q: %w", bucket, err))
 		}
+		fixed[bucket] = clean
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	c := &corsRules{fixed: o.Buckets, source: o.Source, ttl: o.TTL}
+	c := &corsRules{fixed: fixed, source: o.Source, ttl: o.TTL,
+		limit: rate.NewLimiter(corsPreflightRate, corsPreflightBurst), loads: make(chan struct{}, corsPreflightLoads)}
 	if c.ttl <= 0 {
 		c.ttl = defaultCORSTTL
 	}
@@ -144,207 +151,67 @@ func newCORSRules(o CORSOptions) (*corsRules, error) {
 	return c, nil
 }
 
-// lookup returns bucket's configuration.
-func (c *corsRules) lookup(ctx context.Context, bucket string) (corsEntry, error) {
+// cached returns bucket's configuration if it is known without reading
+// the backend; nothing is read, so it may serve requests not yet
+// authenticated.
+func (c *corsRules) cached(bucket string) (corsEntry, bool) {
 	if rules, ok := c.fixed[bucket]; ok {
-		return corsEntry{rules: rules, configured: true}, nil
+		return corsEntry{rules: rules, configured: true}, true
 	}
 	if c.source == nil {
-		return corsEntry{}, nil
+		return corsEntry{}, true
 	}
-	return c.cache.Get(ctx, bucket, func(ctx context.Context) (corsEntry, time.Duration, error) {
-		doc, err := c.source.BucketCORS(ctx, bucket)
-		if err != nil {
-			return corsEntry{}, 0, err
+	return c.cache.Peek(bucket)
+}
+
+// lookup returns bucket's configuration, reading it from the backend when
+// it is not cached. Preflights pass preflight: their reads are bounded
+// (errCORSBusy past the bound).
+func (c *corsRules) lookup(ctx context.Context, bucket string, preflight bool) (corsEntry, error) {
+	if e, ok := c.cached(bucket); ok {
+		return e, e.err
+	}
+	e, err := c.cache.Get(ctx, bucket, func(ctx context.Context) (corsEntry, time.Duration, error) {
+		if preflight {
+			if !c.limit.Allow() {
+				return corsEntry{}, 0, errCORSBusy
+			}
+			select {
+			case c.loads <- struct{}{}:
+				defer func() { <-c.loads }()
+			default:
+				return corsEntry{}, 0, errCORSBusy
+			}
 		}
-		if doc == nil {
-			return corsEntry{}, c.ttl, nil
-		}
-		rules, err := ParseCORSConfiguration(doc)
-		if err != nil {
-			return corsEntry{}, 0, err
-		}
-		return corsEntry{rules: rules, configured: true}, c.ttl, nil
+		return c.read(ctx, bucket)
 	})
+	if err == nil {
+		err = e.err
+	}
+	return e, err
 }
 
-// invalidate drops what is cached of bucket's configuration.
-func (c *corsRules) invalidate(bucket string) { c.cache.Invalidate(bucket) }
-
-// corsConfiguration is S3's CORSConfiguration document (any namespace).
-type corsConfiguration struct {
-	XMLName xml.Name `xml:"CORSConfiguration"`
-	Rules   []struct {
-		ID             string   `xml:"ID"`
-		AllowedOrigins []string `xml:"AllowedOrigin"`
-		AllowedMethods []string `xml:"AllowedMethod"`
-		AllowedHeaders []string `xml:"AllowedHeader"`
-		ExposeHeaders  []string `xml:"ExposeHeader"`
-		MaxAgeSeconds  *int     `xml:"MaxAgeSeconds"`
-	} `xml:"CORSRule"`
+// read reads bucket's configuration from the backend; a failure is an
+// entry kept corsFailureTTL, so that repeating a request does not repeat
+// the read.
+func (c *corsRules) read(ctx context.Context, bucket string) (corsEntry, time.Duration, error) {
+	doc, err := c.source.BucketCORS(ctx, bucket)
+	if err != nil {
+		return corsEntry{err: err}, corsFailureTTL, nil
+	}
+	if doc == nil {
+		return corsEntry{}, c.ttl, nil
+	}
+	rules, err := cors.Parse(doc)
+	if err != nil {
+		return corsEntry{err: err}, corsFailureTTL, nil
+	}
+	return corsEntry{rules: rules, configured: true}, c.ttl, nil
 }
 
-// ParseCORSConfiguration parses an S3 CORSConfiguration document and
-// checks its rules as S3 does when they are put.
-func ParseCORSConfiguration(doc []byte) ([]CORSRule, error) {
-	var c corsConfiguration
-	d := xml.NewDecoder(bytes.NewReader(doc))
-	if err := d.Decode(&c); err != nil {
-		return nil, fmt.Errorf("malformed CORS configuration: %w", err)
-	}
-	rules := make([]CORSRule, 0, len(c.Rules))
-	for _, r := range c.Rules {
-		rules = append(rules, CORSRule{
-			ID: r.ID, AllowedOrigins: trimAll(r.AllowedOrigins), AllowedMethods: trimAll(r.AllowedMethods),
-			AllowedHeaders: trimAll(r.AllowedHeaders), ExposeHeaders: trimAll(r.ExposeHeaders), MaxAgeSeconds: r.MaxAgeSeconds,
-		})
-	}
-	if err := validateCORSRules(rules); err != nil {
-		return nil, err
-	}
-	return rules, nil
-}
-
-func trimAll(s []string) []string {
-	for i := range s {
-		s[i] = strings.TrimSpace(s[i])
-	}
-	return s
-}
-
-// validateCORSRules applies S3's checks of PutBucketCors: 1 to 100 rules,
-// each with an origin and a method, known methods, at most one "*" per
-// origin and header, no negative max age.
-func validateCORSRules(rules []CORSRule) error {
-	if len(rules) == 0 || len(rules) > maxCORSRules {
-		return fmt.Errorf("a CORS configuration holds 1 to %d rules, not %d", maxCORSRules, len(rules))
-	}
-	var errs []error
-	for i, r := range rules {
-		bad := func(format string, a ...any) {
-			errs = append(errs, fmt.Errorf("rule %d: "+format, append([]any{i + 1}, a...)...))
-		}
-		if len(r.AllowedOrigins) == 0 {
-			bad("no allowed origin")
-		}
-		if len(r.AllowedMethods) == 0 {
-			bad("no allowed method")
-		}
-		for _, m := range r.AllowedMethods {
-			if !slices.Contains(corsMethods, m) {
-				bad("method %q is not one of %s", m, strings.Join(corsMethods, ", "))
-			}
-		}
-		for _, o := range r.AllowedOrigins {
-			if o == "" || strings.Count(o, "*") > 1 {
-				bad("origin %q: it must be non-empty with at most one *", o)
-			}
-		}
-		for _, h := range r.AllowedHeaders {
-			if h == "" || strings.Count(h, "*") > 1 {
-				bad("allowed header %q: it must be non-empty with at most one *", h)
-			}
-		}
-		for _, h := range r.ExposeHeaders {
-			if h == "" || strings.ContainsAny(h, " \t,") {
-				bad("expose header %q is not a header name", h)
-			}
-		}
-		if r.MaxAgeSeconds != nil && *r.MaxAgeSeconds < 0 {
-			bad("negative max age")
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// wildcardMatch reports whether s matches pattern, which holds at most
-// one "*" standing for any characters.
-func wildcardMatch(pattern, s string) bool {
-	pre, suf, ok := strings.Cut(pattern, "*")
-	if !ok {
-		return pattern == s
-	}
-	return len(s) >= len(pre)+len(suf) && strings.HasPrefix(s, pre) && strings.HasSuffix(s, suf)
-}
-
-// allowsOrigin reports whether r allows origin, and whether it does
-// through the literal "*" (which S3 answers with "*" and no credentials).
-func (r *CORSRule) allowsOrigin(origin string) (ok, anyOrigin bool) {
-	for _, o := range r.AllowedOrigins {
-		if o == "*" {
-			anyOrigin = true
-		}
-		if wildcardMatch(o, origin) {
-			ok = true
-		}
-	}
-	return ok, anyOrigin
-}
-
-// allowsHeader reports whether r allows the request header name (lower
-// case).
-func (r *CORSRule) allowsHeader(name string) bool {
-	for _, h := range r.AllowedHeaders {
-		if wildcardMatch(strings.ToLower(h), name) {
-			return true
-		}
-	}
-	return false
-}
-
-// matchCORS returns the index of the first rule that allows origin,
-// method and every one of headers (lower case), -1 when none does.
-func matchCORS(rules []CORSRule, origin, method string, headers []string) int {
-	for i := range rules {
-		r := &rules[i]
-		if ok, _ := r.allowsOrigin(origin); !ok || !slices.Contains(r.AllowedMethods, method) {
-			continue
-		}
-		if !slices.ContainsFunc(headers, func(h string) bool { return !r.allowsHeader(h) }) {
-			return i
-		}
-	}
-	return -1
-}
-
-// requestedHeaders splits Access-Control-Request-Headers into lower-case
-// names, empty ones dropped.
-func requestedHeaders(h http.Header) []string {
-	var names []string
-	for _, v := range h.Values("Access-Control-Request-Headers") {
-		for n := range strings.SplitSeq(v, ",") {
-			if n = strings.ToLower(strings.TrimSpace(n)); n != "" {
-				names = append(names, n)
-			}
-		}
-	}
-	return names
-}
-
-// setCORSHeaders writes the answer of rule to origin, in S3's order;
-// allowHeaders are the headers a preflight asked for.
-func setCORSHeaders(h http.Header, rule *CORSRule, origin string, allowHeaders []string) {
-	_, anyOrigin := rule.allowsOrigin(origin)
-	if anyOrigin {
-		h.Set("Access-Control-Allow-Origin", "*")
-	} else {
-		h.Set("Access-Control-Allow-Origin", origin)
-	}
-	h.Set("Access-Control-Allow-Methods", strings.Join(rule.AllowedMethods, ", "))
-	if len(allowHeaders) > 0 {
-		h.Set("Access-Control-Allow-Headers", strings.Join(allowHeaders, ", "))
-	}
-	if len(rule.ExposeHeaders) > 0 {
-		h.Set("Access-Control-Expose-Headers", strings.Join(rule.ExposeHeaders, ", "))
-	}
-	if rule.MaxAgeSeconds != nil {
-		h.Set("Access-Control-Max-Age", strconv.Itoa(*rule.MaxAgeSeconds))
-	}
-	if !anyOrigin {
-		h.Set("Access-Control-Allow-Credentials", "true")
-	}
-	h.Set("Vary", corsVary)
-}
+// invalidate drops what is cached of bucket's configuration, and the reads
+// of it under way; other buckets' are kept.
+func (c *corsRules) invalidate(bucket string) { c.cache.InvalidateKey(bucket) }
 
 // isPreflight reports whether r is a CORS preflight: OPTIONS with an
 // Origin and an Access-Control-Request-Method. Nothing else is.
@@ -355,6 +222,9 @@ func isPreflight(r *http.Request) bool {
 
 // corsUnreadable maps a failure to read a configuration to its refusal.
 func corsUnreadable(err error) error {
+	if errors.Is(err, errCORSBusy) {
+		return err
+	}
 	var ce *upstream.CORSError
 	if errors.As(err, &ce) && ce.Unavailable {
 		return errors.Join(errCORSUnavailable, err)
@@ -378,7 +248,7 @@ func (h *Handler) servePreflight(w http.ResponseWriter, r *http.Request) {
 		x.ev.URIs = append(x.ev.URIs[:0], s3URI(bucket, key))
 	}
 	method := r.Header.Get("Access-Control-Request-Method")
-	if !slices.Contains(corsMethods, method) {
+	if !slices.Contains(cors.Methods, method) {
 		if len(method) > 32 {
 			method = method[:32]
 		}
@@ -386,7 +256,7 @@ func (h *Handler) servePreflight(w http.ResponseWriter, r *http.Request) {
 			WithMessage("Invalid Access-Control-Request-Method: "+strings.ToValidUTF8(method, "")))
 		return
 	}
-	entry, err := h.cors.lookup(r.Context(), bucket)
+	entry, err := h.cors.lookup(r.Context(), bucket, true)
 	if err != nil {
 		h.fail(w, r, corsUnreadable(err))
 		return
@@ -395,8 +265,8 @@ func (h *Handler) servePreflight(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errCORSNotEnabled)
 		return
 	}
-	origin, headers := r.Header.Get("Origin"), requestedHeaders(r.Header)
-	i := matchCORS(entry.rules, origin, method, headers)
+	origin, headers := r.Header.Get("Origin"), cors.RequestedHeaders(r.Header)
+	i := cors.Match(entry.rules, origin, method, headers)
 	if i < 0 {
 		h.fail(w, r, errCORSNotAllowed)
 		return
@@ -406,7 +276,7 @@ func (h *Handler) servePreflight(w http.ResponseWriter, r *http.Request) {
 		id = x.ev.RequestID
 		x.ev.Decision, x.ev.Reason = audit.DecisionAllow, "CORS preflight allowed by the bucket's CORS rule "+strconv.Itoa(i+1)
 	}
-	setCORSHeaders(w.Header(), &entry.rules[i], origin, headers)
+	cors.SetHeaders(w.Header(), &entry.rules[i], origin, headers)
 	w.Header().Set("X-Amz-Request-Id", id)
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
@@ -425,27 +295,50 @@ func (h *Handler) preflightTarget(r *http.Request) (bucket, key string) {
 
 // addCORSHeaders gives an actual request with an Origin the headers of
 // the first rule that allows its origin and method (none when it has
-// none, or its configuration cannot be read).
-func (h *Handler) addCORSHeaders(w http.ResponseWriter, r *http.Request, bucket string) {
+// none, or its configuration cannot be read). Before its signature is
+// verified (authenticated false) only a cached configuration is used.
+func (h *Handler) addCORSHeaders(w http.ResponseWriter, r *http.Request, bucket string, authenticated bool) {
 	origin := r.Header.Get("Origin")
 	if origin == "" || bucket == "" {
 		return
 	}
-	entry, err := h.cors.lookup(r.Context(), bucket)
-	if err != nil {
-		h.log.Debug("no CORS headers: the bucket's configuration could not be read", "bucket", bucket, "err", err)
-		return
+	entry, ok := h.cors.cached(bucket)
+	if !ok && authenticated {
+		var err error
+		if entry, err = h.cors.lookup(r.Context(), bucket, false); err != nil {
+			h.log.Debug("no CORS headers: the bucket's configuration could not be read", "bucket", bucket, "err", err)
+			return
+		}
 	}
-	if i := matchCORS(entry.rules, origin, r.Method, nil); i >= 0 {
-		setCORSHeaders(w.Header(), &entry.rules[i], origin, nil)
+	if i := cors.Match(entry.rules, origin, r.Method, nil); i >= 0 {
+		cors.SetHeaders(w.Header(), &entry.rules[i], origin, nil)
 	}
 }
 
 // corsChanged drops the cached configuration of a bucket whose CORS
-// configuration a request through this proxy may have changed.
-func (h *Handler) corsChanged(req *request.Request) {
+// configuration a request through this proxy changed: a PutBucketCors or
+// DeleteBucketCors the backend answered with success (status).
+func (h *Handler) corsChanged(req *request.Request, status int) {
 	switch req.Operation {
 	case "PutBucketCors", "DeleteBucketCors":
-		h.cors.invalidate(req.Bucket)
+		if status >= 200 && status < 300 {
+			h.cors.invalidate(req.Bucket)
+		}
 	}
+}
+
+// corsRecorder returns the writer to answer req with and a function that
+// returns the status it was answered with, for corsChanged (0 for other
+// operations, which need none).
+func corsRecorder(w http.ResponseWriter, req *request.Request) (http.ResponseWriter, func() int) {
+	switch req.Operation {
+	case "PutBucketCors", "DeleteBucketCors":
+	default:
+		return w, func() int { return 0 }
+	}
+	if x := xOf(w); x != nil {
+		return w, func() int { return x.Status }
+	}
+	rec := &audit.ResponseRecorder{ResponseWriter: w}
+	return rec, func() int { return rec.Status }
 }

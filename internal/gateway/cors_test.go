@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -16,196 +17,6 @@ import (
 )
 
 const testVary = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"
-
-func intp(n int) *int { return &n }
-
-// testRules: a site rule first, a public one after it (the example of S3's
-// documentation, shortened).
-var testRules = []CORSRule{
-	{
-		ID:             "site",
-		AllowedOrigins: []string{"https://example.com", "https://*.example.com"},
-		AllowedMethods: []string{"GET", "PUT", "DELETE"},
-		AllowedHeaders: []string{"Content-Type", "x-amz-*"},
-		ExposeHeaders:  []string{"ETag", "x-amz-request-id"},
-		MaxAgeSeconds:  intp(3000),
-	},
-	{ID: "public", AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET", "HEAD"}},
-}
-
-// TestCORSPreflightHeaders: the first rule that allows origin, method and
-// every requested header answers, with S3's headers; none is nil.
-func TestCORSPreflightHeaders(t *testing.T) {
-	site := map[string]string{
-		"Access-Control-Allow-Origin":      "https://example.com",
-		"Access-Control-Allow-Methods":     "GET, PUT, DELETE",
-		"Access-Control-Expose-Headers":    "ETag, x-amz-request-id",
-		"Access-Control-Max-Age":           "3000",
-		"Access-Control-Allow-Credentials": "true",
-		"Vary":                             testVary,
-	}
-	with := func(base map[string]string, kv ...string) map[string]string {
-		m := map[string]string{}
-		for k, v := range base {
-			m[k] = v
-		}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
-	}
-	public := map[string]string{"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, HEAD", "Vary": testVary}
-	for _, c := range []struct {
-		name                    string
-		origin, method, headers string
-		want                    map[string]string // nil: refused
-	}{
-		{"exact origin", "https://example.com", "PUT", "", site},
-		{"requested headers are echoed in lower case", "https://example.com", "PUT", "Content-Type,X-Amz-Date ,  x-amz-meta-Name",
-			with(site, "Access-Control-Allow-Headers", "content-type, x-amz-date, x-amz-meta-name")},
-		{"origin pattern", "https://app.example.com", "DELETE", "",
-			with(site, "Access-Control-Allow-Origin", "https://app.example.com")},
-		{"only the literal * allows the origin", "https://example.org", "GET", "", public},
-		{"only the second rule allows the method", "https://example.com", "HEAD", "", public},
-		{"empty header names are dropped", "https://example.org", "GET", " , ,", public},
-		{"origin no rule allows for the method", "https://example.org", "PUT", "", nil},
-		{"origin in another case", "https://EXAMPLE.com", "PUT", "", nil},
-		{"pattern needs its suffix", "https://example.com.evil.test", "PUT", "", nil},
-		{"method no rule allows", "https://example.com", "POST", "", nil},
-		{"header no rule allows", "https://example.com", "PUT", "content-type, authorization", nil},
-		{"header for a rule without AllowedHeader", "https://example.org", "GET", "content-type", nil},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			h := http.Header{}
-			if c.headers != "" {
-				h.Set("Access-Control-Request-Headers", c.headers)
-			}
-			names := requestedHeaders(h)
-			i := matchCORS(testRules, c.origin, c.method, names)
-			if c.want == nil {
-				if i >= 0 {
-					t.Fatalf("rule %d allows it, want none", i+1)
-				}
-				return
-			}
-			if i < 0 {
-				t.Fatal("no rule allows it")
-			}
-			got := http.Header{}
-			setCORSHeaders(got, &testRules[i], c.origin, names)
-			if len(got) != len(c.want) {
-				t.Errorf("headers %v, want %v", got, c.want)
-			}
-			for k, v := range c.want {
-				if got.Get(k) != v {
-					t.Errorf("%s = %q, want %q", k, got.Get(k), v)
-				}
-			}
-		})
-	}
-}
-
-// TestCORSCredentials: Access-Control-Allow-Credentials is sent unless the
-// rule allows every origin with the literal "*", even next to the origin
-// itself.
-func TestCORSCredentials(t *testing.T) {
-	for _, c := range []struct {
-		origins    []string
-		wantOrigin string
-		wantCreds  string
-	}{
-		{[]string{"*"}, "*", ""},
-		{[]string{"https://example.com", "*"}, "*", ""},
-		{[]string{"https://example.com"}, "https://example.com", "true"},
-		{[]string{"https://*.com"}, "https://example.com", "true"},
-		{[]string{"http*"}, "https://example.com", "true"},
-	} {
-		rules := []CORSRule{{AllowedOrigins: c.origins, AllowedMethods: []string{"GET"}}}
-		i := matchCORS(rules, "https://example.com", "GET", nil)
-		if i != 0 {
-			t.Errorf("%v: no match", c.origins)
-			continue
-		}
-		h := http.Header{}
-		setCORSHeaders(h, &rules[0], "https://example.com", nil)
-		if h.Get("Access-Control-Allow-Origin") != c.wantOrigin || h.Get("Access-Control-Allow-Credentials") != c.wantCreds {
-			t.Errorf("%v: %v", c.origins, h)
-		}
-	}
-}
-
-func TestParseCORSConfiguration(t *testing.T) {
-	const ns = ` xmlns="http://s3.amazonaws.com/doc/2006-03-01/"`
-	for _, c := range []struct {
-		name, doc string
-		want      []CORSRule // nil: an error
-	}{
-		{"full rule", `<CORSConfiguration` + ns + `><CORSRule><ID>a</ID><AllowedOrigin>https://*.example.com</AllowedOrigin>` +
-			`<AllowedMethod>PUT</AllowedMethod><AllowedMethod>GET</AllowedMethod><AllowedHeader>*</AllowedHeader>` +
-			`<ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>300</MaxAgeSeconds></CORSRule></CORSConfiguration>`,
-			[]CORSRule{{ID: "a", AllowedOrigins: []string{"https://*.example.com"}, AllowedMethods: []string{"PUT", "GET"},
-				AllowedHeaders: []string{"*"}, ExposeHeaders: []string{"ETag"}, MaxAgeSeconds: intp(300)}}},
-		{"no namespace, no max age", `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`,
-			[]CORSRule{{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET"}}}},
-		{"no rule", `<CORSConfiguration/>`, nil},
-		{"another document", `<LifecycleConfiguration><CORSRule/></LifecycleConfiguration>`, nil},
-		{"two wildcards", `<CORSConfiguration><CORSRule><AllowedOrigin>*.*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`, nil},
-		{"unknown method", `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PATCH</AllowedMethod></CORSRule></CORSConfiguration>`, nil},
-		{"no method", `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin></CORSRule></CORSConfiguration>`, nil},
-		{"no origin", `<CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`, nil},
-		{"negative max age", `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><MaxAgeSeconds>-1</MaxAgeSeconds></CORSRule></CORSConfiguration>`, nil},
-		{"not XML", `CORS`, nil},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := ParseCORSConfiguration([]byte(c.doc))
-			if c.want == nil {
-				if err == nil {
-					t.Fatalf("got %+v, want an error", got)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(c.want) {
-				t.Fatalf("got %+v, want %+v", got, c.want)
-			}
-			for i := range got {
-				g, w := got[i], c.want[i]
-				if g.ID != w.ID || strings.Join(g.AllowedOrigins, "|") != strings.Join(w.AllowedOrigins, "|") ||
-					strings.Join(g.AllowedMethods, "|") != strings.Join(w.AllowedMethods, "|") ||
-					strings.Join(g.AllowedHeaders, "|") != strings.Join(w.AllowedHeaders, "|") ||
-					strings.Join(g.ExposeHeaders, "|") != strings.Join(w.ExposeHeaders, "|") ||
-					(g.MaxAgeSeconds == nil) != (w.MaxAgeSeconds == nil) || g.MaxAgeSeconds != nil && *g.MaxAgeSeconds != *w.MaxAgeSeconds {
-					t.Errorf("rule %d = %+v, want %+v", i, g, w)
-				}
-			}
-		})
-	}
-}
-
-// FuzzParseCORSConfiguration: the parser never panics, and what it
-// accepts passes validation and matches without panicking.
-func FuzzParseCORSConfiguration(f *testing.F) {
-	f.Add([]byte(`<CORSConfiguration><CORSRule><AllowedOrigin>https://*.example.com</AllowedOrigin><AllowedMethod>PUT</AllowedMethod>` +
-		`<AllowedHeader>x-amz-*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3</MaxAgeSeconds></CORSRule></CORSConfiguration>`))
-	f.Add([]byte(`<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`))
-	f.Add([]byte(`<CORSConfiguration/>`))
-	f.Fuzz(func(t *testing.T, doc []byte) {
-		rules, err := ParseCORSConfiguration(doc)
-		if err != nil {
-			return
-		}
-		if err := validateCORSRules(rules); err != nil {
-			t.Fatalf("accepted rules fail validation: %v", err)
-		}
-		for _, o := range []string{"https://example.com", "*", ""} {
-			if i := matchCORS(rules, o, "GET", []string{"content-type"}); i >= 0 {
-				setCORSHeaders(http.Header{}, &rules[i], o, nil)
-			}
-		}
-	})
-}
 
 // fakeCORSSource serves one document per bucket and counts the reads.
 type fakeCORSSource struct {
@@ -248,7 +59,7 @@ func sendPreflight(t *testing.T, proxy, path, origin, method, headers string) (*
 // TestCORSPreflightHandler: preflights are answered without
 // authentication from the configured rules, else the source's (read once
 // per bucket while cached, the absence of a configuration too; failures
-// refused and not cached); they never reach the upstream and are audited
+// refused and cached for a few seconds); they never reach the upstream and are audited
 // as unauthenticated allowed requests; OPTIONS that is not a preflight
 // still goes through the pipeline.
 func TestCORSPreflightHandler(t *testing.T) {
@@ -315,8 +126,8 @@ func TestCORSPreflightHandler(t *testing.T) {
 		t.Errorf("%d reads for cached buckets, want 0", n)
 	}
 	sendPreflight(t, proxy, "/down/k", "https://app.test", "PUT", "")
-	if n := src.reads.Load() - reads; n != 1 {
-		t.Errorf("a failed read was cached (%d reads)", n)
+	if n := src.reads.Load() - reads; n != 0 {
+		t.Errorf("a failed read was not cached briefly (%d reads)", n)
 	}
 
 	// Not preflights: the pipeline as before.
@@ -396,5 +207,141 @@ func TestCORSOptionsValidated(t *testing.T) {
 	}})
 	if err == nil || !strings.Contains(err.Error(), `"b"`) || !strings.Contains(err.Error(), "PATCH") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestCORSNoLoadsBeforeAuthentication: a request with an Origin and a bad
+// signature makes the proxy read no bucket's configuration (it only looks
+// in the cache), whatever bucket it names; once the signature verifies,
+// the configuration is read and its headers given.
+func TestCORSNoLoadsBeforeAuthentication(t *testing.T) {
+	src := &fakeCORSSource{docs: map[string][]byte{"bucket1": []byte(`<CORSConfiguration><CORSRule>` +
+		`<AllowedOrigin>https://app.test</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`)}}
+	proxy, up := newProxy(t, func(o *Options) { o.CORS = CORSOptions{Source: src} })
+	get := func(bucket string, sign bool) *http.Response {
+		r, _ := http.NewRequest(http.MethodGet, proxy+"/"+bucket+"/k", nil)
+		r.Header.Set("Origin", "https://app.test")
+		signV4(t, r, sha(nil), time.Now())
+		if !sign {
+			a := r.Header.Get("Authorization")
+			r.Header.Set("Authorization", a[:len(a)-4]+"0000")
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for i := range 50 {
+		if resp := get(fmt.Sprintf("bucket-%d", i), false); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("bad signature: %d", resp.StatusCode)
+		}
+	}
+	if n := src.reads.Load(); n != 0 {
+		t.Errorf("50 requests with a bad signature made %d reads of CORS configurations, want 0", n)
+	}
+	if up.count() != 0 {
+		t.Errorf("the upstream saw %d requests", up.count())
+	}
+	// Authenticated: read once, then cached, and a refused request to the
+	// same bucket gets the cached headers.
+	for range 2 {
+		if resp := get("bucket1", true); resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.test" {
+			t.Errorf("signed request: %d %v", resp.StatusCode, resp.Header)
+		}
+	}
+	if n := src.reads.Load(); n != 1 {
+		t.Errorf("%d reads, want 1", n)
+	}
+	if resp := get("bucket1", false); resp.StatusCode != http.StatusForbidden || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.test" {
+		t.Errorf("refused request to a cached bucket: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+// TestCORSPreflightLoadsBounded: preflights naming many unknown buckets
+// cause a bounded number of reads (the rest are answered 503), and a
+// bucket's cached entry survives the flood.
+func TestCORSPreflightLoadsBounded(t *testing.T) {
+	src := &fakeCORSSource{
+		docs:  map[string][]byte{"real": []byte(`<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`)},
+		delay: 5 * time.Millisecond,
+	}
+	proxy, _ := newProxy(t, func(o *Options) { o.CORS = CORSOptions{Source: src, MaxEntries: 100} })
+	if resp, _ := sendPreflight(t, proxy, "/real/k", "https://app.test", "GET", ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("preflight: %d", resp.StatusCode)
+	}
+	var wg sync.WaitGroup
+	var unavailable atomic.Int64
+	const n = 300
+	for i := range n {
+		wg.Go(func() {
+			resp, _ := sendPreflight(t, proxy, fmt.Sprintf("/unknown-%d/k", i), "https://app.test", "GET", "")
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				unavailable.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	reads := src.reads.Load() - 1
+	if reads > int64(corsPreflightBurst) {
+		t.Errorf("%d preflights to unknown buckets made %d reads, want at most %d", n, reads, corsPreflightBurst)
+	}
+	if unavailable.Load() == 0 {
+		t.Error("no preflight was answered 503")
+	}
+	before := src.reads.Load()
+	if resp, _ := sendPreflight(t, proxy, "/real/k", "https://app.test", "GET", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("the real bucket after the flood: %d", resp.StatusCode)
+	}
+	if src.reads.Load() != before {
+		t.Error("the real bucket's entry was pushed out by the flood")
+	}
+}
+
+// TestCORSChangeInvalidation: a PutBucketCors the upstream refuses keeps
+// the cached configuration; one it accepts drops it.
+func TestCORSChangeInvalidation(t *testing.T) {
+	src := &fakeCORSSource{docs: map[string][]byte{"bkt": []byte(`<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`)}}
+	var refuse atomic.Bool
+	refuse.Store(true)
+	upstreamHandler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if refuse.Load() {
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = io.WriteString(w, `<Error><Code>AccessDenied</Code><Message>no</Message></Error>`)
+		}
+	})
+	proxy := startProxy(t, upstreamHandler, func(o *Options) { o.CORS = CORSOptions{Source: src} })
+	put := func() int {
+		body := []byte(`<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PUT</AllowedMethod></CORSRule></CORSConfiguration>`)
+		r, _ := http.NewRequest(http.MethodPut, proxy+"/bkt?cors", strings.NewReader(string(body)))
+		signV4(t, r, sha(body), time.Now())
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusBadRequest {
+			t.Logf("%s", b)
+		}
+		return resp.StatusCode
+	}
+	sendPreflight(t, proxy, "/bkt/k", "https://app.test", "GET", "")
+	if got := put(); got != http.StatusForbidden {
+		t.Fatalf("refused PutBucketCors: %d", got)
+	}
+	sendPreflight(t, proxy, "/bkt/k", "https://app.test", "GET", "")
+	if n := src.reads.Load(); n != 1 {
+		t.Errorf("a refused PutBucketCors dropped the cached configuration (%d reads, want 1)", n)
+	}
+	refuse.Store(false)
+	if got := put(); got != http.StatusOK {
+		t.Fatalf("PutBucketCors: %d", got)
+	}
+	sendPreflight(t, proxy, "/bkt/k", "https://app.test", "GET", "")
+	if n := src.reads.Load(); n != 2 {
+		t.Errorf("an accepted PutBucketCors kept the cached configuration (%d reads, want 2)", n)
 	}
 }

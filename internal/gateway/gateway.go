@@ -52,9 +52,10 @@ type Options struct {
 	// Audit records one event per request, the decision before anything is
 	// forwarded; nil records nothing.
 	Audit Auditor
-	// UnauthenticatedAuditRate bounds the records per second of requests
-	// refused before they were authenticated (compacted, and counted
-	// rather than written past the rate); zero means 20.
+	// UnauthenticatedAuditRate bounds the records per second of
+	// unauthenticated requests: those refused before they were
+	// authenticated and CORS preflights (compacted, and counted rather
+	// than written past the rate); zero means 20.
 	UnauthenticatedAuditRate float64
 	// CORS configures the answers to CORS preflights and the CORS headers
 	// of actual requests (cors.go).
@@ -71,8 +72,8 @@ type Handler struct {
 	preAuth time.Duration
 	prefix  string
 	seq     atomic.Uint64
-	// unauthenticated keeps the records of unauthenticated refusals small
-	// and few.
+	// unauthenticated keeps the records of unauthenticated requests
+	// (refusals, CORS preflights) small and few.
 	unauthenticated *unauthLimiter
 	cors            *corsRules
 }
@@ -140,7 +141,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.parsed(req)
-	h.addCORSHeaders(w, r, req.Bucket)
+	h.addCORSHeaders(w, r, req.Bucket, false)
 	if req.Operation == "PostObject" && upstream.IsPostForm(r) {
 		h.servePostForm(w, r, req)
 		return
@@ -151,8 +152,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.verified(auth)
+	h.addCORSHeaders(w, r, req.Bucket, true)
+	w, status := corsRecorder(w, req)
 	h.authorizeAndForward(w, r, req, auth)
-	h.corsChanged(req)
+	h.corsChanged(req, status())
 }
 
 // servePostForm handles a browser-based upload, which is authenticated by
@@ -182,6 +185,7 @@ func (h *Handler) servePostForm(w http.ResponseWriter, r *http.Request, req *req
 		return
 	}
 	xOf(w).verified(auth)
+	h.addCORSHeaders(w, r, req.Bucket, true)
 	d, err := h.authorizePostForm(auth, req.Bucket, form)
 	if err != nil {
 		h.fail(w, r, err)
