@@ -19,8 +19,8 @@ type embedded struct {
 
 // quickstartConfig lays quickstart's embedded parts over base (the
 // configuration from --config and the environment, already resolved; nil
-// means the defaults): the data directory and listen addresses it was
-// given, its embedded backend as the upstream, SQLite in the data
+// means the defaults): the data directory it was given (never base's
+// data_dir, which may hold a serve's store) and the listen addresses, its embedded backend as the upstream, SQLite in the data
 // directory, its admin key and token. Everything else of base applies as
 // in serve. It returns the names of base's settings it replaced, for a
 // warning.
@@ -43,6 +43,11 @@ func quickstartConfig(base *config.Config, e embedded) (*config.Config, []string
 	if base.Store.DSN != "" && base.Store.DSN != filepath.Join(base.DataDir, config.SQLiteFile) {
 		ignored = append(ignored, "store.dsn")
 	}
+	if base.DataDir != def.DataDir && filepath.Clean(base.DataDir) != filepath.Clean(e.dataDir) {
+		// A serve configuration's data directory holds that server's
+		// store: quickstart must not register its admin there.
+		ignored = append(ignored, "data_dir")
+	}
 	if base.Admin.AccessKeyID != "" || base.Admin.SecretAccessKey != "" {
 		ignored = append(ignored, "admin.access_key_id", "admin.secret_access_key")
 	}
@@ -59,7 +64,10 @@ func quickstartConfig(base *config.Config, e embedded) (*config.Config, []string
 		cfg.Proxy.BaseDomains = append(cfg.Proxy.BaseDomains, "localhost")
 	}
 	cfg.Upstream = e.upstream
-	cfg.Store = config.Store{Driver: config.DefaultStoreDriver}
+	// The default store settings (SQLite, pool and timeouts), its file in
+	// quickstart's data directory.
+	cfg.Store = def.Store
+	cfg.Store.DSN = ""
 	cfg.Admin = config.Admin{
 		AccessKeyID: e.admin.AccessKeyID, SecretAccessKey: e.admin.SecretAccessKey, Token: e.admin.Token,
 		Groups: base.Admin.Groups,

@@ -122,3 +122,34 @@ func TestQuickstartBannerServerLine(t *testing.T) {
 		t.Errorf("banner lacks LAKEGATE_SERVER:\n%s", banner.String())
 	}
 }
+
+// TestQuickstartIgnoresConfigDataDir: a configuration's data_dir (say a
+// production serve's) is not quickstart's data directory: quickstart uses
+// --data-dir or its own default, never opens that server's store nor adds
+// its admin key and token there, and warns that data_dir is ignored.
+func TestQuickstartIgnoresConfigDataDir(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(home, "aws-config"))
+	production := t.TempDir()
+	env := map[string]string{"LAKEGATE_DATA_DIR": production}
+	cfg, err := config.Load("", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := newSyncBuffer()
+	q := start(t, quickstart.Options{
+		ProxyAddr: "127.0.0.1:0", RESTAddr: "127.0.0.1:0",
+		Config: cfg, Stdout: &bytes.Buffer{}, Logger: slog.New(slog.NewTextHandler(logs, nil)),
+	})
+	serve(t, q)
+	if entries, _ := os.ReadDir(production); len(entries) > 0 {
+		t.Errorf("quickstart wrote to the configuration's data_dir %s: %v", production, entries)
+	}
+	if _, err := os.Stat(filepath.Join(home, ".lakegate", "quickstart", config.SQLiteFile)); err != nil {
+		t.Errorf("quickstart's store is not in its default data directory: %v", err)
+	}
+	if !strings.Contains(logs.String(), "data_dir") {
+		t.Errorf("no warning says data_dir is ignored:\n%s", logs.String())
+	}
+}

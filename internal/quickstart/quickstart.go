@@ -39,9 +39,10 @@ type Options struct {
 	// serve would use it (nil: the defaults). Quickstart honours it except
 	// for what it embeds: the upstream (its own backend), the store
 	// (SQLite in DataDir) and the admin key and token (its own); setting
-	// those there draws a warning. Its data_dir, proxy.addr and rest.addr
-	// apply when the fields below are empty and they differ from serve's
-	// defaults.
+	// those there draws a warning. Its proxy.addr and rest.addr apply when
+	// the fields below are empty and they differ from serve's defaults;
+	// its data_dir never does (a warning says so): quickstart's data
+	// directory is DataDir or its default.
 	Config *config.Config
 	// DataDir holds everything (default ~/.lakegate/quickstart).
 	DataDir string
@@ -219,10 +220,9 @@ func (o Options) withDefaults() Options {
 		c = def
 	}
 	if o.DataDir == "" {
+		// Never the configuration's data_dir: that may be a serve's,
+		// whose store quickstart would add its admin key and token to.
 		o.DataDir = DefaultDataDir
-		if c.DataDir != def.DataDir {
-			o.DataDir = c.DataDir
-		}
 	}
 	if o.ProxyAddr == "" {
 		o.ProxyAddr = DefaultProxyAddr
