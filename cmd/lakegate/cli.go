@@ -140,7 +140,7 @@ flags below win over data_dir, proxy.addr and rest.addr.`,
 	}
 	addConfigFlag(cmd, &path)
 	f := cmd.Flags()
-	f.StringVar(&dataDir, "data-dir", quickstart.DefaultDataDir, "directory for buckets, keys and the database (default: data_dir when the configuration sets it)")
+	f.StringVar(&dataDir, "data-dir", quickstart.DefaultDataDir, "directory for buckets, keys and the database (never the configuration's data_dir, which may hold a serve's store)")
 	f.StringVar(&proxyAddr, "proxy-addr", quickstart.DefaultProxyAddr, "S3 access proxy listen address, port 0: any free port (default: proxy.addr when the configuration sets it)")
 	f.StringVar(&restAddr, "rest-addr", quickstart.DefaultRESTAddr, "REST API listen address, port 0: any free port (default: rest.addr when the configuration sets it)")
 	f.BoolVar(&o.WriteAWSConfig, "write-aws-config", false,
