@@ -18,6 +18,12 @@
 // Usage (from the module root):
 //
 //	go run ./bench [-out docs/BENCHMARKS.md] [-quick]
+//	go run ./bench -stores [-out docs/BENCHMARKS.md] [-quick]
+//
+// -stores measures only the policy stores (two servers on one SQLite file,
+// PostgreSQL or MariaDB database: the time from a GRANT's acknowledgement
+// on one to its enforcement by the other's proxy, and the policy reload)
+// and writes its own section above the marker.
 //
 // Every figure in the report is written by this program; with -out, text
 // above the marker line of an existing file is kept.
@@ -53,6 +59,7 @@ func mainErr() error {
 		perfDir  = flag.String("perf", "", "record lakegate's CPU profile with perf(1) during each step into this directory (slows the proxy slightly)")
 		only     = flag.String("only", "", "run only these steps, comma separated: "+strings.Join(stepKeys, ", "))
 		reps     = flag.Int("reps", 0, "repetitions of each large-object measurement per endpoint (default 5, quick 2)")
+		stores   = flag.Bool("stores", false, "measure only the policy stores (SQLite, PostgreSQL, MariaDB: GRANT-to-enforcement across two servers, policy reload) and write their section, above the marker, keeping the rest of -out")
 	)
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -83,6 +90,22 @@ func mainErr() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	if *stores {
+		md, err := runStores(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if *out == "" {
+			_, err := io.WriteString(os.Stdout, md)
+			return err
+		}
+		if err := writeStoresSection(*out, md); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "bench: policy stores section written to %s\n", *out)
+		return nil
+	}
 
 	res, err := run(ctx, cfg)
 	if err != nil {
