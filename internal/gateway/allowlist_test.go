@@ -104,11 +104,14 @@ func TestUpstreamGetsOnlyTheAllowlist(t *testing.T) {
 	}
 }
 
-// TestPostFormFilenameNeedsBucketInsert: a key template with ${filename}
-// needs INSERT on the whole bucket even when the file part names its file
-// (the key is then substituted, but after the client chose it), and form
-// fields are held to the allowlist.
-func TestPostFormFilenameNeedsBucketInsert(t *testing.T) {
+// TestPostFormFilenameKey: a key template with ${filename} is authorized
+// as the key it becomes, the one the upstream is sent: a prefix grant
+// covers prefix/${filename} exactly when the substituted key is under the
+// prefix. The file name is the client's choice, so a name that would make
+// a dot segment, holds a backslash or a control character, or is missing
+// (the key would keep ${filename}) is refused; form fields are held to the
+// allowlist.
+func TestPostFormFilenameKey(t *testing.T) {
 	engine := newEngine(t, `CREATE ROLE public_rw; GRANT ROLE public_rw TO GROUP analysts;
 		GRANT ALL ON URI 's3://bk1/public/' TO ROLE public_rw;
 		CREATE ROLE bucket_insert; GRANT ROLE bucket_insert TO GROUP writers;
@@ -134,9 +137,18 @@ func TestPostFormFilenameNeedsBucketInsert(t *testing.T) {
 		form       *upstream.PostForm
 		allowed    bool
 	}{
-		{"template with a file name", "narrow", form("x.txt", [2]string{"key", "public/${filename}"}), false},
-		{"template with a traversing file name", "narrow", form("../secret.txt", [2]string{"key", "public/${filename}"}), false},
+		{"template with a file name, prefix grant", "narrow", form("x.txt", [2]string{"key", "public/${filename}"}), true},
+		{"the file's base name", "narrow", form("C/dir/x.txt", [2]string{"key", "public/${filename}"}), true},
+		{"template outside the grant", "narrow", form("x.txt", [2]string{"key", "other/${filename}"}), false},
+		{"template making a key outside the grant", "narrow", form("x.txt", [2]string{"key", "publ${filename}"}), false},
+		{"a traversing file name", "narrow", form("../secret.txt", [2]string{"key", "public/${filename}"}), true}, // its base name
+		{"a file name that is a dot segment", "narrow", form("..", [2]string{"key", "public/${filename}/x"}), false},
+		{"a file name that is a dot segment, bucket INSERT", "wide", form("..", [2]string{"key", "public/${filename}/x"}), false},
+		{"a backslash in the file name", "wide", form(`..\secret.txt`, [2]string{"key", "public/${filename}"}), false},
+		{"a control character in the file name", "wide", form("a\x00b", [2]string{"key", "public/${filename}"}), false},
+		{"a file name ending in a slash", "wide", form("dir/", [2]string{"key", "public/${filename}"}), false},
 		{"template without a file name", "narrow", form("", [2]string{"key", "public/${filename}"}), false},
+		{"template without a file name, bucket INSERT", "wide", form("", [2]string{"key", "public/${filename}"}), false},
 		{"template, INSERT on the bucket", "wide", form("x.txt", [2]string{"key", "public/${filename}"}), true},
 		{"plain key inside the grant", "narrow", form("x.txt", [2]string{"key", "public/a.txt"}), true},
 		{"acl field without ALL on the bucket", "narrow", form("x.txt", [2]string{"key", "public/a.txt"}, [2]string{"acl", "public-read"}), false},

@@ -314,14 +314,15 @@ func (h *Handler) decideBucketAll(p authz.Principal, bucket string, names []stri
 	return "; " + strings.Join(names, ", ") + ": " + d.Reason, nil
 }
 
-// authorizePostForm authorizes a browser upload. Its key is the form's
-// template: one with ${filename} names an object the client picks by
-// naming its file (a policy signed for such a form admits any name), so it
-// needs INSERT on the whole bucket, whatever the file part is called; the
-// key then written is form.Key(), the one the policy was checked against
-// and the upstream is sent. Every form field must be one
-// S3 documents; those that change what the upload does (acl, object lock)
-// need ALL on the bucket.
+// authorizePostForm authorizes a browser upload. Its key is the one the
+// upload writes, form.Key(): the template with ${filename} replaced by the
+// file's base name, the key the policy was checked against and the
+// upstream is sent. It is authorized at object scope like any key (the
+// file name is the client's choice, so it is held to the same rules as
+// the rest of the key by form.CheckKey): a grant on a prefix covers
+// prefix/${filename} exactly when the key made is under the prefix. Every
+// form field must be one S3 documents; those that change what the upload
+// does (acl, object lock) need ALL on the bucket.
 func (h *Handler) authorizePostForm(auth *sigv4.Result, bucket string, form *upstream.PostForm) (authz.Decision, error) {
 	p := h.opts.Authorizer.SessionPrincipal(auth.Credential.Owner, sessionOf(auth.Credential))
 	var bucketAll []string
@@ -337,14 +338,10 @@ func (h *Handler) authorizePostForm(auth *sigv4.Result, bucket string, form *ups
 			return authz.Decision{}, s3err.InvalidArgument.WithMessage("The form's bucket field names another bucket than the request.")
 		}
 	}
-	acc := request.Operation("PostObject").Access()
-	key := form.KeyTemplate()
-	if strings.Contains(key, upstream.FilenameVar) {
-		acc.Scope, key = request.ScopeBucket, ""
-	} else if s3name.HasDotSegment(key) {
-		return authz.Decision{}, s3err.InvalidArgument.WithMessage("Object keys with '.' or '..' path segments are not accepted by this proxy.")
+	if err := form.CheckKey(); err != nil {
+		return authz.Decision{}, err
 	}
-	d := h.opts.Authorizer.Decide(p, acc, bucket, key)
+	d := h.opts.Authorizer.Decide(p, request.Operation("PostObject").Access(), bucket, form.Key())
 	if !d.Allowed {
 		return d, denied(d)
 	}

@@ -16,12 +16,12 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
-	"path"
 	"strings"
 	"time"
 
 	"github.com/lakegate/lakegate/internal/s3/request"
 	"github.com/lakegate/lakegate/internal/s3/s3err"
+	"github.com/lakegate/lakegate/internal/s3/s3name"
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
 )
 
@@ -81,13 +81,41 @@ const FilenameVar = "${filename}"
 // does), or the key field as sent when the file part names no file. The
 // upstream is sent this key, not the template, so that what the policy and
 // the grants were checked against is what every backend writes (MinIO
-// substitutes the name itself, versitygw does not).
+// substitutes the name itself, versitygw does not). CheckKey says whether
+// the proxy accepts it.
 func (f *PostForm) Key() string {
 	key := f.KeyTemplate()
 	if f.FileName != "" {
-		return strings.ReplaceAll(key, FilenameVar, path.Base(f.FileName))
+		return strings.ReplaceAll(key, FilenameVar, f.FileName[strings.LastIndexByte(f.FileName, '/')+1:])
 	}
 	return key
+}
+
+// CheckKey refuses (InvalidArgument) a form whose key the proxy does not
+// accept: one with '.' or '..' segments, as request.Parse refuses such
+// keys in paths (servers disagree on them); one whose ${filename} the
+// file part cannot fill (no file name, or one ending in '/'), which
+// backends would write as "prefix/" or literally; and one filled from a
+// file name holding a backslash (a path separator to some backends, which
+// could hide a dot segment), a control character or ${filename} itself
+// (substituted again by a backend that substitutes). The file name is
+// the client's choice: the key it makes is checked as any key.
+func (f *PostForm) CheckKey() error {
+	if strings.Contains(f.KeyTemplate(), FilenameVar) {
+		base := f.FileName[strings.LastIndexByte(f.FileName, '/')+1:]
+		switch {
+		case base == "":
+			return s3err.InvalidArgument.WithMessage("The form's key holds ${filename} but its file part names no file.")
+		case strings.ContainsFunc(f.FileName, func(r rune) bool { return r == '\\' || r < 0x20 || r == 0x7f }):
+			return s3err.InvalidArgument.WithMessage("A file name with a backslash or a control character is not accepted by this proxy.")
+		case strings.Contains(base, FilenameVar):
+			return s3err.InvalidArgument.WithMessage("A file name containing ${filename} is not accepted by this proxy.")
+		}
+	}
+	if s3name.HasDotSegment(f.Key()) {
+		return s3err.InvalidArgument.WithMessage("Object keys with '.' or '..' path segments are not accepted by this proxy.")
+	}
+	return nil
 }
 
 // KeyTemplate returns the form's key field as sent, ${filename} and all:
@@ -106,8 +134,8 @@ func (f *PostForm) KeyTemplate() string {
 // grows with the bytes received, never beyond about twice maxBytes. The form must
 // declare its Content-Length (MissingContentLength) and be well-formed
 // multipart/form-data with CRLF line ends (MalformedPOSTRequest); a form
-// without a file part is refused, as are a key with '.' or '..' segments
-// and a field that makes MinIO write several objects (x-minio-fanout-list).
+// without a file part is refused, as are a key CheckKey refuses and a
+// field that makes MinIO write several objects (x-minio-fanout-list).
 // Errors are *s3err.Error values,
 // joined with the cause when reading the body failed.
 func ReadPostForm(r *http.Request, maxBytes int) (*PostForm, error) {
@@ -129,17 +157,8 @@ func ReadPostForm(r *http.Request, maxBytes int) (*PostForm, error) {
 	if err := p.parse(f); err != nil {
 		return nil, err
 	}
-	// The rule request.Parse applies to keys in paths, for the same reason:
-	// servers disagree on such keys.
-	for seg := range strings.SplitSeq(f.Key(), "/") {
-		if seg == "." || seg == ".." {
-			return nil, s3err.InvalidArgument.WithMessage("Object keys with '.' or '..' path segments are not accepted by this proxy.")
-		}
-	}
-	// A file name holding the placeholder would be substituted again by a
-	// backend that substitutes it itself.
-	if f.FileName != "" && strings.Contains(f.Key(), FilenameVar) {
-		return nil, s3err.InvalidArgument.WithMessage("A file name containing ${filename} is not accepted by this proxy.")
+	if err := f.CheckKey(); err != nil {
+		return nil, err
 	}
 	f.src = p.src
 	return f, nil

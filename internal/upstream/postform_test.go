@@ -159,10 +159,26 @@ func TestReadPostForm(t *testing.T) {
 			key:      "up/secret.txt",
 		},
 		{
-			name:   "${filename} without a file name stays as sent",
-			body:   part(`name="key"`, "up/${filename}") + "--" + testBoundary + "\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n" + "x" + closing,
-			fields: []sigv4.FormField{{Name: "key", Value: "up/${filename}"}},
-			key:    "up/${filename}",
+			// Backends would write up/ or up/${filename}.
+			name: "${filename} without a file name",
+			body: part(`name="key"`, "up/${filename}") + "--" + testBoundary + "\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n" + "x" + closing,
+			code: "InvalidArgument",
+		},
+		{
+			name: "${filename} of a name ending in a slash",
+			body: part(`name="key"`, "up/${filename}") + fileHeadNamed("dir/") + "x" + closing,
+			code: "InvalidArgument",
+		},
+		{
+			name: "${filename} of a name with a backslash",
+			body: part(`name="key"`, "up/${filename}") + fileHeadNamed(`..\\secret.txt`) + "x" + closing,
+			code: "InvalidArgument",
+		},
+		{
+			name:   "a file name with a backslash, no ${filename}",
+			body:   part(`name="key"`, "up/a.txt") + fileHeadNamed(`..\\secret.txt`) + "x" + closing,
+			fields: []sigv4.FormField{{Name: "key", Value: "up/a.txt"}},
+			key:    "up/a.txt",
 		},
 		{
 			name: "${filename} of '..'",
