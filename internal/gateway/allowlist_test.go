@@ -141,7 +141,8 @@ func TestPostFormFilenameKey(t *testing.T) {
 		{"the file's base name", "narrow", form("C/dir/x.txt", [2]string{"key", "public/${filename}"}), true},
 		{"template outside the grant", "narrow", form("x.txt", [2]string{"key", "other/${filename}"}), false},
 		{"template making a key outside the grant", "narrow", form("x.txt", [2]string{"key", "publ${filename}"}), false},
-		{"a traversing file name", "narrow", form("../secret.txt", [2]string{"key", "public/${filename}"}), true}, // its base name
+		{"a traversing file name", "narrow", form("../secret.txt", [2]string{"key", "public/${filename}"}), false},
+		{"a traversing file name, bucket INSERT", "wide", form("a/../../secret.txt", [2]string{"key", "public/${filename}"}), false},
 		{"a file name that is a dot segment", "narrow", form("..", [2]string{"key", "public/${filename}/x"}), false},
 		{"a file name that is a dot segment, bucket INSERT", "wide", form("..", [2]string{"key", "public/${filename}/x"}), false},
 		{"a backslash in the file name", "wide", form(`..\secret.txt`, [2]string{"key", "public/${filename}"}), false},

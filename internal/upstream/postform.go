@@ -96,9 +96,11 @@ func (f *PostForm) Key() string {
 // keys in paths (servers disagree on them); one whose ${filename} the
 // file part cannot fill (no file name, or one ending in '/'), which
 // backends would write as "prefix/" or literally; and one filled from a
-// file name holding a backslash (a path separator to some backends, which
-// could hide a dot segment), a control character or ${filename} itself
-// (substituted again by a backend that substitutes). The file name is
+// file name holding a '.' or '..' segment (../secret.txt: though only its
+// base name is used, it is an attempt to climb), a backslash (a path
+// separator to some backends, which could hide a dot segment), a control
+// character or ${filename} itself (substituted again by a backend that
+// substitutes). The file name is
 // the client's choice: the key it makes is checked as any key.
 func (f *PostForm) CheckKey() error {
 	if strings.Contains(f.KeyTemplate(), FilenameVar) {
@@ -108,6 +110,8 @@ func (f *PostForm) CheckKey() error {
 			return s3err.InvalidArgument.WithMessage("The form's key holds ${filename} but its file part names no file.")
 		case strings.ContainsFunc(f.FileName, func(r rune) bool { return r == '\\' || r < 0x20 || r == 0x7f }):
 			return s3err.InvalidArgument.WithMessage("A file name with a backslash or a control character is not accepted by this proxy.")
+		case s3name.HasDotSegment(f.FileName):
+			return s3err.InvalidArgument.WithMessage("A file name with '.' or '..' path segments is not accepted by this proxy.")
 		case strings.Contains(base, FilenameVar):
 			return s3err.InvalidArgument.WithMessage("A file name containing ${filename} is not accepted by this proxy.")
 		}
