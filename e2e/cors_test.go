@@ -395,33 +395,53 @@ func TestCORSConfigurationChange(t *testing.T) {
 
 // TestCORSNodeProxy: a node proxy (`lakegate proxy`), which holds no
 // storage credentials of its own, answers preflights from the bucket's
-// CORS configuration on the embedded backend, read with the credentials
-// the policy server hands it, and adds the CORS headers to a signed GET.
+// CORS configuration and adds the CORS headers to a signed GET: on the
+// embedded backend the configuration set on the backend, read with the
+// credentials the policy server hands it; on MinIO (no bucket CORS) the
+// rules of the policy server's upstream.buckets.<b>.cors, which the server
+// hands its node proxies with the other upstream settings (the node's own
+// configuration names no bucket).
 func TestCORSNodeProxy(t *testing.T) {
 	skipShort(t)
 	skipInBaseline(t)
-	systemKey := writeSystemKey(t)
-	st := newPolicyStackOn(t, backendEmbedded, lakegateOptions{SystemKey: systemKey})
-	bucket := bucketName("corsnode")
-	st.MinIO.makeBucket(t, bucket, false)
-	st.MinIO.put(t, bucket, "web/x", "x")
-	const origin = "https://app.example"
-	if r := st.MinIO.backendRequest(t, http.MethodPut, "/"+bucket+"?cors", nil, []byte(corsRuleXML(origin))); r.Status != http.StatusOK {
-		t.Fatalf("PutBucketCors on the backend: %d %s", r.Status, r.Body)
-	}
-	u := grantUser(t, st.LG, "noder", "SELECT ON URI 's3://"+bucket+"/web'")
-	node := startNScaleProxy(t, st, "node1", systemKey, 10*time.Second)
-	via := *st.LG
-	via.ProxyURL = node.URL
+	for _, kind := range backendKinds {
+		t.Run(string(kind), func(t *testing.T) {
+			systemKey := writeSystemKey(t)
+			bucket := bucketName("corsnode")
+			const origin = "https://app.example"
+			o := lakegateOptions{SystemKey: systemKey}
+			if kind == backendMinIO {
+				o.UpstreamBuckets = map[string]any{bucket: map[string]any{"cors": []any{map[string]any{
+					"allowed_origins": []string{origin},
+					"allowed_methods": []string{"PUT", "GET"},
+					"allowed_headers": []string{"Content-Type", "x-amz-meta-*"},
+					"expose_headers":  []string{"ETag"},
+					"max_age_seconds": 300,
+				}}}}
+			}
+			st := newPolicyStackOn(t, kind, o)
+			st.MinIO.makeBucket(t, bucket, false)
+			st.MinIO.put(t, bucket, "web/x", "x")
+			if kind == backendEmbedded {
+				if r := st.MinIO.backendRequest(t, http.MethodPut, "/"+bucket+"?cors", nil, []byte(corsRuleXML(origin))); r.Status != http.StatusOK {
+					t.Fatalf("PutBucketCors on the backend: %d %s", r.Status, r.Body)
+				}
+			}
+			u := grantUser(t, st.LG, "noder", "SELECT ON URI 's3://"+bucket+"/web'")
+			node := startNScaleProxy(t, st, "node1", systemKey, 10*time.Second)
+			via := *st.LG
+			via.ProxyURL = node.URL
 
-	r := preflight(t, &via, "/"+bucket+"/web/x", origin, "PUT", "content-type")
-	if r.Status != http.StatusOK || r.Header.Get("Access-Control-Allow-Origin") != origin ||
-		r.Header.Get("Access-Control-Allow-Headers") != "content-type" || r.Header.Get("Access-Control-Max-Age") != "300" {
-		t.Errorf("preflight through the node proxy: %d\n%s%s", r.Status, corsHeaders(r), r.Body)
-	}
-	wantCORSRefusal(t, "foreign origin through the node proxy", preflight(t, &via, "/"+bucket+"/web/x", "https://evil.example", "PUT", ""), corsNotAllowed)
-	r = node.user(st.LG, "noder", u.Key, u.Secret).do(t, rawReq{Method: http.MethodGet, Path: "/" + bucket + "/web/x", Header: headerOf("Origin", origin)})
-	if r.Status != http.StatusOK || r.Header.Get("Access-Control-Allow-Origin") != origin {
-		t.Errorf("signed GET with an Origin through the node proxy: %d\n%s", r.Status, corsHeaders(r))
+			r := preflight(t, &via, "/"+bucket+"/web/x", origin, "PUT", "content-type")
+			if r.Status != http.StatusOK || r.Header.Get("Access-Control-Allow-Origin") != origin ||
+				r.Header.Get("Access-Control-Allow-Headers") != "content-type" || r.Header.Get("Access-Control-Max-Age") != "300" {
+				t.Errorf("preflight through the node proxy: %d\n%s%s", r.Status, corsHeaders(r), r.Body)
+			}
+			wantCORSRefusal(t, "foreign origin through the node proxy", preflight(t, &via, "/"+bucket+"/web/x", "https://evil.example", "PUT", ""), corsNotAllowed)
+			r = node.user(st.LG, "noder", u.Key, u.Secret).do(t, rawReq{Method: http.MethodGet, Path: "/" + bucket + "/web/x", Header: headerOf("Origin", origin)})
+			if r.Status != http.StatusOK || r.Header.Get("Access-Control-Allow-Origin") != origin {
+				t.Errorf("signed GET with an Origin through the node proxy: %d\n%s", r.Status, corsHeaders(r))
+			}
+		})
 	}
 }

@@ -177,6 +177,7 @@ func (c *Config) Validate() error {
 		v.endpoint(path+".endpoint", b.Endpoint)
 		v.region(path+".region", b.Region, false)
 		v.roleARN(path+".role_arn", b.RoleARN)
+		v.cors(path+".cors", b)
 	}
 
 	// admin

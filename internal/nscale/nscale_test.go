@@ -330,6 +330,8 @@ func BenchmarkWarmDecide(b *testing.B) {
 var testTargets = Targets{
 	Default: Target{Endpoint: "http://127.0.0.1:9000", Region: "eu-west-1", PathStyle: true},
 	Buckets: map[string]Target{"logs": {Region: "us-west-2"}},
+	CORS: map[string][]CORSRule{"web": {{AllowedOrigins: []string{"https://app.test"}, AllowedMethods: []string{"PUT"},
+		AllowedHeaders: []string{"content-type"}, ExposeHeaders: []string{"ETag"}, MaxAgeSeconds: new(300)}}},
 }
 
 // TestSettingsCarryUpstreamTargets: a proxy learns where to send each

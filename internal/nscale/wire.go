@@ -154,6 +154,21 @@ type Settings struct {
 type Targets struct {
 	Default Target            `json:"default"`
 	Buckets map[string]Target `json:"buckets,omitempty"`
+	// CORS are the buckets' CORS rules of the server's configuration
+	// (upstream.buckets.<b>.cors), which the proxy answers CORS requests
+	// for those buckets from instead of the backend's.
+	CORS map[string][]CORSRule `json:"cors,omitempty"`
+}
+
+// CORSRule is a CORS rule of a bucket on the wire (config.CORSRule,
+// cors.Rule), as configured: the proxy cleans and checks it.
+type CORSRule struct {
+	ID             string   `json:"id,omitempty"`
+	AllowedOrigins []string `json:"allowed_origins"`
+	AllowedMethods []string `json:"allowed_methods"`
+	AllowedHeaders []string `json:"allowed_headers,omitempty"`
+	ExposeHeaders  []string `json:"expose_headers,omitempty"`
+	MaxAgeSeconds  *int     `json:"max_age_seconds,omitempty"`
 }
 
 // Target is upstream.Target on the wire.

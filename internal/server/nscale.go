@@ -114,7 +114,7 @@ func NewProxy(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Se
 	if err != nil {
 		return nil, err
 	}
-	gw, logger, err := s.newGateway(cfg, remote, remote, up, sealer, logger)
+	gw, logger, err := s.newGateway(cfg, remote, remote, up, proxyCORSRules(cfg.Upstream, settings.Upstream), sealer, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +176,7 @@ func wireTargets(u config.Upstream) *nscale.Targets {
 		}
 		t.Buckets[name] = nscale.Target(b)
 	}
+	t.CORS = wireCORS(u)
 	return t
 }
 
@@ -183,8 +184,9 @@ func wireTargets(u config.Upstream) *nscale.Targets {
 // targets (so that one configuration governs where requests go and the
 // credentials the server hands out are used where they are meant for),
 // signed with the credentials it hands out. Upstream settings of the
-// proxy's own configuration are ignored then, with a warning; a server
-// that sends no targets leaves them in force.
+// proxy's own configuration (upstream.buckets.<b>.cors included: see
+// proxyCORSRules) are ignored then, with a warning; a server that sends
+// no targets leaves them in force.
 func proxyUpstream(ctx context.Context, local config.Upstream, server *nscale.Targets, source upstream.CredentialSource, logger *slog.Logger) (*upstream.Client, error) {
 	if server == nil {
 		logger.Warn("the policy server sends no upstream targets (an older version); using this proxy's upstream settings")
@@ -194,7 +196,7 @@ func proxyUpstream(ctx context.Context, local config.Upstream, server *nscale.Ta
 	explicit := local.Endpoint != def.Endpoint || local.Region != def.Region || local.PathStyle != def.PathStyle ||
 		local.SignPayload != def.SignPayload || len(local.Buckets) > 0
 	if mine := wireTargets(local); explicit && !reflect.DeepEqual(mine, server) {
-		logger.Warn("upstream.endpoint, region, path_style, sign_payload and buckets of this proxy's configuration are ignored: the policy server's govern",
+		logger.Warn("upstream.endpoint, region, path_style, sign_payload and buckets (their cors included) of this proxy's configuration are ignored: the policy server's govern",
 			"server_endpoint", server.Default.Endpoint, "server_region", server.Default.Region)
 	}
 	opts := upstream.Options{Default: upstream.Target(server.Default), Source: source}

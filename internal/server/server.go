@@ -31,6 +31,7 @@ import (
 	"github.com/lakegate/lakegate/internal/identity"
 	"github.com/lakegate/lakegate/internal/metrics"
 	"github.com/lakegate/lakegate/internal/nscale"
+	"github.com/lakegate/lakegate/internal/s3/cors"
 	"github.com/lakegate/lakegate/internal/s3/s3xml"
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
 	"github.com/lakegate/lakegate/internal/store"
@@ -196,7 +197,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	if err != nil {
 		return nil, err
 	}
-	gw, logger, err := s.newGateway(cfg, credCache, engine, up, sealer, logger)
+	gw, logger, err := s.newGateway(cfg, credCache, engine, up, corsRules(cfg.Upstream), sealer, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +265,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 // it records to, which need the upstream (a log bucket is written with its
 // credentials); the logger returned includes the server-log sinks.
 func (s *Server) newGateway(cfg *config.Config, keys sigv4.CredentialLookup, authorizer gateway.Authorizer,
-	up *upstream.Client, sealer *s3xml.Sealer, logger *slog.Logger) (*gateway.Handler, *slog.Logger, error) {
+	up *upstream.Client, corsBuckets map[string][]cors.Rule, sealer *s3xml.Sealer, logger *slog.Logger) (*gateway.Handler, *slog.Logger, error) {
 	logger, err := s.attachServerLog(cfg, up, logger)
 	if err != nil {
 		return nil, nil, err
@@ -292,7 +293,7 @@ func (s *Server) newGateway(cfg *config.Config, keys sigv4.CredentialLookup, aut
 		UnauthenticatedAuditRate: cfg.Audit.UnauthenticatedRate,
 		PreAuthTimeout:           cfg.Proxy.PreAuthTimeout,
 		PreAuthMaxBytes:          cfg.Proxy.PreAuthMaxBytes,
-		CORS:                     corsOptions(cfg.Upstream, up),
+		CORS:                     corsOptions(corsBuckets, up),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("proxy: %w", err)
