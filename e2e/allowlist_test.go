@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -375,11 +374,14 @@ func TestAllowlistUnknownSubresources(t *testing.T) {
 	})
 }
 
-// TestAllowlistPostFormFilename is finding 6: a POST form whose key holds
-// ${filename} needs INSERT on the whole bucket, whatever file name the
-// file part carries (the grant is decided for the template, not for the
-// name the client picked; the key written is the template with the file's
-// base name, issue 13).
+// TestAllowlistPostFormFilename is finding 6 under issue 13's rule: a POST
+// form whose key holds ${filename} is authorized as the key it becomes
+// (the template with the file's base name, the key the backend is sent),
+// so a prefix grant covers prefix/${filename} exactly when that key is
+// under the prefix. The file name is the client's choice and is held to
+// the rules of any key: one with '.' or '..' segments (../secret.txt), a
+// backslash or none at all is refused before forwarding, and nothing
+// outside the grant is written.
 func TestAllowlistPostFormFilename(t *testing.T) {
 	forEachBackend(t, lakegateOptions{}, func(t *testing.T, kind backendKind, st *stack) {
 		m := st.MinIO
@@ -389,22 +391,52 @@ func TestAllowlistPostFormFilename(t *testing.T) {
 		m.put(t, b, "public/a.txt", "PUBLIC")
 		writer := grantUser(t, st.LG, "writer", fmt.Sprintf("INSERT ON URI 's3://%s/public/'", b))
 		bucketWriter := grantUser(t, st.LG, "bwriter", fmt.Sprintf("INSERT ON URI 's3://%s'", b))
-		for _, name := range []string{"x", "../secret.txt", "..", "sub/../../secret.txt", ""} {
-			t.Run(fmt.Sprintf("prefix_grant/filename=%q", name), func(t *testing.T) {
+		invalid := []outcome{{400, "InvalidArgument"}}
+		for _, c := range []struct {
+			key, name string
+			want      []outcome
+		}{
+			{"public/${filename}", "../secret.txt", invalid},
+			{"public/${filename}", "..", invalid},
+			{"public/${filename}", "sub/../../secret.txt", invalid},
+			{"public/${filename}", `..\secret.txt`, invalid},
+			{"public/${filename}", "", invalid}, // backends would write public/ or public/${filename}
+			{"other/${filename}", "x.txt", denied},
+			{"publi${filename}", "c.txt", denied}, // publicc.txt is not under public/
+			{"${filename}", "secret.txt", denied},
+		} {
+			t.Run(fmt.Sprintf("prefix_grant/key=%q,filename=%q", c.key, c.name), func(t *testing.T) {
 				before := m.fullSnapshot(t, b)
 				n := st.Rec.Len()
-				form := postForm{Bucket: b, Key: "public/${filename}", FileName: name, File: []byte("overwritten by " + name)}
+				form := postForm{Bucket: b, Key: c.key, FileName: c.name, File: []byte("overwritten by " + c.name), AnyKey: true}
 				resp := form.send(t, writer)
-				want := denied
-				if strings.Contains(name, "..") {
-					// The substituted key has a '..' segment, which the
-					// proxy refuses before deciding, as in request paths.
-					want = append(slices.Clone(denied), outcome{400, "InvalidArgument"})
-				}
-				refusedBeforeForwarding(t, st, n, form.String(), resp, want)
+				refusedBeforeForwarding(t, st, n, form.String(), resp, c.want)
 				sameState(t, before, m.fullSnapshot(t, b), form.String())
 				if got := m.get(t, b, "secret.txt"); got != lockHidden+"secret" {
 					t.Errorf("secret.txt now holds %q", got)
+				}
+			})
+		}
+		// The key the file name makes, when it is in the grant, is written
+		// on both backends, and nothing else.
+		for _, c := range []struct{ name, written string }{
+			{"x.txt", "public/x.txt"},
+			{"dir/photo.jpg", "public/photo.jpg"},
+		} {
+			t.Run(fmt.Sprintf("prefix_grant/filename=%q", c.name), func(t *testing.T) {
+				before := m.listKeys(t, b)
+				form := postForm{Bucket: b, Key: "public/${filename}", FileName: c.name, File: []byte("by " + c.name)}
+				resp := form.send(t, writer)
+				if resp.Status/100 != 2 {
+					t.Fatalf("%s: %d\n%s", form, resp.Status, resp.Body)
+				}
+				if got := m.get(t, b, c.written); got != "by "+c.name {
+					t.Errorf("%s holds %q", c.written, got)
+				}
+				for k := range m.listKeys(t, b) {
+					if _, ok := before[k]; !ok && k != c.written {
+						t.Errorf("%s also wrote %q", form, k)
+					}
 				}
 			})
 		}
@@ -419,7 +451,8 @@ func TestAllowlistPostFormFilename(t *testing.T) {
 				t.Errorf("public/fixed.txt holds %q", got)
 			}
 		})
-		// INSERT on the whole bucket may let the file name choose the key.
+		// INSERT on the whole bucket lets the file name choose any key in it,
+		// but not a traversing one.
 		t.Run("bucket_grant/filename", func(t *testing.T) {
 			form := postForm{Bucket: b, Key: "public/${filename}", FileName: "chosen.txt", File: []byte("chosen")}
 			resp := form.send(t, bucketWriter)
@@ -434,6 +467,13 @@ func TestAllowlistPostFormFilename(t *testing.T) {
 			if !substituted || literal {
 				t.Errorf("want public/chosen.txt and no public/${filename}: %q", sortedKeys(keys))
 			}
+		})
+		t.Run("bucket_grant/traversing_filename", func(t *testing.T) {
+			before := m.fullSnapshot(t, b)
+			n := st.Rec.Len()
+			form := postForm{Bucket: b, Key: "public/${filename}", FileName: "../secret.txt", File: []byte("climbed")}
+			refusedBeforeForwarding(t, st, n, form.String(), form.send(t, bucketWriter), invalid)
+			sameState(t, before, m.fullSnapshot(t, b), form.String())
 		})
 	})
 }
@@ -459,13 +499,16 @@ func tarOf(t testing.TB, files map[string]string) []byte {
 }
 
 // postForm is a browser-based upload (POST Object) signed with SigV4: its
-// policy allows any key starting with public/ and names each extra field.
+// policy allows any key starting with public/ (or AnyKey: any key) and
+// names each extra field.
 type postForm struct {
 	Bucket, Key string
 	FileName    string
 	File        []byte
 	// Fields are extra name, value pairs, sent before the file.
 	Fields []string
+	// AnyKey signs starts-with $key "", so that only the grants decide.
+	AnyKey bool
 }
 
 func (f postForm) String() string {
@@ -479,9 +522,13 @@ func (f postForm) send(t *testing.T, u *s3User) rawResponse {
 	date := now.Format("20060102")
 	cred := u.Key + "/" + date + "/" + region + "/s3/aws4_request"
 	amzDate := now.Format("20060102T150405Z")
+	prefix := "public/"
+	if f.AnyKey {
+		prefix = ""
+	}
 	conds := []any{
 		map[string]string{"bucket": f.Bucket},
-		[]string{"starts-with", "$key", "public/"},
+		[]string{"starts-with", "$key", prefix},
 		map[string]string{"x-amz-algorithm": "AWS4-HMAC-SHA256"},
 		map[string]string{"x-amz-credential": cred},
 		map[string]string{"x-amz-date": amzDate},

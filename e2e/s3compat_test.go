@@ -543,7 +543,15 @@ def sse_starts_with():
              [["starts-with", "$x-amz-server-side-encryption", "AES"]], exact=False)
     print("SSE %d %s" % (r.status_code, r.text.replace("\n", " ")), flush=True)
 
+def outside_grant():
+    # The user holds INSERT on some prefixes only: a key the file name makes
+    # elsewhere is refused by the proxy, whatever the policy allows.
+    r = post({"key": "other/${filename}"}, "o.txt", b"o")
+    check(r.status_code == 403, "POST of other/o.txt without INSERT there: %d %s" % (r.status_code, r.text))
+    check(not exists("other/o.txt"), "other/o.txt was written")
+
 for name, fn in [("prefix_filename", prefix_filename), ("starts_with_substituted", starts_with_substituted),
+                 ("outside_grant", outside_grant),
                  ("base_name", base_name), ("condition_fails", condition_fails),
                  ("storage_class_starts_with", storage_class_starts_with), ("sse_starts_with", sse_starts_with)]:
     step(name, fn)
@@ -554,17 +562,22 @@ for name, fn in [("prefix_filename", prefix_filename), ("starts_with_substituted
 // name, and that is the key written, on MinIO and on the embedded backend
 // alike (which does not substitute by itself); starts-with on
 // $x-amz-server-side-encryption is accepted. boto3's generate_presigned_post
-// and python requests; the user has INSERT on the whole bucket, which a
-// ${filename} key needs (issue 12).
+// and python requests; the user holds INSERT on the prefixes (and keys) the
+// forms write only, which covers a ${filename} key whose substituted key is
+// in them, and on nothing else (outside_grant).
 func TestS3CompatPostPolicyFilename(t *testing.T) {
 	python := needBoto3(t)
 	forEachBackend(t, lakegateOptions{}, func(t *testing.T, kind backendKind, st *stack) {
 		b := bucketName("postpol")
 		st.MinIO.makeBucket(t, b, false)
-		u := grantUser(t, st.LG, "poster", fmt.Sprintf("SELECT, INSERT ON URI 's3://%s'", b))
+		grants := []string{fmt.Sprintf("SELECT ON URI 's3://%s'", b)}
+		for _, p := range []string{"uploads/", "foo.txt", "foo-2.txt", "sc/", "sse/"} {
+			grants = append(grants, fmt.Sprintf("INSERT ON URI 's3://%s/%s'", b, p))
+		}
+		u := grantUser(t, st.LG, "poster", grants...)
 		first := st.Rec.Len()
 		stdout := pythonSteps(t, python, postPolicyScript,
-			[]string{"prefix_filename", "starts_with_substituted", "base_name", "condition_fails", "storage_class_starts_with", "sse_starts_with"},
+			[]string{"prefix_filename", "starts_with_substituted", "outside_grant", "base_name", "condition_fails", "storage_class_starts_with", "sse_starts_with"},
 			"E2E_ENDPOINT="+st.LG.ProxyURL, "E2E_BUCKET="+b, "E2E_KEY="+u.Key, "E2E_SECRET="+u.Secret)
 		t.Run("forwarded_forms", func(t *testing.T) {
 			// Every form but condition_fails' reached the backend: five,
