@@ -6,8 +6,9 @@
 -- columns are bounded (InnoDB keys hold at most 3072 bytes): names and ids
 -- up to 1024 bytes. Times are Unix milliseconds (UTC); expires_at NULL
 -- means never. The store's connections run in strict mode, so a value too
--- long is refused, never cut.
-CREATE TABLE access_keys (
+-- long is refused, never cut. MySQL commits DDL statement by statement:
+-- IF NOT EXISTS lets a migration that failed half way run again.
+CREATE TABLE IF NOT EXISTS access_keys (
     access_key_id     VARBINARY(1024) NOT NULL PRIMARY KEY,
     secret_access_key BLOB            NOT NULL,
     user_name         VARBINARY(1024) NOT NULL,

@@ -1,12 +1,14 @@
 -- +goose Up
 -- Mirrors migrations/sqlite/00002: roles, the groups they are granted to,
 -- their grants, users and their groups, REST tokens, the policy version and
--- shared secrets. Binary strings and bounds as in 00001.
-CREATE TABLE roles (
+-- shared secrets. Binary strings and bounds as in 00001. MySQL commits each
+-- CREATE TABLE on its own: IF NOT EXISTS lets a migration that failed half
+-- way run again.
+CREATE TABLE IF NOT EXISTS roles (
     name VARBINARY(1024) NOT NULL PRIMARY KEY
 ) ENGINE = InnoDB;
 
-CREATE TABLE role_groups (
+CREATE TABLE IF NOT EXISTS role_groups (
     role_name  VARBINARY(1024) NOT NULL,
     group_name VARBINARY(1024) NOT NULL,
     PRIMARY KEY (role_name, group_name),
@@ -18,8 +20,10 @@ CREATE TABLE role_groups (
 -- SHA-256 of the fields, each prefixed with its length so that no two
 -- different grants encode alike. Storing an identical grant twice is thus a
 -- no-op. column_list and row_filter hold '' for "every column" and "no
--- filter", never NULL.
-CREATE TABLE grants (
+-- filter", never NULL. id is there because some servers require a primary
+-- key in every table (MySQL's sql_require_primary_key, group replication).
+CREATE TABLE IF NOT EXISTS grants (
+    id          BIGINT          NOT NULL AUTO_INCREMENT PRIMARY KEY,
     role_name   VARBINARY(1024) NOT NULL,
     privilege   VARBINARY(64)   NOT NULL,
     object_kind VARBINARY(64)   NOT NULL,
@@ -38,12 +42,12 @@ CREATE TABLE grants (
     CONSTRAINT grants_role FOREIGN KEY (role_name) REFERENCES roles (name) ON DELETE CASCADE
 ) ENGINE = InnoDB;
 
-CREATE TABLE users (
+CREATE TABLE IF NOT EXISTS users (
     name       VARBINARY(1024) NOT NULL PRIMARY KEY,
     created_at BIGINT          NOT NULL
 ) ENGINE = InnoDB;
 
-CREATE TABLE user_groups (
+CREATE TABLE IF NOT EXISTS user_groups (
     user_name  VARBINARY(1024) NOT NULL,
     group_name VARBINARY(1024) NOT NULL,
     PRIMARY KEY (user_name, group_name),
@@ -52,7 +56,7 @@ CREATE TABLE user_groups (
 
 -- Tokens and access keys name their user without a foreign key: both may be
 -- issued to users that have no users row (groups unresolved yet).
-CREATE TABLE tokens (
+CREATE TABLE IF NOT EXISTS tokens (
     hash       VARBINARY(255)  NOT NULL PRIMARY KEY,
     user_name  VARBINARY(1024) NOT NULL,
     created_at BIGINT          NOT NULL,
@@ -62,14 +66,14 @@ CREATE TABLE tokens (
 
 -- One row, increased by every committed policy update; UpdatePolicy's
 -- UPDATE of it takes the row lock that serializes policy updates.
-CREATE TABLE policy_version (
+CREATE TABLE IF NOT EXISTS policy_version (
     id      INT    NOT NULL PRIMARY KEY,
     version BIGINT NOT NULL,
     CHECK (id = 1)
 ) ENGINE = InnoDB;
-INSERT INTO policy_version (id, version) VALUES (1, 0);
+INSERT INTO policy_version (id, version) VALUES (1, 0) ON DUPLICATE KEY UPDATE id = id;
 
-CREATE TABLE secrets (
+CREATE TABLE IF NOT EXISTS secrets (
     name  VARBINARY(255) NOT NULL PRIMARY KEY,
     value BLOB           NOT NULL
 ) ENGINE = InnoDB;

@@ -37,8 +37,10 @@ $$;
 
 -- One row per privilege. The unique grant_key spans every field, so storing
 -- an identical grant twice is a no-op. column_list and row_filter hold ''
--- for "every column" and "no filter", never NULL.
+-- for "every column" and "no filter", never NULL. id is a primary key for
+-- logical replication (a table without one cannot publish deletes).
 CREATE TABLE grants (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     role_name   TEXT NOT NULL REFERENCES roles (name) ON DELETE CASCADE,
     privilege   TEXT NOT NULL,
     object_kind TEXT NOT NULL,
