@@ -31,7 +31,7 @@ type storeSideFlags struct {
 func (f *storeSideFlags) add(cmd *cobra.Command, side, what string) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.dsn, side, "", what+" store: sqlite://<path> or a file path, postgres://…, mysql://user:pass@host:port/db, or the driver's own DSN with --"+side+"-driver")
-	fl.StringVar(&f.driver, side+"-driver", "", "driver of --"+side+" ("+strings.Join(storecopy.Drivers, ", ")+"); default: inferred from the DSN")
+	fl.StringVar(&f.driver, side+"-driver", "", "driver of --"+side+" ("+strings.Join(store.Drivers, ", ")+"); default: inferred from the DSN")
 	fl.StringVar(&f.keyFile, side+"-encryption-key-file", "", "encryption key file of the "+what+" store (its store.encryption_key_file)")
 	fl.StringVar(&f.config, side+"-config", "", "take the "+what+" store's driver, DSN and key file from this configuration file (store.*); the flags above win")
 }
@@ -104,7 +104,7 @@ user:pass@tcp(host:3306)/db?params); or any driver's own DSN with
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "copied %s to %s\n", storecopy.Redact(src.DSN), storecopy.Redact(dst.DSN))
+			fmt.Fprintf(stdout, "copied %s to %s\n", r.From, r.To)
 			return nil
 		},
 	}

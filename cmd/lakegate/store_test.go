@@ -83,7 +83,7 @@ func TestStoreCopyCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("store copy: code %d\n%s%s", code, out, errOut)
 	}
-	for _, want := range []string{"KIND", "roles", "1", "access keys", "secrets", "policy version", "records: identical", "copied sqlite://" + src + " to " + dst} {
+	for _, want := range []string{"KIND", "roles", "1", "access keys", "secrets", "policy version", "records: identical", "copied " + src + " to " + dst} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

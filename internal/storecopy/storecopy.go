@@ -20,16 +20,13 @@ import (
 	"github.com/lakegate/lakegate/internal/store"
 )
 
-// Drivers are the driver names --from-driver and --to-driver take.
-var Drivers = []string{"sqlite", "postgres", "mysql"}
-
 // Endpoint is one side of a copy.
 type Endpoint struct {
 	// DSN is sqlite://<path> or a file path (SQLite), postgres:// or
 	// postgresql:// (PostgreSQL), mysql://user:pass@host:port/db (MySQL);
 	// with Driver set, the driver's own DSN, passed on unchanged.
 	DSN string
-	// Driver is empty (inferred from DSN) or one of Drivers.
+	// Driver is empty (inferred from DSN) or one of store.Drivers.
 	Driver string
 	// KeyFile is the store's encryption key file; "" means its secrets
 	// are plaintext (a source holding encrypted ones then fails).
@@ -46,6 +43,8 @@ type Options struct {
 
 // Report is what Copy found when it compared the target with the source.
 type Report struct {
+	// From and To name the stores, passwords redacted.
+	From, To                     string
 	Source, Target               store.Counts
 	SourceVersion, TargetVersion int64
 	// Identical says the target's records equal the source's (secrets
@@ -109,6 +108,7 @@ func Copy(ctx context.Context, o Options) (Report, error) {
 		return Report{}, fmt.Errorf("target: read back: %w", err)
 	}
 	r := Report{
+		From: store.RedactDSN(fromDriver, fromDSN), To: store.RedactDSN(toDriver, toDSN),
 		Source: snap.Counts(), Target: got.Counts(),
 		SourceVersion: snap.Policy.Version, TargetVersion: got.Policy.Version,
 		Identical: sameContent(snap, got),
@@ -221,7 +221,7 @@ func ParseDSN(dsn, driver string) (string, string, error) {
 		case "postgres", "mysql":
 			return driver, dsn, nil
 		}
-		return "", "", fmt.Errorf("driver %q is not one of %s", driver, strings.Join(Drivers, ", "))
+		return "", "", fmt.Errorf("driver %q is not one of %s", driver, strings.Join(store.Drivers, ", "))
 	}
 	scheme, rest, hasScheme := strings.Cut(dsn, "://")
 	switch {
@@ -233,7 +233,7 @@ func ParseDSN(dsn, driver string) (string, string, error) {
 		d, err := mysqlDSN(dsn)
 		return "mysql", d, err
 	case hasScheme:
-		return "", "", fmt.Errorf("%s: unknown scheme %q (sqlite, postgres, postgresql, mysql)", Redact(dsn), scheme)
+		return "", "", fmt.Errorf("%s: unknown scheme %q (sqlite, postgres, postgresql, mysql)", store.RedactDSN("", dsn), scheme)
 	case strings.Contains(dsn, "@tcp(") || strings.Contains(dsn, "@unix("):
 		return "mysql", dsn, nil
 	case strings.Contains(dsn, "="):
@@ -262,11 +262,11 @@ func sqlitePath(p string) (string, string, error) {
 func mysqlDSN(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("%s: not a URL", Redact(raw))
+		return "", fmt.Errorf("%s: not a URL", store.RedactDSN("", raw))
 	}
 	host := u.Host
 	if host == "" {
-		return "", fmt.Errorf("%s: no host", Redact(raw))
+		return "", fmt.Errorf("%s: no host", store.RedactDSN("", raw))
 	}
 	if u.Port() == "" {
 		host += ":3306"
@@ -284,25 +284,6 @@ func mysqlDSN(raw string) (string, error) {
 		b.WriteString("?" + u.RawQuery)
 	}
 	return b.String(), nil
-}
-
-// Redact returns dsn with its password replaced by xxxxx, for messages.
-func Redact(dsn string) string {
-	if strings.Contains(dsn, "://") {
-		if u, err := url.Parse(dsn); err == nil {
-			return u.Redacted()
-		}
-		return "(unparsable DSN)"
-	}
-	// go-sql-driver form: user:password@protocol(address)/db
-	at := strings.LastIndex(dsn, "@")
-	if at < 0 {
-		return dsn
-	}
-	if user, _, ok := strings.Cut(dsn[:at], ":"); ok {
-		return user + ":xxxxx" + dsn[at:]
-	}
-	return dsn
 }
 
 // sameStore reports whether both sides name one store.
