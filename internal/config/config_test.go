@@ -145,6 +145,23 @@ func TestPrintMasksStorePassword(t *testing.T) {
 	}
 }
 
+// TestStoreOptions: the configuration's zeros ("never", "none") become
+// store.Options' negatives, whose zeros mean "the default".
+func TestStoreOptions(t *testing.T) {
+	c := config.Default().Store
+	o := c.Options()
+	if o.Driver != "sqlite" || o.MaxOpenConns != c.MaxOpenConns || o.MaxIdleConns != c.MaxIdleConns ||
+		o.ConnMaxLifetime != c.ConnMaxLifetime || o.ConnMaxIdleTime != c.ConnMaxIdleTime ||
+		o.ConnectTimeout != c.ConnectTimeout || o.StatementTimeout != c.StatementTimeout {
+		t.Errorf("defaults: Options() = %+v from %+v", o, c)
+	}
+	c.MaxIdleConns, c.ConnMaxLifetime, c.ConnMaxIdleTime, c.StatementTimeout = 0, 0, 0, 0
+	o = c.Options()
+	if o.MaxIdleConns >= 0 || o.ConnMaxLifetime >= 0 || o.ConnMaxIdleTime >= 0 || o.StatementTimeout >= 0 {
+		t.Errorf("zeros: Options() = %+v, want negative idle conns, lifetime, idle time and statement timeout", o)
+	}
+}
+
 func TestIsSecret(t *testing.T) {
 	for name, want := range map[string]bool{
 		"secret_access_key": true, "session_token": true, "ldap_password": true,
@@ -541,6 +558,35 @@ func TestValidate(t *testing.T) {
 			name:   "unknown driver",
 			modify: func(c *config.Config) { c.Store.Driver = "oracle" },
 			want:   []string{`store.driver: "oracle" is not one of sqlite, postgres, mysql`},
+		},
+		{
+			name: "postgres and mysql need a DSN",
+			modify: func(c *config.Config) {
+				c.Store.Driver, c.Store.DSN = "mysql", ""
+			},
+			want: []string{"store.dsn: is required"},
+		},
+		{
+			name: "postgres with a DSN and no pool limits",
+			modify: func(c *config.Config) {
+				c.Store.Driver, c.Store.DSN = "postgres", "postgres://lg@db/lakegate?sslmode=verify-full"
+				c.Store.MaxIdleConns, c.Store.ConnMaxLifetime, c.Store.ConnMaxIdleTime, c.Store.StatementTimeout = 0, 0, 0, 0
+			},
+		},
+		{
+			name: "store pool and timeouts out of range",
+			modify: func(c *config.Config) {
+				c.Store.MaxOpenConns, c.Store.MaxIdleConns = 4, 5
+				c.Store.ConnectTimeout = 0
+				c.Store.ConnMaxLifetime, c.Store.ConnMaxIdleTime, c.Store.StatementTimeout = -1, -time.Second, -time.Minute
+			},
+			want: []string{
+				"store.max_idle_conns: 5 is not between 0 and store.max_open_conns (4)",
+				"store.connect_timeout: must be positive",
+				"store.conn_max_lifetime: must not be negative",
+				"store.conn_max_idle_time: must not be negative",
+				"store.statement_timeout: must not be negative",
+			},
 		},
 	}
 	for _, tt := range tests {
