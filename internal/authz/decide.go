@@ -62,21 +62,30 @@ func evaluateAny(pol *policy.Policy, p Principal, any grants.Privileges, target 
 	return last
 }
 
-// decideListing allows a listing under prefix when the privilege covers
-// the prefix, or when some grant lies below it (the listing is then
-// filtered down to it).
+// decideListing allows a listing under prefix when a privilege of any
+// covers the prefix, or when the view of any (policy.ViewAny, the one the
+// proxy filters through) reaches below it: the listing is then filtered
+// down to it.
 func decideListing(pol *policy.Policy, p Principal, any grants.Privileges, bucket, prefix string) Decision {
 	d := evaluateAny(pol, p, any, uri(bucket, prefix))
 	if d.Allowed {
 		return d
 	}
-	for _, priv := range any.List() {
-		if pol.View(p.Groups, bucket, priv).Prefix(prefix) {
-			return Decision{Allowed: true, Reason: fmt.Sprintf(
-				"groups %v hold %s below %s; the listing shows only what those grants cover", p.Groups, priv, uri(bucket, prefix))}
+	// The view the proxy filters the listing through (policy.ViewAny),
+	// with the privileges that reach below the prefix for the reason.
+	var below []grants.Privilege
+	view := policy.ViewAny(any, func(priv grants.Privilege) *policy.View {
+		v := pol.View(p.Groups, bucket, priv)
+		if v.Prefix(prefix) {
+			below = append(below, priv)
 		}
+		return v
+	})
+	if !view.Prefix(prefix) || len(below) == 0 {
+		return d
 	}
-	return d
+	return Decision{Allowed: true, Reason: fmt.Sprintf(
+		"groups %v hold %s below %s; the listing shows only what those grants cover", p.Groups, below[0], uri(bucket, prefix))}
 }
 
 // View returns what p may see of bucket with priv, for filtering listings.

@@ -112,18 +112,12 @@ func (h *Handler) authorizeListing(w http.ResponseWriter, r *http.Request, req *
 	return "", true
 }
 
-// viewAny is what p may see of bucket through any privilege of privs: the
-// union of their views.
+// viewAny is what p may see of bucket through any privilege of privs
+// (policy.ViewAny, as authz decides listings).
 func (h *Handler) viewAny(p authz.Principal, bucket string, privs grants.Privileges) *policy.View {
-	list := privs.List()
-	if len(list) == 1 {
-		return h.opts.Authorizer.View(p, bucket, list[0])
-	}
-	views := make([]*policy.View, len(list))
-	for i, priv := range list {
-		views[i] = h.opts.Authorizer.View(p, bucket, priv)
-	}
-	return policy.Union(views...)
+	return policy.ViewAny(privs, func(priv grants.Privilege) *policy.View {
+		return h.opts.Authorizer.View(p, bucket, priv)
+	})
 }
 
 // positionParams are the listing parameters that name keys to start after.

@@ -494,6 +494,22 @@ func Union(views ...*View) *View {
 	return NewView(false, paths)
 }
 
+// ViewAny is what a request open to any privilege of privs (a listing:
+// SELECT or SHOW) may see: the union of each privilege's view, as view
+// returns it. The proxy filters listings through it and authz decides
+// them with it, so that both combine the privileges the same way.
+func ViewAny(privs grants.Privileges, view func(grants.Privilege) *View) *View {
+	list := privs.List()
+	if len(list) == 1 {
+		return view(list[0])
+	}
+	views := make([]*View, len(list))
+	for i, priv := range list {
+		views[i] = view(priv)
+	}
+	return Union(views...)
+}
+
 // Paths returns the granted paths of a view that does not see everything,
 // sorted.
 func (v *View) Paths() []string { return slices.Clone(v.keys) }
