@@ -66,6 +66,10 @@ func (s *SQL) updatePolicy(ctx context.Context, fn func(tx PolicyTx) error) erro
 	if n != 1 {
 		return errors.New("store: update policy: the policy_version row is missing")
 	}
+	// Delivered on commit only (PostgreSQL; see ListenPolicy).
+	if err := s.notifyPolicy(ctx, tx); err != nil {
+		return fmt.Errorf("store: update policy: %w", err)
+	}
 	ptx := &policyTx{tx: tx, d: s.d}
 	fnErr := fn(ptx)
 	// A statement that failed may have ended the transaction (PostgreSQL
