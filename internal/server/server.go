@@ -150,7 +150,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	db, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN)
+	db, err := store.OpenWith(ctx, cfg.Store.Options())
 	if err != nil {
 		return nil, err
 	}
@@ -165,14 +165,18 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	}
 	s.store = st
 	changes := feed.New(0)
+	watch := newPolicyWatch(db, logger.With("component", "policy"))
 	engine, err := authz.New(ctx, authz.Options{
 		Store: st, Logger: logger.With("component", "policy"), RequiredGroup: cfg.Groups.Required,
-		ReservedGroups: reservedGroups(cfg.Admin),
+		ReservedGroups: reservedGroups(cfg.Admin), PollInterval: watch.poll, Changes: watch.changes,
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.background = append(s.background, engine.Run)
+	if watch.listen != nil {
+		s.background = append(s.background, watch.listen)
+	}
 	creds := credentials.New(s.store)
 	tokens := credentials.NewTokens(s.store)
 	if err := bootstrapAdmin(ctx, cfg, engine, creds, tokens, logger); err != nil {
@@ -191,7 +195,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	s.background = append(s.background, func(ctx context.Context) {
 		// A change made through another server may be a revocation: this
 		// server's cached keys go too.
-		changes.WatchVersion(ctx, 50*time.Millisecond, engine.Version, credCache.Flush)
+		changes.WatchVersion(ctx, feedPoll, engine.Version, credCache.Flush)
 	})
 	up, err := newUpstream(ctx, cfg.Upstream, nil)
 	if err != nil {
