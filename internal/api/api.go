@@ -475,8 +475,16 @@ func jsonQuote(s string) string {
 	return string(b)
 }
 
-// internal logs err and answers 500 without detail.
+// internal logs err and answers 500 without detail, or 503 when the
+// policy store's database cannot be reached (fail closed; the client may
+// retry, and the store reconnects by itself).
 func (h *handler) internal(w http.ResponseWriter, r *http.Request, err error) {
+	if store.IsUnavailable(err) {
+		h.log.Warn("REST request refused: the policy store is unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "1")
+		jsonhttp.Error(w, http.StatusServiceUnavailable, "the policy store is unavailable; retry later")
+		return
+	}
 	h.log.Error("REST request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	jsonhttp.Error(w, http.StatusInternalServerError, "internal error")
 }

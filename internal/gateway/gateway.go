@@ -19,6 +19,7 @@ import (
 	"github.com/lakegate/lakegate/internal/s3/s3err"
 	"github.com/lakegate/lakegate/internal/s3/s3xml"
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
+	"github.com/lakegate/lakegate/internal/store"
 	"github.com/lakegate/lakegate/internal/upstream"
 )
 
@@ -222,6 +223,10 @@ func (h *Handler) watchBody(w http.ResponseWriter, r *http.Request) *idleBody {
 	return b
 }
 
+// errStoreUnavailable answers a request that needs the policy store (an
+// access key not in the cache) while its database cannot be reached.
+var errStoreUnavailable = s3err.ServiceUnavailable.WithMessage("The lakegate policy store cannot be reached, so this request cannot be authorized. Please retry.")
+
 // fail is the one place a proxy-raised failure becomes an S3 XML error.
 // Internal detail is logged, never sent.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -251,6 +256,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s3e = s3err.BadGateway
 	case errors.As(err, &cred):
 		s3e = s3err.InternalError.WithMessage("The proxy could not obtain its storage credentials.")
+	case store.IsUnavailable(err):
+		// Fail closed, and say it is transient: clients retry a 503.
+		s3e = errStoreUnavailable
 	default:
 		s3e = s3err.InternalError
 	}

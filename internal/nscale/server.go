@@ -20,6 +20,7 @@ import (
 	"github.com/lakegate/lakegate/internal/policy"
 	"github.com/lakegate/lakegate/internal/s3/request"
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
+	"github.com/lakegate/lakegate/internal/store"
 	"github.com/lakegate/lakegate/internal/systoken"
 )
 
@@ -231,8 +232,14 @@ func (s *server) settings(w http.ResponseWriter, _ *http.Request) {
 	jsonhttp.Write(w, http.StatusOK, Settings{SealKey: s.o.SealKey, Upstream: s.o.Targets})
 }
 
-// fail logs err and answers 500 without detail.
+// fail logs err and answers 500 without detail, or 503 when the policy
+// store's database cannot be reached (a transient outage).
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if store.IsUnavailable(err) {
+		s.o.Logger.Warn("internal API request refused: the policy store is unavailable", "path", r.URL.Path, "err", err)
+		jsonhttp.Error(w, http.StatusServiceUnavailable, "the policy store is unavailable")
+		return
+	}
 	s.o.Logger.Error("internal API request failed", "path", r.URL.Path, "err", err)
 	jsonhttp.Error(w, http.StatusInternalServerError, "internal error")
 }

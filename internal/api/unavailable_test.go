@@ -1,0 +1,51 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/lakegate/lakegate/internal/api"
+	"github.com/lakegate/lakegate/internal/authz"
+	"github.com/lakegate/lakegate/internal/store"
+)
+
+// unavailableEngine fails as the engine does while the policy store's
+// database cannot be reached: statements with an *authz.ExecError wrapping
+// the driver's connection error, checks with that error.
+type unavailableEngine struct{ api.Engine }
+
+var errDBDown = store.Unavailable(fmt.Errorf("store: update policy: %w", &net.OpError{
+	Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(10, 0, 0, 5), Port: 5432},
+	Err: os.NewSyscallError("connect", syscall.ECONNREFUSED),
+}))
+
+func (unavailableEngine) Exec(_ context.Context, _ authz.Principal, script string) ([]authz.Result, error) {
+	return nil, &authz.ExecError{Line: 1, Col: 1, Statement: script, Err: errDBDown}
+}
+
+func (unavailableEngine) Check(authz.Principal, string, string) (authz.Decision, error) {
+	return authz.Decision{}, errDBDown
+}
+
+// TestStoreUnavailable503: while the database is unreachable, REST
+// requests that need it fail closed with 503 and Retry-After, in JSON, and
+// say nothing of the database's address.
+func TestStoreUnavailable503(t *testing.T) {
+	f := newFixture(t, func(e api.Engine) api.Engine { return unavailableEngine{e} })
+	for _, r := range []response{
+		f.do(t, "POST", "/api/sql", f.admin, jsonType, sqlJSON("GRANT ROLE readers TO GROUP sales")),
+		f.do(t, "GET", "/api/check?uri=s3://bkt/x&operation=GetObject", f.admin, "", ""),
+	} {
+		if r.status != 503 || !strings.Contains(r.body, "policy store is unavailable") || r.header.Get("Retry-After") == "" {
+			t.Errorf("got %d %s (Retry-After %q), want 503 policy store is unavailable", r.status, r.body, r.header.Get("Retry-After"))
+		}
+		if strings.Contains(r.body, "10.0.0.5") {
+			t.Errorf("the answer names the database: %s", r.body)
+		}
+	}
+}
