@@ -776,6 +776,9 @@ type lakegateOptions struct {
 	// rest sections (timeouts, limits, allowed origins…).
 	ProxyExtra map[string]any
 	RESTExtra  map[string]any
+	// Store, when set, is rendered as the store section (driver, dsn…)
+	// instead of the data directory's SQLite.
+	Store map[string]any
 }
 
 // lakegateServer is a running `lakegate serve`.
@@ -910,6 +913,9 @@ func lakegateConfig(dataDir string, lg *lakegateServer, upstreamURL string, m *m
 			"access_key_id":     m.AccessKey,
 			"secret_access_key": m.SecretKey,
 		},
+	}
+	if o.Store != nil {
+		cfg["store"] = o.Store
 	}
 	maps.Copy(proxy, o.ProxyExtra)
 	maps.Copy(cfg["rest"].(map[string]any), o.RESTExtra)
