@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -274,6 +275,7 @@ func TestCORSPreflightLoadsBounded(t *testing.T) {
 	var wg sync.WaitGroup
 	var unavailable atomic.Int64
 	const n = 300
+	start := time.Now()
 	for i := range n {
 		wg.Go(func() {
 			resp, _ := sendPreflight(t, proxy, fmt.Sprintf("/unknown-%d/k", i), "https://app.test", "GET", "")
@@ -283,9 +285,10 @@ func TestCORSPreflightLoadsBounded(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	reads := src.reads.Load() - 1
-	if reads > int64(corsPreflightBurst) {
-		t.Errorf("%d preflights to unknown buckets made %d reads, want at most %d", n, reads, corsPreflightBurst)
+	// The burst, and what the rate refilled meanwhile (a slow machine).
+	bound := int64(corsPreflightBurst + math.Ceil(corsPreflightRate*time.Since(start).Seconds()))
+	if reads := src.reads.Load() - 1; reads > bound {
+		t.Errorf("%d preflights to unknown buckets made %d reads, want at most %d", n, reads, bound)
 	}
 	if unavailable.Load() == 0 {
 		t.Error("no preflight was answered 503")
