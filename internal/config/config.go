@@ -403,9 +403,11 @@ type Admin struct {
 	// admin; it must start with "lgt_".
 	Token string `yaml:"token"`
 	// Groups are the groups (from JWTs, the group resolver, LDAP or the
-	// host) whose members are catalog admins: each is granted admin_role
-	// at start. None by default: only the bootstrap user, and groups an
-	// admin grants ALL ON SERVER, are catalog admins.
+	// host) whose members are catalog admins: at each start the role
+	// config_admin_role (ALL ON SERVER) is granted to exactly these groups,
+	// so a group removed here loses it. None by default: only the
+	// bootstrap user, and groups an admin grants ALL ON SERVER, are
+	// catalog admins.
 	Groups []string `yaml:"groups"`
 }
 
