@@ -13,8 +13,9 @@ import (
 const revokeWithin = 10 * time.Second
 
 // TestRevokedUserKeysRefused: keys a user got from `lakegate users
-// create` and from POST /api/aws-credentials (with a JWT; the users table
-// names the user, so the table's groups apply) read through the proxy;
+// create` and from POST /api/aws-credentials (with a JWT for the same
+// name, whose keys act with the JWT's groups: the users table's are for
+// lakegate credentials only) read through the proxy;
 // after `lakegate users delete` the proxy refuses both. How long that
 // takes is logged.
 func TestRevokedUserKeysRefused(t *testing.T) {
@@ -29,8 +30,9 @@ func TestRevokedUserKeysRefused(t *testing.T) {
 	grantAnalysts(t, lg, bucket)
 
 	key, secret := lg.createUser(t, "rita", "analysts")
-	// The JWT claims no group: the session's groups are the users table's.
-	ritaJWT := signer.mint(t, "rita", nil, time.Now().Add(time.Hour))
+	// A JWT is not the users table's user of the same name: its keys act
+	// with its own groups claim.
+	ritaJWT := signer.mint(t, "rita", []string{"Analysts"}, time.Now().Add(time.Hour))
 	w.add(secret, ritaJWT)
 	sess := lg.awsCredentials(t, bearer(ritaJWT))
 	w.add(sess.SecretAccessKey)
@@ -102,15 +104,18 @@ func TestRevokedUserKeysRefused(t *testing.T) {
 		}
 	}
 
-	// The JWT is the identity provider's, not lakegate's: it still
-	// authenticates, and now gets the JWT's (no) groups, so its new keys
-	// read nothing.
+	// A JWT is the identity provider's, not lakegate's: it still
+	// authenticates, with its own groups whether or not the users table
+	// lists rita; one claiming no group gets none, so its keys read
+	// nothing.
 	t.Run("jwt_after_delete", func(t *testing.T) {
-		u, res, ok := lg.getUser(t, bearer(ritaJWT))
+		bare := signer.mint(t, "rita", nil, time.Now().Add(time.Hour))
+		w.add(bare)
+		u, res, ok := lg.getUser(t, bearer(bare))
 		if !ok || u.User != "rita" || len(u.Groups) != 0 {
 			t.Errorf("GET /api/get-user with rita's JWT after the delete: %s; want rita without groups", res)
 		}
-		c := lg.awsCredentials(t, bearer(ritaJWT))
+		c := lg.awsCredentials(t, bearer(bare))
 		w.add(c.SecretAccessKey)
 		if r := newS3User(lg, "rita (new keys)", c.AccessKeyID, c.SecretAccessKey).do(t, get); r.Status != http.StatusForbidden {
 			t.Errorf("new keys of the deleted rita, whose JWT names no group: GET %s: %d %s, want 403", get.Path, r.Status, r.Body)
