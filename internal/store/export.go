@@ -319,6 +319,10 @@ func (s *SQL) importTx(ctx context.Context, tx *sql.Tx, snap Snapshot, o ImportO
 	if err := exec(`UPDATE policy_version SET version = ? WHERE id = 1`, max(snap.Policy.Version, cur+1)); err != nil {
 		return fmt.Errorf("store: import: policy version: %w", err)
 	}
+	// As UpdatePolicy does: servers listening hear of it on commit.
+	if err := s.notifyPolicy(ctx, tx); err != nil {
+		return fmt.Errorf("store: import: %w", err)
+	}
 	return nil
 }
 
