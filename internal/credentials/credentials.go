@@ -24,8 +24,9 @@ type Store interface {
 	CreateAccessKey(ctx context.Context, k store.AccessKey) error
 	// PutAccessKey inserts or replaces a key.
 	PutAccessKey(ctx context.Context, k store.AccessKey) error
-	// ListAccessKeys returns the keys of a user.
-	ListAccessKeys(ctx context.Context, userName string) ([]store.AccessKey, error)
+	// ListAccessKeyIDs returns the ids of a user's keys (reading no
+	// secret: revoking must work when a secret does not decrypt).
+	ListAccessKeyIDs(ctx context.Context, userName string) ([]string, error)
 	// DeleteAccessKey removes a key or returns an error wrapping
 	// store.ErrNotFound.
 	DeleteAccessKey(ctx context.Context, accessKeyID string) error
@@ -73,15 +74,15 @@ func (s *Service) LookupCredential(ctx context.Context, accessKeyID string) (sig
 // belong to users known only to an identity provider). It returns the ids
 // of the deleted keys, for caches to drop, and how many tokens it deleted.
 func (s *Service) RevokeUser(ctx context.Context, userName string) (keyIDs []string, tokens int, err error) {
-	keys, err := s.store.ListAccessKeys(ctx, userName)
+	ids, err := s.store.ListAccessKeyIDs(ctx, userName)
 	if err != nil {
 		return nil, 0, fmt.Errorf("credentials: revoke %s: %w", userName, err)
 	}
-	for _, k := range keys {
-		if err := s.store.DeleteAccessKey(ctx, k.AccessKeyID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	for _, id := range ids {
+		if err := s.store.DeleteAccessKey(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return keyIDs, 0, fmt.Errorf("credentials: revoke %s: %w", userName, err)
 		}
-		keyIDs = append(keyIDs, k.AccessKeyID)
+		keyIDs = append(keyIDs, id)
 	}
 	if tokens, err = s.store.DeleteTokens(ctx, userName); err != nil {
 		return keyIDs, 0, fmt.Errorf("credentials: revoke %s: %w", userName, err)

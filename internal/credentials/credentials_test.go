@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,7 +107,7 @@ func (f failingStore) GetAccessKey(context.Context, string) (store.AccessKey, er
 }
 func (f failingStore) CreateAccessKey(context.Context, store.AccessKey) error { return f.err }
 func (f failingStore) PutAccessKey(context.Context, store.AccessKey) error    { return f.err }
-func (f failingStore) ListAccessKeys(context.Context, string) ([]store.AccessKey, error) {
+func (f failingStore) ListAccessKeyIDs(context.Context, string) ([]string, error) {
 	return nil, f.err
 }
 func (f failingStore) DeleteAccessKey(context.Context, string) error     { return f.err }
@@ -211,5 +212,35 @@ func TestRevokeUser(t *testing.T) {
 	if _, _, err := svc.RevokeUser(t.Context(), "failing"); err != nil {
 		// nothing to revoke is not an error
 		t.Errorf("RevokeUser of a user without keys: %v", err)
+	}
+}
+
+// TestRevokeUserUndecryptableKey: revoking needs only the keys' ids, so a
+// key the keyring cannot decrypt (written under a key not yet, or no
+// longer, in the key file: a rotation window) does not stop it.
+func TestRevokeUserUndecryptableKey(t *testing.T) {
+	st := openStore(t)
+	keyring := func(line string) *store.Keyring {
+		k, err := store.ParseKeyring([]byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	old := credentials.New(store.NewEncrypted(st, keyring("old:"+strings.Repeat("A", 43)+"=")))
+	key, err := old.Issue(t.Context(), "jdoe", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := credentials.New(store.NewEncrypted(st, keyring("new:"+strings.Repeat("B", 43)+"=")))
+	if _, err := svc.LookupCredential(t.Context(), key.AccessKeyID); !errors.Is(err, store.ErrDecrypt) {
+		t.Fatalf("lookup under another key = %v, want ErrDecrypt (the test's premise)", err)
+	}
+	ids, _, err := svc.RevokeUser(t.Context(), "jdoe")
+	if err != nil || len(ids) != 1 || ids[0] != key.AccessKeyID {
+		t.Fatalf("RevokeUser = %v, %v; want [%s]", ids, err, key.AccessKeyID)
+	}
+	if _, err := st.GetAccessKey(t.Context(), key.AccessKeyID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the undecryptable key is still stored: %v", err)
 	}
 }

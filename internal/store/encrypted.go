@@ -208,7 +208,8 @@ const (
 // a secret.
 //
 // Every method not listed here passes through: tokens (hashes) and the
-// policy hold nothing secret.
+// policy hold nothing secret, and ListAccessKeyIDs reads no secret (so
+// that revoking a user works while a key does not decrypt).
 type Encrypted struct {
 	Store
 	keys *Keyring

@@ -206,6 +206,29 @@ func (s *SQL) ListAccessKeys(ctx context.Context, userName string) ([]AccessKey,
 	return keys, nil
 }
 
+// ListAccessKeyIDs implements Store.
+func (s *SQL) ListAccessKeyIDs(ctx context.Context, userName string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT access_key_id FROM access_keys
+		WHERE ? = '' OR user_name = ?`), userName, userName)
+	if err != nil {
+		return nil, fmt.Errorf("store: list access keys: %w", err)
+	}
+	defer rows.Close()
+	ids := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: list access keys: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list access keys: %w", err)
+	}
+	slices.Sort(ids) // byte order, as ListAccessKeys
+	return ids, nil
+}
+
 // DeleteAccessKey implements Store.
 func (s *SQL) DeleteAccessKey(ctx context.Context, accessKeyID string) error {
 	res, err := s.db.ExecContext(ctx, s.d.rebind(`DELETE FROM access_keys WHERE access_key_id = ?`), accessKeyID)

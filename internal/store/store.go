@@ -73,6 +73,10 @@ type Store interface {
 	// ListAccessKeys returns the keys of userName ("" for all users) ordered
 	// by access key id.
 	ListAccessKeys(ctx context.Context, userName string) ([]AccessKey, error)
+	// ListAccessKeyIDs returns the ids of userName's keys ("" for all
+	// users) in the same order, reading no secret (so that revoking a user
+	// needs no decryption).
+	ListAccessKeyIDs(ctx context.Context, userName string) ([]string, error)
 	// DeleteAccessKey removes the key or returns an error wrapping
 	// ErrNotFound.
 	DeleteAccessKey(ctx context.Context, accessKeyID string) error

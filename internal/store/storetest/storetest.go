@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -267,6 +268,12 @@ func testList(t *testing.T, s store.Store) {
 	}
 	if !equal(alice[0], key("LGA", "alice")) {
 		t.Errorf("listed key %+v lost fields", alice[0])
+	}
+	for user, want := range map[string]string{"": "LGA LGB LGC", "alice": "LGA LGB", "nobody": ""} {
+		got, err := s.ListAccessKeyIDs(ctx, user)
+		if err != nil || strings.Join(got, " ") != want {
+			t.Errorf("ListAccessKeyIDs(%q) = %q, %v; want %q", user, got, err, want)
+		}
 	}
 }
 
