@@ -146,6 +146,8 @@ func mysqlErrKind(err error) errKind {
 		return errForeignKey
 	case 1213, 1205: // ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT
 		return errRetry
+	case 1020: // ER_CHECKREAD: MariaDB's innodb_snapshot_isolation, "Record has changed since last read"
+		return errRetry
 	}
 	return errOther
 }
