@@ -121,10 +121,11 @@ func newStoreReencryptCmd(stdout io.Writer) *cobra.Command {
 		Short: "Encrypt every stored secret with the current key of store.encryption_key_file",
 		Long: `reencrypt rewrites every secret of the configured store (--config,
 LAKEGATE_* variables, as serve reads them) that is plaintext or encrypted with
-another key than the first of store.encryption_key_file. Run it after turning
-encryption on, and when rotating: add the new key as the first line, restart
-the servers, reencrypt, then remove the old key. It is safe while servers
-run: a value changed meanwhile is left to its writer.`,
+another key than the current one of store.encryption_key_file. Run it after
+turning encryption on, and when rotating: add the new key as a decrypt-only
+line and restart every server, make it current and restart every server,
+reencrypt, then remove the old key (README, "Secrets at rest"). It is safe
+while servers run: a value changed meanwhile is left to its writer.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(path, os.LookupEnv)

@@ -44,9 +44,10 @@ const KeyringFileMode = 0o600
 // keyIDPattern is what a key id may be: it is stored in every value.
 var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
-// Keyring holds the keys that encrypt secrets at rest: the first (current)
-// key encrypts every new value; every key decrypts the values written with
-// it. Rotating means adding a new key first, re-encrypting, then removing
+// Keyring holds the keys that encrypt secrets at rest: the current key
+// encrypts every new value; every key decrypts the values written with it.
+// Rotating (README, "Secrets at rest") takes two restarts: the new key is
+// added decrypt-only, then made current; then re-encrypting, then removing
 // the old one.
 type Keyring struct {
 	current string
@@ -86,11 +87,14 @@ func LoadKeyring(path string) (*Keyring, error) {
 // ParseKeyring parses a key file: one key per line as
 //
 //	<id>:<base64 of 32 random bytes>
+//	decrypt-only <id>:<base64 of 32 random bytes>
 //
 // (standard base64, padded; e.g. `echo "k1:$(openssl rand -base64 32)"`).
 // Ids are 1 to 64 of A-Z a-z 0-9 . _ - and distinct. Empty lines and lines
-// starting with # are ignored. The first key is the current one. Errors
-// never quote key material.
+// starting with # are ignored. The first key not marked decrypt-only is
+// the current one; a decrypt-only key only decrypts (a rotation's first
+// phase, so that every server can read the new key's values before any
+// server writes them). Errors never quote key material.
 func ParseKeyring(data []byte) (*Keyring, error) {
 	k := &Keyring{aeads: map[string]cipher.AEAD{}}
 	for i, line := range strings.Split(string(data), "\n") {
@@ -98,6 +102,8 @@ func ParseKeyring(data []byte) (*Keyring, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
+		line, decryptOnly := strings.CutPrefix(line, decryptOnlyMarker)
+		line = strings.TrimSpace(line)
 		id, b64, ok := strings.Cut(line, ":")
 		if !ok {
 			return nil, fmt.Errorf("line %d: want <id>:<base64 key>", i+1)
@@ -126,21 +132,36 @@ func ParseKeyring(data []byte) (*Keyring, error) {
 		}
 		k.aeads[id] = aead
 		k.ids = append(k.ids, id)
-		if k.current == "" {
+		if k.current == "" && !decryptOnly {
 			k.current = id
 		}
 	}
-	if k.current == "" {
+	if len(k.ids) == 0 {
 		return nil, errors.New("no key (want lines <id>:<base64 of 32 bytes>)")
+	}
+	if k.current == "" {
+		return nil, errors.New("every key is decrypt-only: one must encrypt (a line without the marker)")
 	}
 	return k, nil
 }
 
+// decryptOnlyMarker starts the line of a key that only decrypts.
+const decryptOnlyMarker = "decrypt-only "
+
 // Current returns the id of the key new values are encrypted with.
 func (k *Keyring) Current() string { return k.current }
 
-// IDs returns the ids of every key, the current one first.
-func (k *Keyring) IDs() []string { return append([]string(nil), k.ids...) }
+// IDs returns the ids of every key, the current one first, the others in
+// the file's order.
+func (k *Keyring) IDs() []string {
+	ids := []string{k.current}
+	for _, id := range k.ids {
+		if id != k.current {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
 
 // seal encrypts plain for the record named by aad with the current key.
 func (k *Keyring) seal(plain []byte, aad string) (string, error) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +37,11 @@ func TestParseKeyring(t *testing.T) {
 	}{
 		{name: "one", in: keyLine("k1", 1), current: "k1", ids: "k1"},
 		{name: "first is current", in: "# rotated 2026-12\n\n" + keyLine("new", 2) + "\n  " + keyLine("old", 1) + "  \n", current: "new", ids: "new,old"},
+		// Rotation's first phase: the new key decrypts but is not current.
+		{name: "decrypt-only first", in: "decrypt-only " + keyLine("new", 2) + "\n" + keyLine("old", 1), current: "old", ids: "old,new"},
+		{name: "decrypt-only spaces", in: keyLine("old", 1) + "\n  decrypt-only   " + keyLine("new", 2), current: "old", ids: "old,new"},
+		{name: "only decrypt-only", in: "decrypt-only " + keyLine("new", 2), err: "every key is decrypt-only"},
+		{name: "unknown marker", in: "decrypt " + keyLine("new", 2), err: "line 1: key id must be"},
 		{name: "empty", in: "# nothing\n", err: "no key"},
 		{name: "no colon", in: "k1", err: "line 1: want <id>:<base64 key>"},
 		{name: "bad id", in: "k 1:" + base64.StdEncoding.EncodeToString(make([]byte, 32)), err: "key id must be"},
@@ -327,5 +333,29 @@ func TestSwapIsCompareAndSwap(t *testing.T) {
 	}
 	if v, _ := s.EnsureSecret(ctx, "n", []byte("z")); string(v) != "b" {
 		t.Errorf("secret = %q, want b", v)
+	}
+}
+
+// TestRotationPhases: a rolling restart through each phase of a rotation
+// leaves every value readable by every server: in phase 1 the new key only
+// decrypts, in phase 2 it is current and the old one still decrypts.
+func TestRotationPhases(t *testing.T) {
+	ctx := t.Context()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "lakegate.db"))
+	before := store.NewEncrypted(s, keyring(t, keyLine("k1", 1)))
+	phase1 := store.NewEncrypted(s, keyring(t, keyLine("k1", 1), "decrypt-only "+keyLine("k2", 2)))
+	phase2 := store.NewEncrypted(s, keyring(t, keyLine("k2", 2), keyLine("k1", 1)))
+	// Servers of adjacent phases run together during a rolling restart.
+	for i, pair := range [][2]*store.Encrypted{{before, phase1}, {phase1, before}, {phase1, phase2}, {phase2, phase1}} {
+		id := fmt.Sprintf("LGK%d", i)
+		if err := pair[0].CreateAccessKey(ctx, store.AccessKey{AccessKeyID: id, SecretAccessKey: "s" + id, UserName: "u"}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := pair[1].GetAccessKey(ctx, id); err != nil || got.SecretAccessKey != "s"+id {
+			t.Errorf("step %d: written by one phase, read by the next: %+v, %v", i, got, err)
+		}
+	}
+	if phase1.Keyring().Current() != "k1" {
+		t.Errorf("phase 1 encrypts with %s, want k1", phase1.Keyring().Current())
 	}
 }
