@@ -2,10 +2,12 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +34,7 @@ func exportTests(newStore func(t *testing.T) store.Store) []struct {
 		{"ImportRefusesNonEmpty", testImportRefusesNonEmpty},
 		{"ImportReplace", testImportReplace},
 		{"ImportIsAtomic", testImportAtomic},
+		{"ImportConcurrentWithUpdates", testImportConcurrent},
 		{"EncryptedAtRest", testEncryptedAtRest},
 		{"EncryptedCopy", func(t *testing.T, s store.Store) { testEncryptedCopy(t, s, newStore(t)) }},
 		{"Reencrypt", testReencrypt},
@@ -296,6 +299,46 @@ func testImportReplace(t *testing.T, s store.Store) {
 	}
 	if got.Policy.Version <= before {
 		t.Errorf("version after Replace %d, want more than %d", got.Policy.Version, before)
+	}
+}
+
+// testImportConcurrent runs Imports (with Replace) alongside policy
+// updates. Each commit must raise the version by one, as an update does
+// (the snapshot's version is lower): an Import that read the version
+// before an update committed and then wrote the same number would leave
+// two different policies under one version, which the servers' caches
+// keyed by version would not tell apart.
+func testImportConcurrent(t *testing.T, s store.Store) {
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	const updaters, importers, each = 4, 2, 8
+	v0 := version(t, s)
+	var wg sync.WaitGroup
+	for w := range updaters {
+		wg.Go(func() {
+			for i := range each {
+				role := fmt.Sprintf("role-%d-%d", w, i)
+				if err := s.UpdatePolicy(ctx, func(tx store.PolicyTx) error { return tx.CreateRole(ctx, role) }); err != nil {
+					t.Errorf("update %s: %v", role, err)
+				}
+			}
+		})
+	}
+	for w := range importers {
+		wg.Go(func() {
+			for i := range each {
+				role := fmt.Sprintf("imported-%d-%d", w, i)
+				snap := store.Snapshot{Policy: store.PolicyData{Version: 1, Roles: []store.RoleRecord{{Name: role}}}}
+				if err := s.Import(ctx, snap, store.ImportOptions{Replace: true}); err != nil {
+					t.Errorf("import %s: %v", role, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if v, want := version(t, s), v0+(updaters+importers)*each; v != want {
+		t.Errorf("PolicyVersion = %d after %d commits from %d, want %d (a commit did not raise it)",
+			v, (updaters+importers)*each, v0, want)
 	}
 }
 

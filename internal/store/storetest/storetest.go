@@ -76,6 +76,26 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 }
 
+// RunConcurrency runs the tests of concurrent writers alone (a subset of
+// Run), for a database set up differently, e.g. with a stricter default
+// isolation level than the store expects.
+func RunConcurrency(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+	for _, tt := range []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"Concurrent", testConcurrent},
+		{"EnsureSecretConcurrent", testEnsureSecretConcurrent},
+		{"ConcurrentUpdatePolicy", testConcurrentUpdatePolicy},
+		{"ImportConcurrentWithUpdates", testImportConcurrent},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.fn(t, newStore(t))
+		})
+	}
+}
+
 // ms is the precision stores keep.
 func ms(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 
