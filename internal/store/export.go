@@ -207,7 +207,7 @@ var contentTables = []string{"grants", "role_groups", "roles", "user_groups", "u
 // Import implements Exporter. Errors name records but never a secret or a
 // token hash.
 func (s *SQL) Import(ctx context.Context, snap Snapshot, o ImportOptions) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(ctx, s.d.writeTx)
 	if err != nil {
 		return fmt.Errorf("store: import: %w", err)
 	}
@@ -225,6 +225,17 @@ func (s *SQL) importTx(ctx context.Context, tx *sql.Tx, snap Snapshot, o ImportO
 	exec := func(q string, args ...any) error {
 		_, err := tx.ExecContext(ctx, s.d.rebind(q), args...)
 		return err
+	}
+	// The version goes up first, as in UpdatePolicy: the row lock
+	// serializes Import with updates and other Imports, and no concurrent
+	// commit can end at the same version. The snapshot's version, when
+	// higher, is set at the end.
+	n, err := execCount(ctx, tx, `UPDATE policy_version SET version = version + 1 WHERE id = 1`)
+	if err != nil {
+		return fmt.Errorf("store: import: policy version: %w", err)
+	}
+	if n != 1 {
+		return errors.New("store: import: the policy_version row is missing")
 	}
 	if o.Replace {
 		for _, t := range contentTables {
@@ -312,11 +323,8 @@ func (s *SQL) importTx(ctx context.Context, tx *sql.Tx, snap Snapshot, o ImportO
 		}
 	}
 
-	var cur int64
-	if err := tx.QueryRowContext(ctx, `SELECT version FROM policy_version WHERE id = 1`).Scan(&cur); err != nil {
-		return fmt.Errorf("store: import: policy version: %w", err)
-	}
-	if err := exec(`UPDATE policy_version SET version = ? WHERE id = 1`, max(snap.Policy.Version, cur+1)); err != nil {
+	// Raised by one above, under the lock; the snapshot's if higher.
+	if err := exec(`UPDATE policy_version SET version = ? WHERE id = 1 AND version < ?`, snap.Policy.Version, snap.Policy.Version); err != nil {
 		return fmt.Errorf("store: import: policy version: %w", err)
 	}
 	// As UpdatePolicy does: servers listening hear of it on commit.

@@ -44,7 +44,7 @@ func (s *SQL) UpdatePolicy(ctx context.Context, fn func(tx PolicyTx) error) erro
 
 // updatePolicy is one attempt of UpdatePolicy.
 func (s *SQL) updatePolicy(ctx context.Context, fn func(tx PolicyTx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(ctx, s.d.writeTx)
 	if err != nil {
 		return fmt.Errorf("store: update policy: %w", err)
 	}

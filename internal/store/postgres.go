@@ -35,7 +35,9 @@ var postgresDialect = dialect{
 	ensureSecret: sqliteDialect.ensureSecret,
 	// One snapshot for the whole transaction; READ COMMITTED, the default,
 	// takes one per statement.
-	readTx:  sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
+	readTx: sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
+	// Whatever the database's default_transaction_isolation says.
+	writeTx: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	errKind: postgresErrKind,
 }
 

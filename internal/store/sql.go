@@ -36,6 +36,14 @@ type dialect struct {
 	// (LoadPolicy): SQLite's deferred BEGIN does in WAL mode; PostgreSQL and
 	// MySQL need sql.LevelRepeatableRead.
 	readTx sql.TxOptions
+	// writeTx begins the transactions that write the policy (UpdatePolicy,
+	// Import), which serialize on the policy_version row lock and then
+	// rely on the isolation level named here (nil: the database's
+	// default, which for SQLite and InnoDB is what they rely on). PostgreSQL
+	// pins READ COMMITTED: under REPEATABLE READ or SERIALIZABLE, set as a
+	// database's default, the lock's holder after a commit fails with a
+	// serialization error instead of seeing that commit.
+	writeTx *sql.TxOptions
 
 	// errKind classifies the driver's errors.
 	errKind func(error) errKind
