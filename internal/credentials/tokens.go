@@ -122,22 +122,54 @@ func (t *Tokens) Ensure(ctx context.Context, raw, userName string) error {
 	// The record is made first, so a token is never registered without
 	// it. A record that was there already means the token was registered
 	// and deleted since, unless another process sharing the store is
-	// registering it at this moment (then it is found now).
+	// registering it at this moment: it made the record and is about to
+	// create the token, which is looked for until ensureRaceWait passed.
 	mark := RandomToken(24)
 	got, err := t.store.EnsureSecret(ctx, registeredName(h), []byte(mark))
 	if err != nil {
 		return fmt.Errorf("credentials: ensure token: %w", err)
 	}
 	if string(got) != mark {
-		if old, err := t.store.GetToken(ctx, h); err == nil && old.UserName == userName {
-			return nil
-		}
-		return fmt.Errorf("credentials: ensure token for user %s: %w", userName, ErrTokenRevoked)
+		return t.awaitRegistered(ctx, h, userName)
 	}
 	if err := t.store.CreateToken(ctx, store.Token{Hash: h, UserName: userName, CreatedAt: t.now().UTC()}); err != nil {
 		return fmt.Errorf("credentials: ensure token: %w", err)
 	}
 	return nil
+}
+
+// ensureRaceWait bounds how long Ensure waits for another process that
+// recorded the token to create it (two servers starting at once on a fresh
+// store); ensureRacePoll is how often it looks.
+const (
+	ensureRaceWait = 2 * time.Second
+	ensureRacePoll = 50 * time.Millisecond
+)
+
+// awaitRegistered is Ensure's answer when the token with hash h was
+// recorded already: nil once the token exists for userName, within
+// ensureRaceWait; ErrTokenRevoked when it does not appear.
+func (t *Tokens) awaitRegistered(ctx context.Context, h, userName string) error {
+	deadline := time.Now().Add(ensureRaceWait)
+	for {
+		old, err := t.store.GetToken(ctx, h)
+		switch {
+		case err == nil && old.UserName == userName:
+			return nil
+		case err == nil:
+			return fmt.Errorf("credentials: the configured token already belongs to user %s", old.UserName)
+		case !errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("credentials: ensure token: %w", err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("credentials: ensure token for user %s: %w", userName, ErrTokenRevoked)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("credentials: ensure token: %w", ctx.Err())
+		case <-time.After(ensureRacePoll):
+		}
+	}
 }
 
 // Authenticate returns the user raw belongs to, or an error wrapping

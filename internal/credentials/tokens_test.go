@@ -267,3 +267,44 @@ func TestEnsureRevoked(t *testing.T) {
 		t.Errorf("Ensure of a new token after the revocation: %v", err)
 	}
 }
+
+// slowCreate is a TokenStore whose CreateToken starts after a delay, and
+// which says when its EnsureSecret returned: a server between recording
+// the token it registers and creating it.
+type slowCreate struct {
+	credentials.TokenStore
+	delay    time.Duration
+	recorded chan struct{}
+}
+
+func (s slowCreate) EnsureSecret(ctx context.Context, name string, value []byte) ([]byte, error) {
+	defer close(s.recorded)
+	return s.TokenStore.EnsureSecret(ctx, name, value)
+}
+
+func (s slowCreate) CreateToken(ctx context.Context, tok store.Token) error {
+	time.Sleep(s.delay)
+	return s.TokenStore.CreateToken(ctx, tok)
+}
+
+// TestEnsureConcurrentStart: two servers sharing a fresh store register
+// the same configured token at once; the one that finds the other's record
+// before the token exists must not take the token for revoked.
+func TestEnsureConcurrentStart(t *testing.T) {
+	ctx := t.Context()
+	_, st, _ := tokens(t)
+	raw := credentials.TokenPrefix + credentials.RandomToken(40)
+	slow := slowCreate{TokenStore: st, delay: 300 * time.Millisecond, recorded: make(chan struct{})}
+	errA := make(chan error, 1)
+	go func() { errA <- credentials.NewTokens(slow).Ensure(ctx, raw, "admin") }()
+	<-slow.recorded
+	if err := credentials.NewTokens(st).Ensure(ctx, raw, "admin"); err != nil {
+		t.Errorf("server B: Ensure = %v, want nil (A is registering the token)", err)
+	}
+	if err := <-errA; err != nil {
+		t.Errorf("server A: Ensure = %v", err)
+	}
+	if user, err := credentials.NewTokens(st).Authenticate(ctx, raw); err != nil || user != "admin" {
+		t.Errorf("Authenticate = %q, %v", user, err)
+	}
+}
