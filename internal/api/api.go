@@ -34,6 +34,9 @@ type Engine interface {
 	Check(p authz.Principal, target, operation string) (authz.Decision, error)
 	PutUser(ctx context.Context, name string, groups []string) error
 	DeleteUser(ctx context.Context, name string) error
+	// Fresh fails (store.ErrUnavailable) while the policy in force may be
+	// stale; authenticated requests are then refused with 503.
+	Fresh() error
 }
 
 // Tokens authenticates and issues bearer tokens.

@@ -201,6 +201,13 @@ func (h *handler) authed(next func(w http.ResponseWriter, r *http.Request, calle
 // authedID is authed for handlers that need the identity too.
 func (h *handler) authedID(next func(w http.ResponseWriter, r *http.Request, c caller)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// Fail closed while the policy may miss a change made through
+		// another server (a REVOKE): who the caller is and may do depend
+		// on it.
+		if err := h.Engine.Fresh(); err != nil {
+			h.internal(w, r, err)
+			return
+		}
 		id, granted, ok := h.identify(w, r)
 		if !ok {
 			return

@@ -49,3 +49,31 @@ func TestStoreUnavailable503(t *testing.T) {
 		}
 	}
 }
+
+// staleEngine is an engine whose policy could not be reloaded for longer
+// than store.max_staleness (authz.Engine.Fresh).
+type staleEngine struct{ api.Engine }
+
+func (staleEngine) Fresh() error {
+	return fmt.Errorf("%w: the policy could not be reloaded from the store for 11s (store.max_staleness 10s)", store.ErrUnavailable)
+}
+
+// TestStalePolicy503: while the policy in force is older than
+// store.max_staleness, authenticated REST requests, catalog admins'
+// changes included, fail closed with 503 rather than being decided on a
+// policy that may miss a REVOKE made through another server.
+func TestStalePolicy503(t *testing.T) {
+	f := newFixture(t, func(e api.Engine) api.Engine { return staleEngine{e} })
+	for _, r := range []response{
+		f.do(t, "POST", "/api/users", f.admin, jsonType, `{"name": "carol", "groups": ["admin"]}`),
+		f.do(t, "DELETE", "/api/users/alice", f.admin, "", ""),
+		f.do(t, "GET", "/api/get-user", f.bob, "", ""),
+	} {
+		if r.status != 503 || !strings.Contains(r.body, "policy store is unavailable") || r.header.Get("Retry-After") == "" {
+			t.Errorf("got %d %s (Retry-After %q), want 503 policy store is unavailable", r.status, r.body, r.header.Get("Retry-After"))
+		}
+	}
+	if f.engine.KnownUser("carol") || !f.engine.KnownUser("alice") {
+		t.Error("a change went through on a stale policy")
+	}
+}

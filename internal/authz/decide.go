@@ -16,8 +16,12 @@ type Decision = policy.Decision
 // bucket and key. For ScopeListing, key is the listing's prefix; for
 // ScopeEachKey it is one of the keys (call Decide once per key). A
 // principal outside the required group (Principal.MissingGroup) is refused
-// everything, with that as the reason.
+// everything, with that as the reason; while the policy is not Fresh,
+// everyone is, as Unavailable.
 func (e *Engine) Decide(p Principal, a request.Access, bucket, key string) Decision {
+	if d := e.staleDecision(); d != nil {
+		return *d
+	}
 	if p.MissingGroup != "" && len(p.Groups) == 0 {
 		return Decision{Reason: fmt.Sprintf("user %s is not a member of the required group %q (groups.required) and is not a catalog admin, so holds no grant",
 			p.User, p.MissingGroup)}
@@ -88,14 +92,20 @@ func decideListing(pol *policy.Policy, p Principal, any grants.Privileges, bucke
 		"groups %v hold %s below %s; the listing shows only what those grants cover", p.Groups, below[0], uri(bucket, prefix))}
 }
 
-// View returns what p may see of bucket with priv, for filtering listings.
+// View returns what p may see of bucket with priv, for filtering listings;
+// nothing while the policy is not Fresh.
 func (e *Engine) View(p Principal, bucket string, priv grants.Privilege) *policy.View {
-	return e.cur.Load().pol.View(p.Groups, bucket, priv)
+	groups := p.Groups
+	if e.Fresh() != nil {
+		groups = nil
+	}
+	return e.cur.Load().pol.View(groups, bucket, priv)
 }
 
-// BucketVisible reports whether ListBuckets may show bucket to p.
+// BucketVisible reports whether ListBuckets may show bucket to p; no
+// bucket is visible while the policy is not Fresh.
 func (e *Engine) BucketVisible(p Principal, bucket string) bool {
-	return e.cur.Load().pol.HasAnyGrantInBucket(p.Groups, bucket)
+	return e.Fresh() == nil && e.cur.Load().pol.HasAnyGrantInBucket(p.Groups, bucket)
 }
 
 func uri(bucket, key string) string {
@@ -108,6 +118,9 @@ func uri(bucket, key string) string {
 // Check explains whether p may perform operation on target (s3://bucket
 // or s3://bucket/key; s3a:// accepted). For listings the key is the prefix.
 func (e *Engine) Check(p Principal, target, operation string) (Decision, error) {
+	if err := e.Fresh(); err != nil {
+		return Decision{}, err
+	}
 	op, ok := request.ParseOperation(operation)
 	if !ok {
 		return Decision{}, fmt.Errorf("%w: unknown S3 operation %q (use an API action name such as GetObject, PutObject, ListObjectsV2)", ErrInvalid, operation)

@@ -27,6 +27,9 @@ import (
 	"github.com/lakegate/lakegate/internal/store"
 )
 
+// DefaultMaxStaleness is Options.MaxStaleness's default.
+const DefaultMaxStaleness = 10 * time.Second
+
 // Store is what the engine needs from the policy store.
 type Store interface {
 	UpdatePolicy(ctx context.Context, fn func(tx store.PolicyTx) error) error
@@ -60,6 +63,15 @@ type Options struct {
 	// group, so that a directory group called "Admin" is not catalog admin
 	// unless the configuration says so (admin.groups).
 	ReservedGroups []string
+	// MaxStaleness bounds how long the policy in force may go without
+	// being confirmed current with the store (store.max_staleness): past
+	// it, with reloads failing, every decision is refused as unavailable
+	// rather than made on a policy that may miss a REVOKE committed through
+	// another server. Zero means DefaultMaxStaleness; it is raised to twice
+	// PollInterval, since the policy is confirmed only once a poll.
+	MaxStaleness time.Duration
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 }
 
 // Engine is the live policy. It is safe for concurrent use.
@@ -74,6 +86,12 @@ type Engine struct {
 	required string
 	// reserved is Options.ReservedGroups, lower-cased.
 	reserved map[string]bool
+	// maxStale is Options.MaxStaleness; now is Options.Now.
+	maxStale time.Duration
+	now      func() time.Time
+	// confirmed is when the last successful check against the store
+	// began (unix nanoseconds): the policy in force was current then.
+	confirmed atomic.Int64
 }
 
 // snapshot is one compiled version of the policy.
@@ -104,7 +122,15 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if poll <= 0 {
 		poll = time.Second
 	}
-	e := &Engine{st: o.Store, log: log, poll: poll, changes: o.Changes, required: o.RequiredGroup}
+	e := &Engine{st: o.Store, log: log, poll: poll, changes: o.Changes, required: o.RequiredGroup,
+		maxStale: o.MaxStaleness, now: o.Now}
+	if e.maxStale <= 0 {
+		e.maxStale = DefaultMaxStaleness
+	}
+	e.maxStale = max(e.maxStale, 2*poll)
+	if e.now == nil {
+		e.now = time.Now
+	}
 	for _, g := range o.ReservedGroups {
 		if e.reserved == nil {
 			e.reserved = map[string]bool{}
@@ -120,7 +146,8 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 // Run polls the store's policy version until ctx ends, and checks it at
 // once on every Options.Changes wake-up, reloading when it changed.
 // Failures are logged (once until the store answers again) and the last
-// good policy stays in force.
+// good policy stays in force for at most Options.MaxStaleness after the
+// last successful check; past it decisions are refused (see Fresh).
 func (e *Engine) Run(ctx context.Context) {
 	t := time.NewTicker(e.poll)
 	defer t.Stop()
@@ -137,12 +164,37 @@ func (e *Engine) Run(ctx context.Context) {
 		case ctx.Err() != nil:
 			return
 		case err != nil && !failing:
-			e.log.Warn("policy reload failed; keeping the last policy until the store answers", "err", err)
+			e.log.Warn("policy reload failed; keeping the last policy for at most store.max_staleness, then refusing every request until the store answers",
+				"max_staleness", e.maxStale, "err", err)
 		case err == nil && failing:
 			e.log.Info("policy store answers again", "version", e.Version())
 		}
 		failing = err != nil
 	}
+}
+
+// Fresh returns nil while the policy in force was confirmed current with
+// the store within Options.MaxStaleness, else an error wrapping
+// store.ErrUnavailable (503): decisions are then refused, since a change
+// committed through another server sharing the store (a REVOKE) may be
+// missing from it.
+func (e *Engine) Fresh() error {
+	age := e.now().Sub(time.Unix(0, e.confirmed.Load()))
+	if age <= e.maxStale {
+		return nil
+	}
+	return fmt.Errorf("%w: the policy could not be reloaded from the store for %s (store.max_staleness %s)",
+		store.ErrUnavailable, age.Truncate(time.Millisecond), e.maxStale)
+}
+
+// staleDecision is the refusal of every question while the policy is not
+// Fresh, or nil.
+func (e *Engine) staleDecision() *Decision {
+	err := e.Fresh()
+	if err == nil {
+		return nil
+	}
+	return &Decision{Reason: err.Error(), Unavailable: true}
 }
 
 // Version is the policy version in force.
@@ -153,12 +205,14 @@ func (e *Engine) Version() int64 { return e.cur.Load().version }
 func (e *Engine) reload(ctx context.Context, force bool) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	start := e.now()
 	if cur := e.cur.Load(); cur != nil && !force {
 		v, err := e.st.PolicyVersion(ctx)
 		if err != nil {
 			return fmt.Errorf("authz: policy version: %w", err)
 		}
 		if v == cur.version {
+			e.confirm(start)
 			return nil
 		}
 	}
@@ -171,7 +225,15 @@ func (e *Engine) reload(ctx context.Context, force bool) error {
 		return err
 	}
 	e.cur.Store(snap)
+	e.confirm(start)
 	return nil
+}
+
+// confirm records that the policy in force was current at t.
+func (e *Engine) confirm(t time.Time) {
+	if n := t.UnixNano(); n > e.confirmed.Load() {
+		e.confirmed.Store(n)
+	}
 }
 
 // compile turns stored rows into a compiled policy. A row that does not
@@ -342,9 +404,10 @@ func (e *Engine) KnownUser(user string) bool {
 	return ok
 }
 
-// IsCatalogAdmin reports whether p holds ALL ON SERVER.
+// IsCatalogAdmin reports whether p holds ALL ON SERVER; no one does while
+// the policy is not Fresh.
 func (e *Engine) IsCatalogAdmin(p Principal) bool {
-	return e.cur.Load().pol.IsCatalogAdmin(p.Groups)
+	return e.Fresh() == nil && e.cur.Load().pol.IsCatalogAdmin(p.Groups)
 }
 
 // Policy returns the compiled policy in force.

@@ -14,6 +14,7 @@ package config
 import (
 	"time"
 
+	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/store"
 )
 
@@ -285,6 +286,14 @@ type Store struct {
 	// unless the DSN sets statement_timeout (postgres) or readTimeout
 	// (mysql); 0 means none.
 	StatementTimeout time.Duration `yaml:"statement_timeout"`
+	// MaxStaleness bounds how long the policy in force may go without
+	// being reloaded from the store: past it, with the store unreadable
+	// (or a policy it cannot compile, or a load exceeding
+	// statement_timeout), every request is refused with 503, by this
+	// server and by the node proxies following it, rather than decided
+	// on a policy that may miss a REVOKE made through another server.
+	// Must be positive.
+	MaxStaleness time.Duration `yaml:"max_staleness"`
 	// EncryptionKeyFile, when set, is a file (mode 0600) of keys that
 	// encrypt the secrets the store holds (access key secrets, the listing
 	// seal key) with AES-256-GCM: one "<id>:<base64 of 32 bytes>" per line,
@@ -484,6 +493,7 @@ func Default() *Config {
 			ConnMaxIdleTime:  store.DefaultConnMaxIdleTime,
 			ConnectTimeout:   store.DefaultConnectTimeout,
 			StatementTimeout: store.DefaultStatementTimeout,
+			MaxStaleness:     authz.DefaultMaxStaleness,
 		},
 		Upstream: Upstream{Region: DefaultRegion, RoleSessionDuration: DefaultRoleSessionTTL, RoleSessionName: DefaultRoleSessionName},
 		Log:      Log{Level: "info", Format: "text"},

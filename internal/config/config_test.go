@@ -577,12 +577,13 @@ func TestValidate(t *testing.T) {
 			name: "store pool and timeouts out of range",
 			modify: func(c *config.Config) {
 				c.Store.MaxOpenConns, c.Store.MaxIdleConns = 4, 5
-				c.Store.ConnectTimeout = 0
+				c.Store.ConnectTimeout, c.Store.MaxStaleness = 0, 0
 				c.Store.ConnMaxLifetime, c.Store.ConnMaxIdleTime, c.Store.StatementTimeout = -1, -time.Second, -time.Minute
 			},
 			want: []string{
 				"store.max_idle_conns: 5 is not between 0 and store.max_open_conns (4)",
 				"store.connect_timeout: must be positive",
+				"store.max_staleness: must be positive",
 				"store.conn_max_lifetime: must not be negative",
 				"store.conn_max_idle_time: must not be negative",
 				"store.statement_timeout: must not be negative",

@@ -127,6 +127,7 @@ func (c *Config) Validate() error {
 		v.add("store.max_idle_conns", fmt.Sprintf("%d is not between 0 and store.max_open_conns (%d)", c.Store.MaxIdleConns, c.Store.MaxOpenConns))
 	}
 	v.positive("store.connect_timeout", c.Store.ConnectTimeout)
+	v.positive("store.max_staleness", c.Store.MaxStaleness)
 	for _, f := range []struct {
 		path string
 		d    time.Duration

@@ -43,6 +43,7 @@ type env struct {
 	srv     *httptest.Server
 	remote  *Remote
 	calls   atomic.Int64 // internal API requests served
+	stale   atomic.Bool  // the server's policy is older than its max staleness
 	now     atomic.Int64 // the Remote's clock (unix nanoseconds)
 	keyID   string
 	secret  string
@@ -81,7 +82,7 @@ func newEnv(t testing.TB, follow bool) *env {
 	}
 	e.keyID, e.secret = k.AccessKeyID, k.SecretAccessKey
 	h, err := NewHandler(HandlerOptions{
-		System: systoken.NewVerifier(key), Keys: creds, Engine: e.fx.Engine,
+		System: systoken.NewVerifier(key), Keys: creds, Engine: staleSwitch{e.fx.Engine, &e.stale},
 		Upstream: staticUpstream{}, Feed: e.feed, SealKey: []byte("0123456789abcdef0123456789abcdef"),
 		Targets: &testTargets,
 	})

@@ -497,8 +497,12 @@ func (r *Remote) call(ctx context.Context, method, path string, in, out any) err
 	if err != nil {
 		return err
 	}
-	// Any answer, even an error, shows the server is there.
-	r.lastContact.Store(r.o.Now().UnixNano())
+	// Any answer, even an error, shows the server is there, except a 503:
+	// its policy store is away or its policy stale, so it cannot vouch
+	// for what is cached here.
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		r.lastContact.Store(r.o.Now().UnixNano())
+	}
 	if resp.StatusCode != http.StatusOK {
 		var e jsonhttp.ErrorBody
 		_ = json.Unmarshal(data, &e)

@@ -3,6 +3,7 @@ package nscale
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -30,6 +31,10 @@ type Engine interface {
 	Decide(p authz.Principal, a request.Access, bucket, key string) authz.Decision
 	View(p authz.Principal, bucket string, priv grants.Privilege) *policy.View
 	Policy() *policy.Policy
+	// Fresh fails (store.ErrUnavailable) while the engine's policy may be
+	// stale (authz.Engine.Fresh): the policy endpoints and the change feed
+	// then answer 503, which proxies take for an unreachable server.
+	Fresh() error
 }
 
 var _ Engine = (*authz.Engine)(nil)
@@ -76,11 +81,11 @@ func NewHandler(o HandlerOptions) (http.Handler, error) {
 	s := &server{o: o}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+PathKeys+"{id}", s.key)
-	mux.HandleFunc("POST "+PathAuthorize, s.authorize)
-	mux.HandleFunc("POST "+PathView, s.view)
-	mux.HandleFunc("POST "+PathBuckets, s.buckets)
+	mux.HandleFunc("POST "+PathAuthorize, s.fresh(s.authorize))
+	mux.HandleFunc("POST "+PathView, s.fresh(s.view))
+	mux.HandleFunc("POST "+PathBuckets, s.fresh(s.buckets))
 	mux.HandleFunc("GET "+PathUpstream, s.upstream)
-	mux.HandleFunc("GET "+PathChanges, s.changes)
+	mux.HandleFunc("GET "+PathChanges, s.fresh(s.changes))
 	mux.HandleFunc("GET "+PathSettings, s.settings)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		jsonhttp.Error(w, http.StatusNotFound, "no such internal endpoint")
@@ -127,6 +132,19 @@ func (s *server) key(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// fresh answers 503 instead of next while the engine's policy may be
+// stale: a proxy must neither get decisions from it nor, following the
+// change feed, keep its cached allows beyond its own max_staleness.
+func (s *server) fresh(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.o.Engine.Fresh(); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		next(w, r)
+	}
+}
+
 func (s *server) principal(p Principal) authz.Principal {
 	return s.o.Engine.SessionPrincipal(p.User, p.Session.groups())
 }
@@ -149,6 +167,10 @@ func (s *server) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d := s.o.Engine.Decide(p, request.Access{Scope: req.Scope, AnyOf: req.AnyOf}, req.Bucket, req.Key)
+	if d.Unavailable { // the policy went stale since fresh looked
+		s.fail(w, r, fmt.Errorf("%w: %s", store.ErrUnavailable, d.Reason))
+		return
+	}
 	jsonhttp.Write(w, http.StatusOK, AuthorizeResponse{Allowed: d.Allowed, Reason: d.Reason})
 }
 

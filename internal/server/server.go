@@ -169,6 +169,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	engine, err := authz.New(ctx, authz.Options{
 		Store: st, Logger: logger.With("component", "policy"), RequiredGroup: cfg.Groups.Required,
 		ReservedGroups: reservedGroups(cfg.Admin), PollInterval: watch.poll, Changes: watch.changes,
+		MaxStaleness: cfg.Store.MaxStaleness,
 	})
 	if err != nil {
 		return nil, err
