@@ -7,7 +7,12 @@
 -- up to 1024 bytes. Times are Unix milliseconds (UTC); expires_at NULL
 -- means never. The store's connections run in strict mode, so a value too
 -- long is refused, never cut. MySQL commits DDL statement by statement:
--- IF NOT EXISTS lets a migration that failed half way run again.
+-- IF NOT EXISTS lets the migrations that create tables (00001, 00002) run
+-- again after failing half way. The ADD COLUMN ones (00003, 00004) cannot:
+-- MySQL 5.7 and 8.0 have no ADD COLUMN IF NOT EXISTS; if the column was
+-- added and the version not recorded, the next start fails with a
+-- duplicate column and the version is recorded by hand (README, "MySQL
+-- migrations").
 CREATE TABLE IF NOT EXISTS access_keys (
     access_key_id     VARBINARY(1024) NOT NULL PRIMARY KEY,
     secret_access_key BLOB            NOT NULL,
