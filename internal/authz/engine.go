@@ -229,6 +229,18 @@ func (e *Engine) reload(ctx context.Context, force bool) error {
 	return nil
 }
 
+// reloadCommitted brings in the change to what that was just committed.
+// A failure is logged, not returned: the change is done (a client told to
+// retry would hear that it exists already), and Run's next successful
+// poll brings it in, within the poll interval or, failing that, before
+// max staleness ends decisions.
+func (e *Engine) reloadCommitted(ctx context.Context, what string) {
+	if err := e.reload(ctx, true); err != nil {
+		e.log.Warn("a policy change was committed but reloading the policy failed; the next poll brings it in",
+			"change", what, "err", err)
+	}
+}
+
 // confirm records that the policy in force was current at t.
 func (e *Engine) confirm(t time.Time) {
 	if n := t.UnixNano(); n > e.confirmed.Load() {

@@ -51,8 +51,11 @@ const maxScript = 1 << 20
 // DROP, GRANT, REVOKE) need catalog admin and are applied in one
 // transaction: all of them or, on any error, none; the new policy is in
 // force for every later request of this process when Exec returns, and for
-// other processes sharing the store within their poll interval. SHOW
-// statements answer from the policy after the script's changes.
+// other processes sharing the store within their poll interval (should
+// reloading it after the commit fail, the changes are still reported
+// done and come into force at the next successful poll). SHOW statements
+// answer from the policy after the script's changes (from the policy in
+// force, then).
 //
 // Errors: *grants.SyntaxError when the script does not parse; *ExecError
 // (wrapping ErrForbidden or ErrInvalid) when a statement cannot run; other
@@ -96,9 +99,7 @@ func (e *Engine) Exec(ctx context.Context, caller Principal, script string) ([]R
 		if err != nil {
 			return nil, err
 		}
-		if err := e.reload(ctx, true); err != nil {
-			return nil, fmt.Errorf("authz: the change was committed but reloading failed: %w", err)
-		}
+		e.reloadCommitted(ctx, "policy statements")
 	}
 	snap := e.cur.Load()
 	for i, st := range stmts {

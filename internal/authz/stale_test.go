@@ -3,6 +3,7 @@ package authz_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -145,5 +146,54 @@ func TestStalePolicyFailsClosed(t *testing.T) {
 				t.Errorf("after recovery: Fresh() = %v", err)
 			}
 		})
+	}
+}
+
+// reloadFailsAfterCommit, once armed, commits updates, then fails the
+// next LoadPolicy.
+type reloadFailsAfterCommit struct {
+	*store.SQL
+	armed, failNext atomic.Bool
+}
+
+func (f *reloadFailsAfterCommit) UpdatePolicy(ctx context.Context, fn func(store.PolicyTx) error) error {
+	err := f.SQL.UpdatePolicy(ctx, fn)
+	f.failNext.Store(err == nil && f.armed.Load())
+	return err
+}
+
+func (f *reloadFailsAfterCommit) LoadPolicy(ctx context.Context) (store.PolicyData, error) {
+	if f.failNext.Swap(false) {
+		return store.PolicyData{}, errors.New("canceling statement due to statement timeout")
+	}
+	return f.SQL.LoadPolicy(ctx)
+}
+
+// TestExecCommittedReloadFails: when the reload after a committed change
+// fails, Exec (and PutUser, DeleteUser) still report the change done (a client told to retry would
+// get "already exists"), and the next check picks the change up.
+func TestExecCommittedReloadFails(t *testing.T) {
+	fs := &reloadFailsAfterCommit{SQL: openStore(t, "")}
+	e := newEngine(t, fs, time.Hour)
+	if err := e.Bootstrap(t.Context(), "admin", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	fs.armed.Store(true)
+	res, err := e.Exec(t.Context(), admin, "CREATE ROLE r")
+	if err != nil {
+		t.Fatalf("Exec after a committed change whose reload failed: %v, want its results", err)
+	}
+	if len(res) != 1 || res[0].Message != "role r created" {
+		t.Errorf("results %+v, want role r created", res)
+	}
+	if err := e.PutUser(t.Context(), "carol", []string{"g"}); err != nil {
+		t.Errorf("PutUser whose reload failed: %v, want nil (it was committed)", err)
+	}
+	if err := e.DeleteUser(t.Context(), "carol"); err != nil {
+		t.Errorf("DeleteUser whose reload failed: %v, want nil (it was committed)", err)
+	}
+	res = mustExec(t, e, admin, "SHOW ROLES")
+	if len(res) != 1 || !slices.ContainsFunc(res[0].Rows, func(row []string) bool { return slices.Contains(row, "r") }) {
+		t.Errorf("SHOW ROLES after the next reload: %+v, want role r", res)
 	}
 }

@@ -120,7 +120,7 @@ func (e *Engine) user(name string) ([]string, bool) {
 }
 
 // PutUser creates user name with groups, or replaces its groups. The
-// change is in force when PutUser returns.
+// change is in force when PutUser returns (see reloadCommitted).
 func (e *Engine) PutUser(ctx context.Context, name string, groups []string) error {
 	if name == "" {
 		return fmt.Errorf("%w: a user name is required", ErrInvalid)
@@ -131,7 +131,8 @@ func (e *Engine) PutUser(ctx context.Context, name string, groups []string) erro
 	if err != nil {
 		return err
 	}
-	return e.reload(ctx, true)
+	e.reloadCommitted(ctx, "user "+name)
+	return nil
 }
 
 // DeleteUser removes the user with its access keys and tokens.
@@ -145,5 +146,6 @@ func (e *Engine) DeleteUser(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return e.reload(ctx, true)
+	e.reloadCommitted(ctx, "user "+name)
+	return nil
 }
