@@ -299,17 +299,7 @@ func (s *SQL) importTx(ctx context.Context, tx *sql.Tx, snap Snapshot, o ImportO
 		}
 	}
 	for _, t := range snap.Tokens {
-		created := t.CreatedAt
-		if created.IsZero() {
-			created = time.Now()
-		}
-		var expires sql.NullInt64
-		if !t.ExpiresAt.IsZero() {
-			expires = sql.NullInt64{Int64: t.ExpiresAt.UnixMilli(), Valid: true}
-		}
-		err := exec(`INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?)`, t.Hash, t.UserName,
-			created.UnixMilli(), expires, encodeSessionGroups(t.SessionGroups, t.SessionGroupsFold))
-		if err != nil {
+		if err := exec(`INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?)`, tokenArgs(t)...); err != nil {
 			return fmt.Errorf("store: import: token of user %s: %w", t.UserName, err)
 		}
 	}

@@ -11,8 +11,9 @@ import (
 // Token errors leave the hash out: it names a credential, and error
 // messages end up in logs.
 
-// CreateToken implements PolicyStore.
-func (s *SQL) CreateToken(ctx context.Context, t Token) error {
+// tokenArgs are t's values for tokenColumns, in order; a zero CreatedAt
+// is now.
+func tokenArgs(t Token) []any {
 	created := t.CreatedAt
 	if created.IsZero() {
 		created = time.Now()
@@ -21,8 +22,12 @@ func (s *SQL) CreateToken(ctx context.Context, t Token) error {
 	if !t.ExpiresAt.IsZero() {
 		expires = sql.NullInt64{Int64: t.ExpiresAt.UnixMilli(), Valid: true}
 	}
-	n, err := execCount(ctx, s.db, s.d.rebind(s.d.createToken), t.Hash, t.UserName, created.UnixMilli(), expires,
-		encodeSessionGroups(t.SessionGroups, t.SessionGroupsFold))
+	return []any{t.Hash, t.UserName, created.UnixMilli(), expires, encodeSessionGroups(t.SessionGroups, t.SessionGroupsFold)}
+}
+
+// CreateToken implements PolicyStore.
+func (s *SQL) CreateToken(ctx context.Context, t Token) error {
+	n, err := execCount(ctx, s.db, s.d.rebind(s.d.createToken), tokenArgs(t)...)
 	if err != nil {
 		return fmt.Errorf("store: create token for user %s: %w", t.UserName, s.d.mapErr(err))
 	}
@@ -34,26 +39,12 @@ func (s *SQL) CreateToken(ctx context.Context, t Token) error {
 
 // GetToken implements PolicyStore.
 func (s *SQL) GetToken(ctx context.Context, hash string) (Token, error) {
-	var (
-		t       = Token{Hash: hash}
-		created int64
-		expires sql.NullInt64
-		groups  string
-	)
-	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT user_name, created_at, expires_at, session_groups
-		FROM tokens WHERE hash = ?`), hash).Scan(&t.UserName, &created, &expires, &groups)
+	t, err := scanToken(s.db.QueryRowContext(ctx, s.d.rebind(`SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`), hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, fmt.Errorf("token: %w", ErrNotFound)
 	}
 	if err != nil {
 		return Token{}, fmt.Errorf("store: get token: %w", err)
-	}
-	if t.SessionGroups, t.SessionGroupsFold, err = decodeSessionGroups(groups); err != nil {
-		return Token{}, fmt.Errorf("store: get token: session groups: %w", err)
-	}
-	t.CreatedAt = time.UnixMilli(created).UTC()
-	if expires.Valid {
-		t.ExpiresAt = time.UnixMilli(expires.Int64).UTC()
 	}
 	return t, nil
 }

@@ -120,8 +120,10 @@ func Copy(ctx context.Context, o Options) (Report, error) {
 }
 
 func open(ctx context.Context, driver, dsn, keyFile string) (*store.Encrypted, error) {
-	if keyFile != "" { // read before opening: a refused key file changes nothing
-		if _, err := store.LoadKeyring(keyFile); err != nil {
+	var keys *store.Keyring // nil: plaintext (store.Encrypted)
+	if keyFile != "" {      // read before opening: a refused key file changes nothing
+		var err error
+		if keys, err = store.LoadKeyring(keyFile); err != nil {
 			return nil, err
 		}
 	}
@@ -129,12 +131,7 @@ func open(ctx context.Context, driver, dsn, keyFile string) (*store.Encrypted, e
 	if err != nil {
 		return nil, err
 	}
-	s, err := store.WithKeyFile(db, keyFile)
-	if err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	return s, nil
+	return store.NewEncrypted(db, keys), nil
 }
 
 // sameContent compares two snapshots record by record, the policy version
