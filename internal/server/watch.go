@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/lakegate/lakegate/internal/store"
@@ -41,9 +42,31 @@ func newPolicyWatch(db *store.SQL, log *slog.Logger) policyWatch {
 		}
 	}
 	w.listen = func(ctx context.Context) {
-		db.ListenPolicy(ctx, wake, func(err error) {
-			log.Warn("policy notifications lost; listening again", "err", err)
-		})
+		l := listenLog{log: log}
+		db.ListenPolicy(ctx, func() { l.connected(); wake() }, l.lost)
 	}
 	return w
+}
+
+// listenLog logs the policy listener's losses once until it listens
+// again (ListenPolicy retries up to every 5 s during an outage), as
+// authz.Engine.Run does for reloads.
+type listenLog struct {
+	log     *slog.Logger
+	failing atomic.Bool
+}
+
+// lost is ListenPolicy's lost.
+func (l *listenLog) lost(err error) {
+	if !l.failing.Swap(true) {
+		l.log.Warn("policy notifications lost; listening again (logged once until it succeeds)", "err", err)
+	}
+}
+
+// connected is called on each of ListenPolicy's changed: after each
+// connection and on each notification.
+func (l *listenLog) connected() {
+	if l.failing.Swap(false) {
+		l.log.Info("policy notifications restored")
+	}
 }
