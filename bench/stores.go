@@ -23,8 +23,10 @@ import (
 // The -stores run (issue 14): for each store driver, two `lakegate serve`
 // share one database; a GRANT or REVOKE is made through server A's REST
 // API and server B's proxy is asked until it enforces it. It also times
-// what a policy reload costs on each driver (decisions themselves are
-// answered from the compiled policy in memory, the same on every driver).
+// the decision cost on each driver: the store's work on the decision path
+// of an uncached request (GetAccessKey, PolicyVersion, LoadPolicy after a
+// change); the decision itself is answered from the compiled policy in
+// memory, the same on every driver.
 // Its section sits above the report's marker, between storesBegin and
 // storesEnd, so that neither run erases the other's.
 
@@ -349,10 +351,12 @@ func renderStores(cfg config, sizes storesConfig, rs []storeResult) string {
 		p("| %s | %s | %s ms | %s ms | %s ms | %s ms | %s ms | %s ms | %s |\n", r.Driver, r.Version,
 			ms1(g[0]), ms1(g[1]), ms1(g[2]), ms1(v[0]), ms1(v[1]), ms1(v[2]), met)
 	}
-	p("\nDecisions are answered from the compiled policy in memory, so their cost does not depend on the driver ")
-	p("(see \"Policy decisions\" below). What the driver changes is the reload after a change: ")
-	p("one `LoadPolicy` (every role, grant and user, in one read transaction) and the version poll's query; ")
-	p("and the lookup of an access key no cache holds (a request's first, or any after the 5 s key cache). ")
+	p("\n**Decision cost on each driver: the store's work on the decision path.** ")
+	p("The decision itself is answered from the compiled policy in memory, the same on every driver ")
+	p("(see \"Policy decisions\" below); what a driver adds is the store work an uncached request's decision waits on: ")
+	p("`GetAccessKey`, the lookup of an access key no cache holds (a key's first request, or any after the 5 s key cache); ")
+	p("`PolicyVersion`, the version poll's query; and after a change, one `LoadPolicy` ")
+	p("(every role, grant and user, in one read transaction) before the new policy decides. ")
 	p("Timed in process over loopback, %d times each.\n\n", sizes.Reloads)
 	p("| Driver | Policy | LoadPolicy median | p95 | PolicyVersion median | p95 | GetAccessKey median | p95 |\n")
 	p("|---|---|---:|---:|---:|---:|---:|---:|\n")
