@@ -255,6 +255,13 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, req *req
 	for _, o := range del.Objects {
 		uris = append(uris, s3URI(req.Bucket, o.Key))
 		d := h.opts.Authorizer.Decide(p, acc, req.Bucket, o.Key)
+		if d.Unavailable {
+			// No decision (the policy is stale or its server away): the
+			// whole request is refused as retryable, not its keys as
+			// denied.
+			h.fail(w, r, denied(d))
+			return
+		}
 		// A key with '.' or '..' segments names different objects on
 		// different S3 servers; it is refused like such a request path.
 		if d.Allowed && !s3name.HasDotSegment(o.Key) {

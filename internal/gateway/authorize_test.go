@@ -15,7 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/authz/authztest"
+	"github.com/lakegate/lakegate/internal/grants"
+	"github.com/lakegate/lakegate/internal/policy"
+	"github.com/lakegate/lakegate/internal/s3/request"
 	"github.com/lakegate/lakegate/internal/s3/s3xml"
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
 )
@@ -89,6 +93,13 @@ func (u *policyUpstream) all() []seen {
 // only, and returns a function that sends signed requests as that user.
 func newPolicyProxy(t *testing.T) (send func(method, path string, body []byte, hdr map[string]string) (*http.Response, []byte), up *policyUpstream) {
 	t.Helper()
+	return newPolicyProxyWith(t, nil)
+}
+
+// newPolicyProxyWith is newPolicyProxy with the engine wrapped by wrap
+// (unless nil).
+func newPolicyProxyWith(t *testing.T, wrap func(Authorizer) Authorizer) (send func(method, path string, body []byte, hdr map[string]string) (*http.Response, []byte), up *policyUpstream) {
+	t.Helper()
 	up = &policyUpstream{}
 	sealer, err := s3xml.NewSealer(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
@@ -102,6 +113,9 @@ func newPolicyProxy(t *testing.T) (send func(method, path string, body []byte, h
 	proxy := startProxy(t, up, func(o *Options) {
 		o.Verifier = sigv4.NewVerifier(sigv4.Options{Credentials: keys{clientKey: clientSecret, userKey: userSecret}})
 		o.Authorizer = engine
+		if wrap != nil {
+			o.Authorizer = wrap(engine)
+		}
 		o.Sealer = sealer
 	})
 	send = func(method, path string, body []byte, hdr map[string]string) (*http.Response, []byte) {
@@ -302,6 +316,49 @@ func TestListBucketsNeedsTheRequiredGroup(t *testing.T) {
 		}
 		if tc.want != http.StatusOK && len(up.all()) != 0 {
 			t.Errorf("a refused ListBuckets reached the upstream")
+		}
+	}
+}
+
+// unavailableAuthorizer has no decision to give (the engine's policy is
+// stale, or an nScale proxy's server is away).
+type unavailableAuthorizer struct{ Authorizer }
+
+func (unavailableAuthorizer) Decide(authz.Principal, request.Access, string, string) authz.Decision {
+	return authz.Decision{Reason: "authz: store unavailable: the policy could not be reloaded", Unavailable: true}
+}
+
+// View and BucketVisible show nothing, as authz.Engine's do while stale.
+func (u unavailableAuthorizer) View(_ authz.Principal, bucket string, priv grants.Privilege) *policy.View {
+	return u.Authorizer.View(authz.Principal{}, bucket, priv)
+}
+
+func (unavailableAuthorizer) BucketVisible(authz.Principal, string) bool { return false }
+
+// TestAuthorizeUnavailable: without a decision every request, a
+// DeleteObjects' keys included, is refused with 503 ServiceUnavailable (a
+// client retries), and nothing reaches the upstream.
+func TestAuthorizeUnavailable(t *testing.T) {
+	send, up := newPolicyProxyWith(t, func(a Authorizer) Authorizer { return unavailableAuthorizer{a} })
+	body := []byte("<Delete><Object><Key>public/a</Key></Object></Delete>")
+	sum := md5.Sum(body)
+	for _, c := range []struct {
+		method, path string
+		body         []byte
+		hdr          map[string]string
+	}{
+		{http.MethodGet, "/bk1/public/a", nil, nil},
+		{http.MethodGet, "/bk1?list-type=2", nil, nil},
+		{http.MethodGet, "/", nil, nil},
+		{http.MethodPost, "/bk1?delete", body, map[string]string{"Content-Md5": base64.StdEncoding.EncodeToString(sum[:])}},
+	} {
+		before := len(up.all())
+		resp, out := send(c.method, c.path, c.body, c.hdr)
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(out), "<Code>ServiceUnavailable</Code>") {
+			t.Errorf("%s %s: %d %s, want 503 ServiceUnavailable", c.method, c.path, resp.StatusCode, out)
+		}
+		if len(up.all()) != before {
+			t.Errorf("%s %s reached the upstream without a decision", c.method, c.path)
 		}
 	}
 }
