@@ -17,19 +17,21 @@ import (
 
 // outageStore, while failing is set, fails PolicyVersion (the database
 // is away) or, with loadOnly, announces a new version and fails LoadPolicy
-// (a load exceeding statement_timeout). checks counts the failed polls.
+// (a load exceeding statement_timeout), or with corrupt loads a row this
+// binary cannot compile (a newer server's grant during a rolling upgrade).
+// checks counts the failed polls.
 type outageStore struct {
 	*store.SQL
-	failing  atomic.Bool
-	loadOnly bool
-	checks   atomic.Int64
+	failing           atomic.Bool
+	loadOnly, corrupt bool
+	checks            atomic.Int64
 }
 
 func (f *outageStore) PolicyVersion(ctx context.Context) (int64, error) {
 	if !f.failing.Load() {
 		return f.SQL.PolicyVersion(ctx)
 	}
-	if f.loadOnly {
+	if f.loadOnly || f.corrupt {
 		v, err := f.SQL.PolicyVersion(ctx)
 		return v + 1, err
 	}
@@ -38,11 +40,19 @@ func (f *outageStore) PolicyVersion(ctx context.Context) (int64, error) {
 }
 
 func (f *outageStore) LoadPolicy(ctx context.Context) (store.PolicyData, error) {
-	if f.failing.Load() {
-		f.checks.Add(1)
-		return store.PolicyData{}, errors.New("canceling statement due to statement timeout")
+	if !f.failing.Load() {
+		return f.SQL.LoadPolicy(ctx)
 	}
-	return f.SQL.LoadPolicy(ctx)
+	f.checks.Add(1)
+	if f.corrupt {
+		data, err := f.SQL.LoadPolicy(ctx)
+		if err == nil && len(data.Roles) > 0 {
+			data.Version++
+			data.Roles[0].Grants = append(data.Roles[0].Grants, store.Grant{Role: data.Roles[0].Name, Privilege: "FUTURE", ObjectKind: "URI", Object: "s3://bkt"})
+		}
+		return data, err
+	}
+	return store.PolicyData{}, errors.New("canceling statement due to statement timeout")
 }
 
 // clock is a settable time for Options.Now.
@@ -68,13 +78,16 @@ func (c *clock) Add(d time.Duration) {
 // is refused as unavailable (503), not allowed on a policy that may miss a
 // REVOKE made through another server, until a reload succeeds again.
 func TestStalePolicyFailsClosed(t *testing.T) {
-	for _, loadOnly := range []bool{false, true} {
-		name := "PolicyVersion fails"
-		if loadOnly {
-			name = "LoadPolicy fails"
-		}
-		t.Run(name, func(t *testing.T) {
-			fs := &outageStore{SQL: openStore(t, ""), loadOnly: loadOnly}
+	for _, tt := range []struct {
+		name              string
+		loadOnly, corrupt bool
+	}{
+		{"PolicyVersion fails", false, false},
+		{"LoadPolicy fails", true, false},
+		{"a row does not compile", false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := &outageStore{SQL: openStore(t, ""), loadOnly: tt.loadOnly, corrupt: tt.corrupt}
 			clk := &clock{t: time.Unix(1_700_000_000, 0)}
 			e, err := authz.New(t.Context(), authz.Options{Store: fs, PollInterval: time.Millisecond, MaxStaleness: 10 * time.Second, Now: clk.Now})
 			if err != nil {
