@@ -229,8 +229,8 @@ func (e *Engine) reload(ctx context.Context, force bool) error {
 	return nil
 }
 
-// reloadCommitted brings in the change to what that was just committed.
-// A failure is logged, not returned: the change is done (a client told to
+// reloadCommitted reloads the policy after a committed change (what names
+// it, for the log). A failure is logged, not returned: the change is done (a client told to
 // retry would hear that it exists already), and Run's next successful
 // poll brings it in, within the poll interval or, failing that, before
 // max staleness ends decisions.
