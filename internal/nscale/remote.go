@@ -104,6 +104,10 @@ type Remote struct {
 	// feedUp reports whether the change feed is being followed; while it
 	// is not, cached entries are honoured only within MaxStaleness.
 	feedUp atomic.Bool
+	// wake cuts the feed loop's backoff short: any answer from the server
+	// while the feed is down says it is back, and a change made on it
+	// right away must not wait out the backoff to reach this proxy.
+	wake chan struct{}
 }
 
 // NewRemote validates o and returns a Remote; call Run to follow the change
@@ -156,6 +160,7 @@ func NewRemote(o RemoteOptions) (*Remote, error) {
 		views:     ttlcache.New[*policy.View](newCache("listing_view")),
 		buckets:   ttlcache.New[BucketsResponse](newCache("bucket_visibility")),
 		upstream:  ttlcache.New[Upstream](newCache("upstream_credentials")),
+		wake:      make(chan struct{}, 1),
 	}
 	return r, nil
 }
@@ -429,6 +434,7 @@ func (r *Remote) Run(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-time.After(backoff):
+			case <-r.wake:
 			}
 			backoff = min(2*backoff, 2*time.Second)
 			continue
@@ -502,6 +508,12 @@ func (r *Remote) call(ctx context.Context, method, path string, in, out any) err
 	// for what is cached here.
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		r.lastContact.Store(r.o.Now().UnixNano())
+		if !r.feedUp.Load() {
+			select {
+			case r.wake <- struct{}{}:
+			default:
+			}
+		}
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e jsonhttp.ErrorBody
