@@ -528,16 +528,26 @@ func TestStalledReaderDropped(t *testing.T) {
 		return resp
 	}
 
+	// A stalled reader's kernel may still open its window in crumbs
+	// (compacting the receive queue under memory pressure), which the
+	// proxy rightly counts as progress: on a loaded CI machine one attempt
+	// in several kept its connection that way. The connection must be
+	// dropped in at least one of three attempts; the unit test
+	// TestWriteIdleTimeout checks the rule itself with fixed buffers.
 	t.Run("stalled reader", func(t *testing.T) {
-		resp := get(t)
-		defer resp.Body.Close()
-		time.Sleep(3 * idle)
-		start := time.Now()
-		n, err := io.Copy(io.Discard, resp.Body)
-		t.Logf("after stalling %s: read %d of %d bytes in %s (%v)", 3*idle, n, size, time.Since(start).Round(time.Millisecond), err)
-		if n == int64(size) && err == nil {
-			t.Errorf("the whole object arrived after the reader stalled for %s; want the connection dropped after %s", 3*idle, idle)
+		const attempts = 3
+		for i := range attempts {
+			resp := get(t)
+			time.Sleep(3 * idle)
+			start := time.Now()
+			n, err := io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			t.Logf("attempt %d, after stalling %s: read %d of %d bytes in %s (%v)", i+1, 3*idle, n, size, time.Since(start).Round(time.Millisecond), err)
+			if n < int64(size) || err != nil {
+				return
+			}
 		}
+		t.Errorf("the whole object arrived after the reader stalled for %s, %d times; want the connection dropped after %s", 3*idle, attempts, idle)
 	})
 
 	t.Run("slow reader making progress", func(t *testing.T) {
