@@ -248,21 +248,10 @@ func (s *Server) Start() error {
 
 // waitReady waits until root can run a query, or mariadbd exits.
 func (s *Server) waitReady(p *testproc.Proc) error {
-	deadline := time.Now().Add(readyTimeout)
-	for {
+	return testproc.WaitReady(p, &s.log, "mysqltest: mariadbd", readyTimeout, func() error {
 		_, err := s.query("mysql", "SELECT 1")
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-p.Exited():
-			return fmt.Errorf("mysqltest: mariadbd exited: %v\n%s", p.Err(), testproc.Tail(s.log.String(), 4000))
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("mysqltest: mariadbd does not answer within %s: %v\n%s", readyTimeout, err, testproc.Tail(s.log.String(), 4000))
-		}
-	}
+		return err
+	})
 }
 
 // Stop shuts mariadbd down (committed work is kept) and waits for it to

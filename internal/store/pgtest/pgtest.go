@@ -244,21 +244,10 @@ func (s *Server) Start() error {
 
 // waitReady waits until the superuser can run a query, or postgres exits.
 func (s *Server) waitReady(p *testproc.Proc) error {
-	deadline := time.Now().Add(readyTimeout)
-	for {
+	return testproc.WaitReady(p, &s.log, "pgtest: postgres", readyTimeout, func() error {
 		_, err := s.query("postgres", "SELECT 1")
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-p.Exited():
-			return fmt.Errorf("pgtest: postgres exited: %v\n%s", p.Err(), testproc.Tail(s.log.String(), 4000))
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("pgtest: postgres does not answer within %s: %v\n%s", readyTimeout, err, testproc.Tail(s.log.String(), 4000))
-		}
-	}
+		return err
+	})
 }
 
 // Stop shuts postgres down (a fast shutdown: sessions are ended, committed

@@ -225,3 +225,24 @@ func Tail(s string, n int) string {
 // Password returns a random password of 26 upper-case letters and digits
 // (safe in DSNs and SQL literals without quoting).
 func Password() string { return rand.Text() }
+
+// WaitReady polls ping every 100 ms until it succeeds, p exits or timeout
+// passes; what names the server in errors, which end with the tail of
+// its log.
+func WaitReady(p *Proc, log *Log, what string, timeout time.Duration, ping func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := ping()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-p.Exited():
+			return fmt.Errorf("%s exited: %v\n%s", what, p.Err(), Tail(log.String(), 4000))
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s does not answer within %s: %v\n%s", what, timeout, err, Tail(log.String(), 4000))
+		}
+	}
+}
