@@ -173,13 +173,7 @@ func TestBoto3(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
 			stdout, stderr, code := runCmd(ctx, env, home, python, script)
-			results := map[string]string{}
-			for line := range strings.SplitSeq(stdout, "\n") {
-				f := strings.SplitN(strings.TrimSpace(line), " ", 4)
-				if len(f) >= 3 && f[0] == "STEP" {
-					results[f[1]] = strings.Join(f[2:], " ")
-				}
-			}
+			results := stepResults(stdout)
 			for _, name := range boto3Steps {
 				t.Run(name, func(t *testing.T) {
 					switch r, ok := results[name]; {
@@ -213,4 +207,17 @@ func TestBoto3(t *testing.T) {
 		})
 	}
 	assertResigned(t, st)
+}
+
+// stepResults reads the "STEP <name> <result…>" lines a scenario script
+// prints, by step name.
+func stepResults(stdout string) map[string]string {
+	results := map[string]string{}
+	for line := range strings.SplitSeq(stdout, "\n") {
+		f := strings.SplitN(strings.TrimSpace(line), " ", 4)
+		if len(f) >= 3 && f[0] == "STEP" {
+			results[f[1]] = strings.Join(f[2:], " ")
+		}
+	}
+	return results
 }

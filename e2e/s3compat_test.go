@@ -52,13 +52,7 @@ func pythonSteps(t *testing.T, python, script string, steps []string, env ...str
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	stdout, stderr, code := runCmd(ctx, env, home, python, path)
-	results := map[string]string{}
-	for line := range strings.SplitSeq(stdout, "\n") {
-		f := strings.SplitN(strings.TrimSpace(line), " ", 4)
-		if len(f) >= 3 && f[0] == "STEP" {
-			results[f[1]] = strings.Join(f[2:], " ")
-		}
-	}
+	results := stepResults(stdout)
 	for _, name := range steps {
 		t.Run(name, func(t *testing.T) {
 			switch r, ok := results[name]; {
