@@ -15,9 +15,6 @@ import (
 // with ? placeholders (rebind) and no dialect-specific statement, so every
 // driver has it.
 
-// ErrNotEmpty means Import was asked to fill a store that holds data.
-var ErrNotEmpty = errors.New("store: target store is not empty")
-
 // Secret is one shared secret (EnsureSecret).
 type Secret struct {
 	Name  string
@@ -255,7 +252,7 @@ func (s *SQL) importTx(ctx context.Context, tx *sql.Tx, snap Snapshot, o ImportO
 			}
 		}
 		if len(held) > 0 {
-			return fmt.Errorf("%w (it holds %s)", ErrNotEmpty, strings.Join(held, ", "))
+			return fmt.Errorf("store: import: target store is not empty (it holds %s): %w", strings.Join(held, ", "), ErrNotEmpty)
 		}
 	}
 

@@ -1,6 +1,6 @@
 // Package store is lakegate's policy store: the durable state every proxy and
 // server shares (issued access keys, roles and grants, users, REST tokens and
-// shared secrets; later the catalog).
+// shared secrets; the catalog).
 // The implementation, SQL, sits on database/sql with SQL written once with ?
 // placeholders; a dialect holds what differs between SQLite (pure Go,
 // embedded, one server), PostgreSQL (pgx) and MySQL/MariaDB
@@ -31,6 +31,10 @@ var (
 	// connections): a transient failure, answered 503 so that clients
 	// retry. Drivers wrap it with Unavailable; check with IsUnavailable.
 	ErrUnavailable = errors.New("store: database unavailable")
+	// ErrNotEmpty means a record holds others: DropDatabase without
+	// cascade on a database with tables, Import into a store that holds
+	// data.
+	ErrNotEmpty = errors.New("store: not empty")
 )
 
 // AccessKey is an AWS-style key pair issued to a user.
@@ -143,6 +147,11 @@ type PolicyData struct {
 	Roles []RoleRecord
 	// Users ordered by name.
 	Users []User
+	// Databases of the catalog ordered by name.
+	Databases []Database
+	// Tables of the catalog ordered by database and name, each with its
+	// partitions.
+	Tables []Table
 }
 
 // Token is a REST bearer token. Only its SHA-256 is stored: the raw token
@@ -191,6 +200,55 @@ type PolicyTx interface {
 	// DeleteUser removes the user, its access keys and its tokens, or
 	// fails with ErrNotFound.
 	DeleteUser(ctx context.Context, name string) error
+
+	// The catalog (catalog.go). Names are stored as given: the caller
+	// lower-cases them.
+
+	// CreateDatabase adds db, or fails with ErrExists.
+	CreateDatabase(ctx context.Context, db Database) error
+	// GetDatabase returns the database or an error wrapping ErrNotFound.
+	GetDatabase(ctx context.Context, name string) (Database, error)
+	// DropDatabase removes the database, or fails with ErrNotFound, or
+	// with ErrNotEmpty when it has tables and cascade is false. With
+	// cascade its tables and their partitions go too; grants on them stay
+	// (the caller removes those with RemoveObjectGrants).
+	DropDatabase(ctx context.Context, name string, cascade bool) error
+	// ListTables returns the names of the database's tables, byte-sorted
+	// (empty, not an error, for a database that does not exist).
+	ListTables(ctx context.Context, database string) ([]string, error)
+	// CreateTable adds t (its Partitions are ignored), or fails with
+	// ErrExists, or with ErrNotFound when t.Database does not exist. It
+	// refuses a definition whose encoded columns exceed 4 MiB.
+	CreateTable(ctx context.Context, t Table) error
+	// GetTable returns the table with its partitions, or an error wrapping
+	// ErrNotFound.
+	GetTable(ctx context.Context, database, name string) (Table, error)
+	// PutTable replaces the definition of an existing table (every field
+	// but its partitions, CreatedAt kept when t.CreatedAt is zero), or
+	// fails with ErrNotFound.
+	PutTable(ctx context.Context, t Table) error
+	// RenameTable moves a table, with its partitions, to newDatabase as
+	// newName. It fails with ErrNotFound when the table or newDatabase does
+	// not exist, with ErrExists when the target name is taken. Grants
+	// are not changed (see RenameObjectGrants).
+	RenameTable(ctx context.Context, database, name, newDatabase, newName string) error
+	// DropTable removes a table with its partitions, or fails with
+	// ErrNotFound. Grants are not changed.
+	DropTable(ctx context.Context, database, name string) error
+	// AddPartition adds p to the table, or fails with ErrExists (same
+	// Spec) or ErrNotFound (no such table).
+	AddPartition(ctx context.Context, database, table string, p Partition) error
+	// DropPartition removes the partition with this spec, or fails with
+	// ErrNotFound.
+	DropPartition(ctx context.Context, database, table, spec string) error
+	// RemoveObjectGrants deletes every grant (any role, privilege,
+	// columns, filter) on the object of this kind and name, and returns
+	// how many it deleted.
+	RemoveObjectGrants(ctx context.Context, kind, object string) (int, error)
+	// RenameObjectGrants moves every grant on the object of this kind from
+	// oldObject to newObject and returns how many rows it changed; a grant
+	// identical to one already on newObject is deleted instead.
+	RenameObjectGrants(ctx context.Context, kind, oldObject, newObject string) (int, error)
 }
 
 // PolicyStore is the policy half of the store.
