@@ -20,8 +20,8 @@
 //     covers the paths under it (data/ covers data/ and data/x, not the
 //     object data); bucket names are compared exactly;
 //   - s3a:// is the same as s3://;
-//   - DATABASE and TABLE grants do not cover URIs here: table-derived
-//     access needs the catalog's table locations and is applied elsewhere.
+//   - DATABASE and TABLE grants cover the locations of the snapshot's
+//     tables when they are full (tables.go): dynamic bypass.
 package policy
 
 import (
@@ -38,6 +38,9 @@ import (
 // groups it is granted to.
 type Snapshot struct {
 	Roles []Role
+	// Tables are the catalog's tables, whose locations DATABASE and TABLE
+	// grants cover.
+	Tables []Table
 }
 
 // Role is one role of a snapshot.
@@ -70,6 +73,11 @@ type Decision struct {
 	// Unavailable marks a refusal because no decision could be had (an
 	// nScale proxy's policy server unreachable); the policy never sets it.
 	Unavailable bool
+	// Restricted, on a refusal, names the table under whose location the
+	// request lies and on which the user holds only restricted grants
+	// (column lists, row filters): its data is read through the scan
+	// service, never as files.
+	Restricted *TableMatch
 }
 
 // Match names the grant that allowed a request, the role holding it and the
@@ -79,12 +87,23 @@ type Match struct {
 	Group string
 	// Grant points into the compiled policy and must not be modified.
 	Grant *grants.GrantPrivileges
+	// Table, for a DATABASE or TABLE grant, is the table whose location
+	// the request lies under.
+	Table *TableMatch
 }
 
 // String prints the match, e.g. "GRANT SHOW ON URI 's3://b/p' TO ROLE r
-// (role r via group g)".
+// (role r via group g)", or for a table grant "GRANT SELECT ON TABLE d.t
+// TO ROLE r (role r via group g; table d.t at s3://b/t, partition k=v)".
 func (m *Match) String() string {
-	return m.Grant.String() + " (role " + m.Role + " via group " + m.Group + ")"
+	s := m.Grant.String() + " (role " + m.Role + " via group " + m.Group
+	if t := m.Table; t != nil {
+		s += "; table " + t.Name() + " at " + t.Location
+		if t.Partition != "" {
+			s += ", partition " + t.Partition
+		}
+	}
+	return s + ")"
 }
 
 // Policy is a compiled snapshot. It is immutable and safe for concurrent
@@ -94,6 +113,10 @@ type Policy struct {
 	groups  map[string]*group // group name → the roles granted to it
 	buckets map[string]*bucketIndex
 	server  []entry // SERVER grants, sorted by role
+	tables  *tableIndex
+	// restricted holds, per bucket and location path, the restricted
+	// table grants (tables.go), which allow nothing but explain refusals.
+	restricted map[string]map[string][]entry
 }
 
 type group struct {
@@ -104,24 +127,30 @@ type group struct {
 }
 
 // entry is one grant as indexed: its role, what it grants, and the grant
-// itself for explanations.
+// itself for explanations; table is set for a DATABASE or TABLE grant
+// indexed at a table's (or partition's) location.
 type entry struct {
 	role  int32
 	privs grants.Privileges
 	grant *grants.GrantPrivileges
+	table *TableMatch
 }
 
-// bucketIndex holds the URI grants on one bucket, keyed by grant path ("" for
-// the whole bucket), each list sorted by role.
+// bucketIndex holds the grants on one bucket, keyed by path ("" for the
+// whole bucket), each list sorted by role: URI grants in nodes, table
+// grants at table locations in tables. Table grants cover the keys under
+// a location, never the bucket itself (its configuration, ACL, policy).
 type bucketIndex struct {
-	nodes map[string][]entry
-	roles map[int32]struct{} // roles with any grant in the bucket
+	nodes  map[string][]entry
+	tables map[string][]entry
+	roles  map[int32]struct{} // roles with any grant in the bucket
 }
 
 // Compile builds the index of s. Roles named more than once are merged.
 // Grants other than URI and SERVER are kept out of the URI index.
 func Compile(s Snapshot) *Policy {
-	p := &Policy{groups: map[string]*group{}, buckets: map[string]*bucketIndex{}}
+	p := &Policy{groups: map[string]*group{}, buckets: map[string]*bucketIndex{},
+		tables: newTableIndex(s.Tables), restricted: map[string]map[string][]entry{}}
 	byName := map[string][]*Role{}
 	for i := range s.Roles {
 		r := &s.Roles[i]
@@ -151,13 +180,11 @@ func Compile(s Snapshot) *Policy {
 				case grants.ObjectServer:
 					p.server = append(p.server, e)
 				case grants.ObjectURI:
-					b := p.buckets[gp.Object.Bucket]
-					if b == nil {
-						b = &bucketIndex{nodes: map[string][]entry{}, roles: map[int32]struct{}{}}
-						p.buckets[gp.Object.Bucket] = b
-					}
+					b := p.bucket(gp.Object.Bucket)
 					b.nodes[gp.Object.Path] = append(b.nodes[gp.Object.Path], e)
 					b.roles[rid] = struct{}{}
+				case grants.ObjectDatabase, grants.ObjectTable:
+					p.indexTableGrant(e)
 				}
 			}
 		}
@@ -176,6 +203,53 @@ func Compile(s Snapshot) *Policy {
 		}
 	}
 	return p
+}
+
+// bucket returns the index of bucket, made on first use.
+func (p *Policy) bucket(name string) *bucketIndex {
+	b := p.buckets[name]
+	if b == nil {
+		b = &bucketIndex{nodes: map[string][]entry{}, tables: map[string][]entry{}, roles: map[int32]struct{}{}}
+		p.buckets[name] = b
+	}
+	return b
+}
+
+// indexTableGrant indexes a DATABASE or TABLE grant at the location of
+// each table (and partition located elsewhere) it is on: a full grant
+// with the privileges that mean something for files, a restricted one
+// among the restricted entries.
+func (p *Policy) indexTableGrant(e entry) {
+	privs := e.privs & s3Privileges
+	restricted := Restricted(e.grant)
+	for _, t := range p.tables.tablesOf(e.grant.Object) {
+		for _, m := range p.tables.matches[t] {
+			bucket, path := t.Bucket, m.root
+			if m.partition != "" {
+				bucket = bucketOf(m.Location)
+			}
+			te := entry{role: e.role, privs: privs, grant: e.grant, table: m}
+			switch {
+			case restricted:
+				r := p.restricted[bucket]
+				if r == nil {
+					r = map[string][]entry{}
+					p.restricted[bucket] = r
+				}
+				r[path] = append(r[path], te)
+			case privs != 0:
+				b := p.bucket(bucket)
+				b.tables[path] = append(b.tables[path], te)
+				b.roles[e.role] = struct{}{}
+			}
+		}
+	}
+}
+
+// bucketOf is the bucket of a canonical s3:// URI.
+func bucketOf(uri string) string {
+	b, _, _ := splitURI(uri)
+	return b
 }
 
 func hasRole(sorted []int32, r int32) bool {
@@ -295,14 +369,41 @@ func (p *Policy) Evaluate(req Request) Decision {
 	if e := p.find(&u, bucket, key, req.Privilege); e != nil {
 		g, _ := u.via(e.role)
 		m := &Match{Role: p.roles[e.role], Group: g, Grant: e.grant}
+		if e.table != nil {
+			m.Table = e.table.at(key)
+		}
 		reason := m.String()
 		if e.grant.Object.Kind == grants.ObjectServer && e.privs.Has(grants.All) {
 			reason = "catalog admin: " + reason
 		}
 		return Decision{Allowed: true, Reason: reason, Grant: m}
 	}
+	if e := p.findRestricted(&u, bucket, key); e != nil {
+		g, _ := u.via(e.role)
+		t := e.table.at(key)
+		return Decision{Restricted: t, Reason: fmt.Sprintf(
+			"table %s at %s is restricted for groups %v (%s, role %s via group %s, has a column list or row filter): its data is read through the scan service, not as files",
+			t.Name(), t.Location, req.Groups, e.grant, p.roles[e.role], g)}
+	}
 	return Decision{Reason: fmt.Sprintf("no role granted to groups %v holds %s on %s",
 		req.Groups, req.Privilege, canonical(bucket, key))}
+}
+
+// findRestricted returns a restricted table entry of the user's roles
+// whose location covers key, the longest first; nil when none does.
+func (p *Policy) findRestricted(u *userGroups, bucket, key string) *entry {
+	r := p.restricted[bucket]
+	if len(r) == 0 || len(u.gs) == 0 || key == "" {
+		return nil
+	}
+	for path := range CoveringPaths(key) {
+		for i := range r[path] {
+			if _, ok := u.via(r[path][i].role); ok {
+				return &r[path][i]
+			}
+		}
+	}
+	return nil
 }
 
 // find walks the grant paths that cover key, longest first: key itself, then
@@ -315,6 +416,12 @@ func (p *Policy) find(u *userGroups, bucket, key string, priv grants.Privilege) 
 	if b := p.buckets[bucket]; b != nil {
 		for path := range CoveringPaths(key) {
 			if e := u.best(b.nodes[path], priv); e != nil {
+				return e
+			}
+			if key == "" {
+				continue // table grants never cover the bucket itself
+			}
+			if e := u.best(b.tables[path], priv); e != nil {
 				return e
 			}
 		}
@@ -444,11 +551,13 @@ func (p *Policy) View(groups []string, bucket string, priv grants.Privilege) *Vi
 	if b == nil {
 		return v
 	}
-	for path, entries := range b.nodes {
-		if u.best(entries, priv) != nil {
+	for _, nodes := range []map[string][]entry{b.nodes, b.tables} {
+		for path, entries := range nodes {
+			if _, dup := v.paths[path]; dup || u.best(entries, priv) == nil {
+				continue
+			}
 			if path == "" {
-				v.all = true
-				return v
+				return &View{all: true}
 			}
 			v.paths[path] = struct{}{}
 			v.keys = append(v.keys, path)
