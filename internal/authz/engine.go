@@ -261,6 +261,11 @@ func compile(data store.PolicyData) (*snapshot, error) {
 		}
 		s.Roles = append(s.Roles, policy.Role{Name: r.Name, Grants: gs, Groups: r.Groups})
 	}
+	tables, err := policyTables(data.Tables)
+	if err != nil {
+		return nil, err
+	}
+	s.Tables = tables
 	users := make(map[string][]string, len(data.Users))
 	for _, u := range data.Users {
 		users[u.Name] = u.Groups

@@ -24,7 +24,7 @@ func bypassMode(p *Policy, groups []string, priv grants.Privilege, uri string) s
 	switch {
 	case d.Allowed:
 		return "Bypass"
-	case d.Restricted != nil:
+	case d.Restricted:
 		return "Collocated"
 	}
 	return "X"

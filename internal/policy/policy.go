@@ -73,11 +73,15 @@ type Decision struct {
 	// Unavailable marks a refusal because no decision could be had (an
 	// nScale proxy's policy server unreachable); the policy never sets it.
 	Unavailable bool
-	// Restricted, on a refusal, names the table under whose location the
-	// request lies and on which the user holds only restricted grants
-	// (column lists, row filters): its data is read through the scan
-	// service, never as files.
-	Restricted *TableMatch
+	// Table names the table (and partition) under whose location the
+	// request lies when a table grant decided it: the grant that allowed
+	// it (also in Grant.Table), or, with Restricted, the table on which
+	// the user holds only restricted grants.
+	Table *TableMatch
+	// Restricted marks a refusal under the location of a table on which
+	// the user holds only restricted grants (column lists, row filters):
+	// its data is read through the scan service, never as files.
+	Restricted bool
 }
 
 // Match names the grant that allowed a request, the role holding it and the
@@ -224,8 +228,8 @@ func (p *Policy) indexTableGrant(e entry) {
 	restricted := Restricted(e.grant)
 	for _, t := range p.tables.tablesOf(e.grant.Object) {
 		for _, m := range p.tables.matches[t] {
-			bucket, path := t.Bucket, m.root
-			if m.partition != "" {
+			bucket, path := t.Bucket, m.Root
+			if m.Spec != "" {
 				bucket = bucketOf(m.Location)
 			}
 			te := entry{role: e.role, privs: privs, grant: e.grant, table: m}
@@ -370,18 +374,18 @@ func (p *Policy) Evaluate(req Request) Decision {
 		g, _ := u.via(e.role)
 		m := &Match{Role: p.roles[e.role], Group: g, Grant: e.grant}
 		if e.table != nil {
-			m.Table = e.table.at(key)
+			m.Table = e.table.At(key)
 		}
 		reason := m.String()
 		if e.grant.Object.Kind == grants.ObjectServer && e.privs.Has(grants.All) {
 			reason = "catalog admin: " + reason
 		}
-		return Decision{Allowed: true, Reason: reason, Grant: m}
+		return Decision{Allowed: true, Reason: reason, Grant: m, Table: m.Table}
 	}
 	if e := p.findRestricted(&u, bucket, key); e != nil {
 		g, _ := u.via(e.role)
-		t := e.table.at(key)
-		return Decision{Restricted: t, Reason: fmt.Sprintf(
+		t := e.table.At(key)
+		return Decision{Restricted: true, Table: t, Reason: fmt.Sprintf(
 			"table %s at %s is restricted for groups %v (%s, role %s via group %s, has a column list or row filter): its data is read through the scan service, not as files",
 			t.Name(), t.Location, req.Groups, e.grant, p.roles[e.role], g)}
 	}

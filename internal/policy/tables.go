@@ -51,34 +51,36 @@ type Partition struct {
 }
 
 // TableMatch names the table (and partition) whose location a decision
-// was made under.
+// was made under. It travels to nScale proxies as JSON, which rebuild the
+// partition of each key with At.
 type TableMatch struct {
-	Database, Table string
+	Database string `json:"database"`
+	Table    string `json:"table"`
 	// Location is the table's, or the partition's when the match is a
 	// partition located outside the table.
-	Location string
+	Location string `json:"location"`
 	// Partition is the partition the key lies in, "" when none is known:
 	// the spec of a partition located outside the table, or the Hive-style
 	// "k=v/…" directories of the key below the table's location.
-	Partition string
-	// partitionColumns is Table.PartitionColumns; root is the table's
-	// location path; partition is set for partition locations.
-	partitionColumns []string
-	root             string
-	partition        string
+	Partition string `json:"partition,omitempty"`
+	// PartitionColumns are the table's; Root is the path of Location in
+	// its bucket; Spec is set for a partition's location.
+	PartitionColumns []string `json:"partition_columns,omitempty"`
+	Root             string   `json:"root"`
+	Spec             string   `json:"spec,omitempty"`
 }
 
 // Name is "database.table".
 func (m *TableMatch) Name() string { return m.Database + "." + m.Table }
 
-// at returns the match for key: a copy with Partition filled in.
-func (m *TableMatch) at(key string) *TableMatch {
+// At returns the match for key: a copy with Partition filled in.
+func (m *TableMatch) At(key string) *TableMatch {
 	c := *m
-	if m.partition != "" {
-		c.Partition = m.partition
+	if m.Spec != "" {
+		c.Partition = m.Spec
 		return &c
 	}
-	c.Partition = PartitionOf(key, m.root, m.partitionColumns)
+	c.Partition = PartitionOf(key, m.Root, m.PartitionColumns)
 	return &c
 }
 
@@ -138,14 +140,14 @@ func newTableIndex(tables []Table) *tableIndex {
 		ix.byDB[t.Database] = append(ix.byDB[t.Database], t)
 		ix.byName[t.Database+"."+t.Name] = t
 		root := &TableMatch{Database: t.Database, Table: t.Name, Location: canonical(t.Bucket, t.Path),
-			partitionColumns: t.PartitionColumns, root: t.Path}
+			PartitionColumns: t.PartitionColumns, Root: t.Path}
 		ix.matches[t] = append(ix.matches[t], root)
 		for _, p := range t.Partitions {
 			if p.Bucket == t.Bucket && underPath(p.Path, t.Path) {
 				continue // covered by the table's location
 			}
 			ix.matches[t] = append(ix.matches[t], &TableMatch{Database: t.Database, Table: t.Name,
-				Location: canonical(p.Bucket, p.Path), partitionColumns: t.PartitionColumns, root: p.Path, partition: p.Spec})
+				Location: canonical(p.Bucket, p.Path), PartitionColumns: t.PartitionColumns, Root: p.Path, Spec: p.Spec})
 		}
 	}
 	return ix

@@ -61,14 +61,11 @@ func TestTableGrantReasons(t *testing.T) {
 			if d.Allowed != tc.allowed || d.Reason != tc.reason {
 				t.Errorf("got %v %q\nwant %v %q", d.Allowed, d.Reason, tc.allowed, tc.reason)
 			}
-			var m *TableMatch
-			switch {
-			case d.Grant != nil:
-				m = d.Grant.Table
-			case d.Restricted != nil:
-				m = d.Restricted
+			m := d.Table
+			if d.Grant != nil && d.Grant.Table != m {
+				t.Error("Decision.Table is not the match's table")
 			}
-			if (d.Restricted != nil) != tc.restrict {
+			if d.Restricted != tc.restrict {
 				t.Errorf("Restricted = %v, want %v", d.Restricted, tc.restrict)
 			}
 			if m != nil && m.Partition != tc.partition {
