@@ -24,7 +24,8 @@ type Secret struct {
 // Snapshot is the whole content of a store, read in one transaction.
 type Snapshot struct {
 	// Policy holds every role (with its group links and grants), every
-	// user (with its groups) and the policy version.
+	// user (with its groups), the catalog's databases and tables (with
+	// their partitions) and the policy version.
 	Policy PolicyData
 	// AccessKeys ordered by access key id.
 	AccessKeys []AccessKey
@@ -42,12 +43,18 @@ type Counts struct {
 	// Tokens counts every token; SessionTokens those with session groups.
 	Tokens, SessionTokens int
 	Secrets               int
+	// The catalog.
+	Databases, Tables, Partitions int
 }
 
 // Counts counts the snapshot's records.
 func (s Snapshot) Counts() Counts {
 	c := Counts{Roles: len(s.Policy.Roles), Users: len(s.Policy.Users), AccessKeys: len(s.AccessKeys),
-		Tokens: len(s.Tokens), Secrets: len(s.Secrets)}
+		Tokens: len(s.Tokens), Secrets: len(s.Secrets),
+		Databases: len(s.Policy.Databases), Tables: len(s.Policy.Tables)}
+	for _, t := range s.Policy.Tables {
+		c.Partitions += len(t.Partitions)
+	}
 	for _, r := range s.Policy.Roles {
 		c.RoleGroups += len(r.Groups)
 		c.Grants += len(r.Grants)
@@ -85,8 +92,8 @@ type Exporter interface {
 	// Export reads the whole store in one transaction.
 	Export(ctx context.Context) (Snapshot, error)
 	// Import writes snap into the store in one transaction: all of it or,
-	// on error, nothing. The store must be empty (no role, user, access
-	// key, token or secret) unless o.Replace, or Import fails with an
+	// on error, nothing. The store must be empty (no role, user, catalog
+	// database, access key, token or secret) unless o.Replace, or Import fails with an
 	// error wrapping ErrNotEmpty. The policy version becomes the larger of
 	// snap's and one more than the store's, so that servers sharing the
 	// store see a change.
@@ -199,7 +206,8 @@ func (s *SQL) Export(ctx context.Context) (Snapshot, error) {
 
 // contentTables are the tables Import empties with Replace, children
 // before the parents their foreign keys name.
-var contentTables = []string{"grants", "role_groups", "roles", "user_groups", "users", "access_keys", "tokens", "secrets"}
+var contentTables = []string{"grants", "role_groups", "roles", "user_groups", "users",
+	"catalog_partitions", "catalog_tables", "catalog_databases", "access_keys", "tokens", "secrets"}
 
 // Import implements Exporter. Errors name records but never a secret or a
 // token hash.
@@ -242,7 +250,7 @@ func (s *SQL) importTx(ctx context.Context, tx *sql.Tx, snap Snapshot, o ImportO
 		}
 	} else {
 		var held []string
-		for _, t := range []string{"roles", "users", "access_keys", "tokens", "secrets"} {
+		for _, t := range []string{"roles", "users", "catalog_databases", "access_keys", "tokens", "secrets"} {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t).Scan(&n); err != nil {
 				return fmt.Errorf("store: import: count %s: %w", t, err)
@@ -289,6 +297,9 @@ func (s *SQL) importTx(ctx context.Context, tx *sql.Tx, snap Snapshot, o ImportO
 				return fmt.Errorf("store: import: user %s group %s: %w", u.Name, g, err)
 			}
 		}
+	}
+	if err := importCatalog(ctx, tx, s.d, snap.Policy); err != nil {
+		return fmt.Errorf("store: import: %w", err)
 	}
 	for _, k := range snap.AccessKeys {
 		if err := exec(`INSERT INTO access_keys (`+accessKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`, accessKeyArgs(k)...); err != nil {

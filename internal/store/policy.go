@@ -196,6 +196,9 @@ func loadPolicy(ctx context.Context, tx *sql.Tx) (PolicyData, error) {
 	for i := range p.Users {
 		slices.Sort(p.Users[i].Groups)
 	}
+	if err := loadCatalog(ctx, tx, &p); err != nil {
+		return PolicyData{}, fmt.Errorf("catalog: %w", err)
+	}
 	return p, nil
 }
 

@@ -213,12 +213,15 @@ type PolicyTx interface {
 	// cascade its tables and their partitions go too; grants on them stay
 	// (the caller removes those with RemoveObjectGrants).
 	DropDatabase(ctx context.Context, name string, cascade bool) error
-	// ListTables returns the names of the database's tables, byte-sorted
-	// (empty, not an error, for a database that does not exist).
+	// ListTables returns the names of the database's tables, byte-sorted,
+	// or an error wrapping ErrNotFound when the database does not exist.
 	ListTables(ctx context.Context, database string) ([]string, error)
 	// CreateTable adds t (its Partitions are ignored), or fails with
 	// ErrExists, or with ErrNotFound when t.Database does not exist. It
-	// refuses a definition whose encoded columns exceed 4 MiB.
+	// refuses, with an error wrapping ErrTooLarge, a definition whose
+	// encoded columns and properties exceed 4 MiB, or a name, location
+	// or comment beyond the store's bounds (catalog.go); PutTable,
+	// CreateDatabase and AddPartition too.
 	CreateTable(ctx context.Context, t Table) error
 	// GetTable returns the table with its partitions, or an error wrapping
 	// ErrNotFound.
@@ -263,7 +266,8 @@ type PolicyStore interface {
 	// again in a new one, a bounded number of times: fn must not retain tx
 	// nor have effects outside it that a second run would repeat.
 	UpdatePolicy(ctx context.Context, fn func(tx PolicyTx) error) error
-	// LoadPolicy returns a consistent snapshot of all roles and users.
+	// LoadPolicy returns a consistent snapshot of all roles, users and
+	// the catalog.
 	LoadPolicy(ctx context.Context) (PolicyData, error)
 	// PolicyVersion returns the current version; it is cheap enough to
 	// poll every second.
