@@ -32,18 +32,31 @@ func (t resolved) locate(bucket, key string) (host, path string) {
 // listings itself with it, so that nothing a client sent but query reaches
 // the upstream.
 func (c *Client) List(ctx context.Context, bucket string, query url.Values) (*http.Response, error) {
+	return c.send(ctx, http.MethodGet, bucket, "", query, nil)
+}
+
+// send sends a request without a body (GET or HEAD) for bucket's object key
+// ("" for the bucket itself) upstream on the proxy's own behalf, signed
+// with the bucket's credentials; header adds headers (such as Range) before
+// signing. It returns the response whatever its status; the caller must
+// close its body. A failure to get the credentials is a *CredentialsError,
+// a failure of the exchange a *ForwardError.
+func (c *Client) send(ctx context.Context, method, bucket, key string, query url.Values, header http.Header) (*http.Response, error) {
 	creds, err := c.Credentials(ctx, bucket)
 	if err != nil {
 		return nil, &CredentialsError{Err: err}
 	}
 	t := c.target(bucket)
-	host, path := t.locate(bucket, "")
+	host, path := t.locate(bucket, key)
 	u := &url.URL{Scheme: t.scheme, Host: host, Path: path, RawPath: sigv4.EscapePath(path), RawQuery: strings.ReplaceAll(query.Encode(), "+", "%20")}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Host = hostOf(t.scheme, host)
+	for name, values := range header {
+		req.Header[name] = values
+	}
 	req.Header.Set("Accept-Encoding", "identity")
 	signer := sigv4.Signer{
 		AccessKeyID:     creds.AccessKeyID,
