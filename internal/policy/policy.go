@@ -118,6 +118,9 @@ type Policy struct {
 	buckets map[string]*bucketIndex
 	server  []entry // SERVER grants, sorted by role
 	tables  *tableIndex
+	// objects holds the DATABASE and TABLE grants by object ("d" or
+	// "d.t", see objectKey), each list sorted by role.
+	objects map[string][]entry
 	// restricted holds, per bucket and location path, the restricted
 	// table grants (tables.go), which allow nothing but explain refusals.
 	restricted map[string]map[string][]entry
@@ -154,7 +157,7 @@ type bucketIndex struct {
 // Grants other than URI and SERVER are kept out of the URI index.
 func Compile(s Snapshot) *Policy {
 	p := &Policy{groups: map[string]*group{}, buckets: map[string]*bucketIndex{},
-		tables: newTableIndex(s.Tables), restricted: map[string]map[string][]entry{}}
+		tables: newTableIndex(s.Tables), restricted: map[string]map[string][]entry{}, objects: map[string][]entry{}}
 	byName := map[string][]*Role{}
 	for i := range s.Roles {
 		r := &s.Roles[i]
@@ -188,6 +191,8 @@ func Compile(s Snapshot) *Policy {
 					b.nodes[gp.Object.Path] = append(b.nodes[gp.Object.Path], e)
 					b.roles[rid] = struct{}{}
 				case grants.ObjectDatabase, grants.ObjectTable:
+					k := objectKey(gp.Object)
+					p.objects[k] = append(p.objects[k], e)
 					p.indexTableGrant(e)
 				}
 			}

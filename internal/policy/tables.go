@@ -184,3 +184,45 @@ func (p *Policy) Table(db, name string) *Table {
 	}
 	return p.tables.byName[db+"."+name]
 }
+
+// objectKey names a DATABASE or TABLE object in Policy.objects: "d" for a
+// database, "d.t" for a table (names hold no '.').
+func objectKey(o grants.Object) string {
+	if o.Kind == grants.ObjectTable {
+		return o.Database + "." + o.Table
+	}
+	return o.Database
+}
+
+// Holds returns the grant through which groups hold priv on a catalog
+// object (ALL implies every privilege): for a table, a grant on the
+// table, then on its database, then on SERVER; for a database, on it,
+// then on SERVER; for SERVER, on SERVER. Column lists and row filters do
+// not matter here: this answers catalog questions (who may CREATE, ALTER,
+// DROP), not what the data shows. Nil when they do not.
+func (p *Policy) Holds(groups []string, o grants.Object, priv grants.Privilege) *Match {
+	if !validPrivilege(priv) || len(groups) == 0 {
+		return nil
+	}
+	var buf [8]*group
+	var nbuf [8]string
+	u := p.resolve(groups, buf[:], nbuf[:])
+	var lists [][]entry
+	switch o.Kind {
+	case grants.ObjectTable:
+		lists = append(lists, p.objects[objectKey(o)], p.objects[o.Database])
+	case grants.ObjectDatabase:
+		lists = append(lists, p.objects[o.Database])
+	case grants.ObjectServer:
+	default:
+		return nil
+	}
+	lists = append(lists, p.server)
+	for _, l := range lists {
+		if e := u.best(l, priv); e != nil {
+			g, _ := u.via(e.role)
+			return &Match{Role: p.roles[e.role], Group: g, Grant: e.grant}
+		}
+	}
+	return nil
+}

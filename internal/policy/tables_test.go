@@ -129,3 +129,41 @@ func TestPartitionOf(t *testing.T) {
 		}
 	}
 }
+
+func TestHolds(t *testing.T) {
+	p := Compile(Snapshot{Roles: []Role{
+		{Name: "creators", Groups: []string{"c"}, Grants: grantsFor(t, "GRANT CREATE ON DATABASE shop")},
+		{Name: "owners", Groups: []string{"o"}, Grants: grantsFor(t, "GRANT ALL ON TABLE shop.sales")},
+		{Name: "servers", Groups: []string{"s"}, Grants: grantsFor(t, "GRANT CREATE ON SERVER")},
+	}})
+	table := grants.Object{Kind: grants.ObjectTable, Database: "shop", Table: "sales"}
+	other := grants.Object{Kind: grants.ObjectTable, Database: "shop", Table: "other"}
+	db := grants.Object{Kind: grants.ObjectDatabase, Database: "shop"}
+	server := grants.Object{Kind: grants.ObjectServer}
+	for _, tc := range []struct {
+		group string
+		o     grants.Object
+		priv  grants.Privilege
+		want  string // the role, "" for none
+	}{
+		{"c", db, grants.Create, "creators"},
+		{"c", table, grants.Create, "creators"},
+		{"c", table, grants.Drop, ""},
+		{"c", server, grants.Create, ""},
+		{"o", table, grants.Alter, "owners"},
+		{"o", other, grants.Alter, ""},
+		{"o", db, grants.Alter, ""},
+		{"s", db, grants.Create, "servers"},
+		{"s", server, grants.Create, "servers"},
+		{"s", table, grants.Drop, ""},
+	} {
+		m := p.Holds([]string{tc.group}, tc.o, tc.priv)
+		got := ""
+		if m != nil {
+			got = m.Role
+		}
+		if got != tc.want {
+			t.Errorf("%s holds %s on %s: got role %q, want %q", tc.group, tc.priv, tc.o, got, tc.want)
+		}
+	}
+}
