@@ -1,6 +1,8 @@
 // Package grants reads and writes the grant language: it turns the text of
 // Okera-compatible statements (CREATE ROLE, GRANT … ON URI …, SHOW GRANTS …)
-// into a typed syntax tree and prints that tree back in one canonical form.
+// and of the Hive/Impala catalog statements (CREATE DATABASE, CREATE
+// EXTERNAL TABLE, ALTER TABLE, DESCRIBE …; see catalog_ast.go) into a typed
+// syntax tree and prints that tree back in one canonical form.
 //
 // It is pure: no I/O, no storage, no evaluation. Deciding what a grant allows
 // is the job of internal/policy.
@@ -10,8 +12,10 @@
 // sit between single quotes, and the typographic quotes ‘ ’ of copy-pasted
 // Okera docs count as single quotes; `--` starts a comment running to the end
 // of the line; statements are separated by `;`, and the last one may omit it.
-// Keywords of the language are reserved: a role, group, database, table or
-// column with such a name must be backquoted.
+// The keywords of the grant statements are reserved: a role, group,
+// database, table or column with such a name must be backquoted. The
+// catalog statements' keywords (EXTERNAL, LOCATION, COMMENT, STORED, …) are
+// contextual and stay usable as bare names.
 package grants
 
 import (
@@ -26,7 +30,7 @@ type Statement interface {
 	statement()
 }
 
-// Interface guards.
+// Interface guards (the catalog statements' are in catalog_ast.go).
 var (
 	_ Statement = (*CreateRole)(nil)
 	_ Statement = (*DropRole)(nil)

@@ -63,7 +63,7 @@ func TestParseErrors(t *testing.T) {
 		line, col int
 		msg       string // substring of SyntaxError.Msg
 	}{
-		{"unknown statement", "SELECT 1", 1, 1, `expected CREATE, DROP, GRANT, REVOKE or SHOW, found "SELECT"`},
+		{"unknown statement", "SELECT 1", 1, 1, `expected CREATE, DROP, ALTER, GRANT, REVOKE, SHOW, DESCRIBE or MSCK, found "SELECT"`},
 		{"grant role with FROM", "GRANT ROLE r FROM GROUP g", 1, 14, `expected TO, found "FROM" (GRANT takes TO)`},
 		{"revoke with TO", "\n\nREVOKE SELECT ON SERVER TO ROLE r", 3, 25, `expected FROM, found "TO" (REVOKE takes FROM)`},
 		{"missing ON", "GRANT SELECT TO ROLE r", 1, 14, `expected ON, found "TO"`},
@@ -92,9 +92,9 @@ func TestParseErrors(t *testing.T) {
 		{"where unbalanced close", "GRANT SELECT ON TABLE d.t WHERE x = 1) TO ROLE r", 1, 38, "unbalanced ) in WHERE predicate"},
 		{"empty where", "GRANT SELECT ON TABLE d.t WHERE TO ROLE r", 1, 33, `expected a predicate after WHERE, found "TO"`},
 		{"column counts runes", "GRANT SHOW ON URI ‘s3://b’ TO ROLE r", 1, 19, "bucket name \"b\" is not valid"},
-		{"show junk", "SHOW TABLES", 1, 6, `expected ROLES, GRANTS, ROLE or CURRENT after SHOW, found "TABLES"`},
+		{"show junk", "SHOW FUNCTIONS", 1, 6, `expected ROLES, GRANTS, ROLE, CURRENT ROLES, DATABASES, TABLES, CREATE TABLE or PARTITIONS after SHOW, found "FUNCTIONS"`},
 		{"end of input", "GRANT ROLE r TO GROUP", 1, 22, "expected group name, found end of input"},
-		{"create database", "CREATE DATABASE d", 1, 8, `expected ROLE, found "DATABASE"`},
+		{"create view", "CREATE VIEW d.v", 1, 8, `expected ROLE, DATABASE, EXTERNAL TABLE or TABLE after CREATE, found "VIEW"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,7 +139,7 @@ func TestRoundTrip(t *testing.T) {
 		&GrantPrivileges{Privileges: Privileges(All | Select | Insert | Show | Delete | Create | Drop | Alter), Object: Object{Kind: ObjectServer}, Role: "admin"},
 		&GrantPrivileges{Privileges: Privileges(Show), Object: Object{Kind: ObjectURI, Bucket: "mybucket", Path: "my path/with ‘quote"}, Role: "r"},
 		&GrantPrivileges{Privileges: Privileges(Select), Object: Object{Kind: ObjectTable, Database: "db", Table: "table", Columns: []string{"a", "select"}}, Where: "a <> 'x' OR \"b\" >= 1.5", Role: "r"},
-		&RevokePrivileges{Privileges: Privileges(Delete), Object: Object{Kind: ObjectDatabase, Database: "Db"}, Role: "r"},
+		&RevokePrivileges{Privileges: Privileges(Delete), Object: Object{Kind: ObjectDatabase, Database: "db"}, Role: "r"},
 		&ShowRoles{}, &ShowGrants{Role: "r"}, &ShowRoleGrant{Group: "g"}, &ShowCurrentRoles{},
 	}
 	text := Format(stmts)

@@ -167,10 +167,19 @@ func (p *parser) statement() (Statement, error) {
 	switch {
 	case isKeyword(t, "CREATE"):
 		p.next()
-		return p.createRole()
+		return p.create()
 	case isKeyword(t, "DROP"):
 		p.next()
-		return p.dropRole()
+		return p.drop()
+	case isKeyword(t, "ALTER"):
+		p.next()
+		return p.alterTable()
+	case isKeyword(t, "MSCK"):
+		p.next()
+		return p.msck()
+	case isKeyword(t, "DESCRIBE"), isKeyword(t, "DESC"):
+		p.next()
+		return p.describe()
 	case isKeyword(t, "GRANT"):
 		p.next()
 		return p.grantOrRevoke(true)
@@ -181,7 +190,7 @@ func (p *parser) statement() (Statement, error) {
 		p.next()
 		return p.show()
 	}
-	return nil, p.errorf(t, "expected CREATE, DROP, GRANT, REVOKE or SHOW, found %s", t.describe(p.src))
+	return nil, p.errorf(t, "expected CREATE, DROP, ALTER, GRANT, REVOKE, SHOW, DESCRIBE or MSCK, found %s", t.describe(p.src))
 }
 
 func (p *parser) createRole() (Statement, error) {
@@ -338,7 +347,7 @@ func (p *parser) privileges() (Privileges, []string, token, error) {
 				return 0, nil, colsTok, p.errorf(colsTok, "a column list is only allowed after SELECT, not %s", priv)
 			}
 			for {
-				c, err := p.ident("column name")
+				c, err := p.name("column name")
 				if err != nil {
 					return 0, nil, colsTok, err
 				}
@@ -384,21 +393,14 @@ func (p *parser) object() (Object, error) {
 		return Object{Kind: ObjectServer}, nil
 	case isKeyword(t, "DATABASE"):
 		p.next()
-		db, err := p.ident("database name")
+		db, err := p.name("database name")
 		if err != nil {
 			return Object{}, err
 		}
 		return Object{Kind: ObjectDatabase, Database: db}, nil
 	case isKeyword(t, "TABLE"):
 		p.next()
-		db, err := p.ident("database name")
-		if err != nil {
-			return Object{}, err
-		}
-		if err := p.expectPunct(".", ". (tables are named database.table)"); err != nil {
-			return Object{}, err
-		}
-		tbl, err := p.ident("table name")
+		db, tbl, err := p.tableName()
 		if err != nil {
 			return Object{}, err
 		}
@@ -489,6 +491,9 @@ func checkBucket(b string) string {
 }
 
 func (p *parser) show() (Statement, error) {
+	if st, ok, err := p.showCatalog(); ok {
+		return st, err
+	}
 	t := p.peek()
 	switch {
 	case isKeyword(t, "ROLES"):
@@ -521,5 +526,5 @@ func (p *parser) show() (Statement, error) {
 		}
 		return &ShowCurrentRoles{}, nil
 	}
-	return nil, p.errorf(t, "expected ROLES, GRANTS, ROLE or CURRENT after SHOW, found %s", t.describe(p.src))
+	return nil, p.errorf(t, "expected ROLES, GRANTS, ROLE, CURRENT ROLES, DATABASES, TABLES, CREATE TABLE or PARTITIONS after SHOW, found %s", t.describe(p.src))
 }
