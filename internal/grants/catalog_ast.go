@@ -177,7 +177,8 @@ type ShowTables struct {
 	Database string
 }
 
-// Describe is DESCRIBE [FORMATTED] db.table (DESC for DESCRIBE).
+// Describe is DESCRIBE [FORMATTED] db.table (DESC for DESCRIBE, EXTENDED
+// for FORMATTED).
 type Describe struct {
 	Database, Table string
 	Formatted       bool

@@ -38,7 +38,7 @@ func (s *DropDatabase) String() string {
 }
 
 // String prints the table on one line. Pretty prints it over several.
-func (s *CreateTable) String() string { return s.format(" ", "", " ") }
+func (s *CreateTable) String() string { return s.format(" ", "", "") }
 
 // Pretty prints the table as SHOW CREATE TABLE shows it: one clause per
 // line, one column per line indented by two spaces. It parses back to a

@@ -720,8 +720,9 @@ func (p *parser) msck() (Statement, error) {
 // describe parses what follows DESCRIBE or DESC.
 func (p *parser) describe() (Statement, error) {
 	st := &Describe{}
-	// FORMATTED followed by '.' is a database named formatted.
-	if p.isKeyword("FORMATTED") && !(p.peekAt(1).kind == tokPunct && p.peekAt(1).text == ".") {
+	// FORMATTED followed by '.' is a database named formatted. Hive's
+	// EXTENDED asks for the same detail.
+	if (p.isKeyword("FORMATTED") || p.isKeyword("EXTENDED")) && !(p.peekAt(1).kind == tokPunct && p.peekAt(1).text == ".") {
 		p.next()
 		st.Formatted = true
 	}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -25,6 +26,15 @@ func FuzzParse(f *testing.F) {
 		"SHOW ROLES; SHOW GRANTS ON ROLE r; SHOW ROLE GRANT GROUP g; SHOW CURRENT ROLES",
 		"GRANT ALL ON URI 's3://experimental/workspaces/ TO ROLE analysts;",
 		"CREATE ROLE `select`",
+		"CREATE DATABASE IF NOT EXISTS Db COMMENT 'c' LOCATION 's3a://bkt/db/'; DROP SCHEMA IF EXISTS db CASCADE",
+		"CREATE EXTERNAL TABLE experiments.transaction_data (\ntnxid INT,\ntnxdate DATE,\namount DOUBLE,\nregion STRING )\nSTORED AS PARQUET LOCATION 's3://experimental/workspaces/transaction_data'",
+		"CREATE TABLE IF NOT EXISTS d.t (a decimal(5,2) COMMENT 'x', s struct<b:array<map<string,int>>, c:varchar(3)>) COMMENT 'c' PARTITIONED BY (dt date) ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\t' STORED AS TEXTFILE LOCATION 's3://bkt/t/' TBLPROPERTIES ('k'='v')",
+		"CREATE EXTERNAL TABLE d.t LIKE PARQUET 's3://bkt/f.parquet' STORED AS PARQUET; DROP TABLE IF EXISTS d.t",
+		"ALTER TABLE d.t SET LOCATION 's3://bkt/x'; ALTER TABLE d.t ADD COLUMNS (location string); ALTER TABLE d.t RENAME TO e.u",
+		"ALTER TABLE d.t ADD IF NOT EXISTS PARTITION (y=2024, m='07') LOCATION 's3://bkt/p'; ALTER TABLE d.t DROP PARTITION (y=-1.5)",
+		"ALTER TABLE d.t RECOVER PARTITIONS; MSCK REPAIR TABLE d.t",
+		"SHOW DATABASES; SHOW TABLES IN d; DESCRIBE FORMATTED d.t; DESC formatted.t; SHOW CREATE TABLE d.t; SHOW PARTITIONS d.t",
+		"CREATE EXTERNAL TABLE d.t (a array<array<int>>) STORED AS ORC LOCATION 's3://bkt/a/../b'",
 	}
 	for _, s := range seeds {
 		f.Add(s)
@@ -33,6 +43,14 @@ func FuzzParse(f *testing.F) {
 	for _, in := range inputs {
 		if b, err := os.ReadFile(in); err == nil {
 			f.Add(string(b))
+		}
+	}
+	cases, _ := filepath.Glob(filepath.Join("testdata", "*.cases"))
+	for _, in := range cases {
+		if b, err := os.ReadFile(in); err == nil {
+			for _, c := range strings.Split(string(b), "\n----\n") {
+				f.Add(c)
+			}
 		}
 	}
 	f.Fuzz(func(t *testing.T, src string) {
@@ -50,6 +68,35 @@ func FuzzParse(f *testing.F) {
 		}
 		if text2 := Format(again); text2 != text {
 			t.Fatalf("printing is not stable\n--- first\n%s--- second\n%s", text, text2)
+		}
+	})
+}
+
+// FuzzParseType checks that ParseType never panics and that the canonical
+// text of whatever it accepts parses back to an equal Type and prints the
+// same.
+//
+//	go test -run='^$' -fuzz=FuzzParseType -fuzztime=20s ./internal/grants/
+func FuzzParseType(f *testing.F) {
+	for _, s := range []string{
+		"int", "INTEGER", "double precision", "decimal", "decimal(38,10)", "varchar(10)", "char(255)",
+		"array<struct<a:int>>", "map<string,array<map<int,decimal(5)>>>",
+		"struct<`A b`:string COMMENT 'c', location:date, s:struct<x:binary>>",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		typ, err := ParseType(src)
+		if err != nil {
+			return
+		}
+		text := typ.String()
+		again, err := ParseType(text)
+		if err != nil {
+			t.Fatalf("canonical type %q does not parse: %v", text, err)
+		}
+		if !reflect.DeepEqual(again, typ) {
+			t.Fatalf("round trip changed the type: %q became %q", text, again.String())
 		}
 	})
 }
