@@ -56,6 +56,12 @@ func evaluateAny(pol *policy.Policy, p Principal, any grants.Privileges, target 
 			return last
 		}
 	}
+	if last.Restricted {
+		// Under a table the user holds only restricted grants on, whatever
+		// the privilege: the refusal says so (the proxy names the scan
+		// endpoint), for any of them.
+		return last
+	}
 	if len(privs) > 1 && len(p.Groups) > 0 {
 		return Decision{Reason: fmt.Sprintf("no role granted to groups %v holds %s on %s",
 			p.Groups, strings.ReplaceAll(any.String(), ", ", " or "), target)}
