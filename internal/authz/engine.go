@@ -103,6 +103,8 @@ type snapshot struct {
 	// folded maps lower-cased group names to the names roles are granted
 	// to, for case-insensitive groups.
 	folded map[string][]string
+	// view answers who sees what of the catalog (catalogview.go).
+	view catalogView
 }
 
 // New loads the policy once and returns the engine. Call Run to follow
