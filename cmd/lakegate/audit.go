@@ -34,6 +34,7 @@ type auditQueryFlags struct {
 	clientFlags
 	config                                string
 	user, since, until, decision, uri, op string
+	table                                 string
 	dirs, s3                              []string
 	limit                                 int
 	asJSON                                bool
@@ -42,7 +43,7 @@ type auditQueryFlags struct {
 func newAuditQueryCmd(stdout io.Writer) *cobra.Command {
 	var f auditQueryFlags
 	cmd := &cobra.Command{
-		Use:   "query [--user U] [--since T] [--until T] [--decision allow|deny|error] [--uri-prefix s3://b/p] [--operation OP] [--dir DIR] [--s3 s3://bucket/prefix] [--json]",
+		Use:   "query [--user U] [--since T] [--until T] [--decision allow|deny|error] [--uri-prefix s3://b/p] [--operation OP] [--table DB.TABLE] [--dir DIR] [--s3 s3://bucket/prefix] [--json]",
 		Short: "Show audit events from local log files and S3 log buckets, oldest first",
 		Long: `query reads audit events from local log directories (current and rotated
 files) and S3 log buckets, merges each request's decision and completion into
@@ -75,6 +76,7 @@ duration ago: 90m, 24h, 7d. --since is inclusive, --until exclusive.`,
 	fl.StringVar(&f.decision, "decision", "", "only allow, deny or error")
 	fl.StringVar(&f.uri, "uri-prefix", "", "only events with a URI under this s3://bucket/prefix")
 	fl.StringVar(&f.op, "operation", "", "only this operation (GetObject, PutObject, …; any case)")
+	fl.StringVar(&f.table, "table", "", "only events under this catalog table's location (db.table)")
 	fl.StringArrayVar(&f.dirs, "dir", nil, "local audit log directory (repeatable)")
 	fl.StringArrayVar(&f.s3, "s3", nil, "S3 log location s3://bucket/prefix (repeatable)")
 	fl.IntVar(&f.limit, "limit", 0, "stop after this many events (0: all)")
@@ -85,7 +87,7 @@ duration ago: 90m, 24h, 7d. --since is inclusive, --until exclusive.`,
 func runAuditQuery(cmd *cobra.Command, stdout io.Writer, f *auditQueryFlags) error {
 	ctx := cmd.Context()
 	now := time.Now()
-	filter := audit.Filter{User: f.user, Decision: f.decision, URIPrefix: f.uri, Operation: f.op, Limit: f.limit}
+	filter := audit.Filter{User: f.user, Decision: f.decision, URIPrefix: f.uri, Operation: f.op, Table: f.table, Limit: f.limit}
 	var err error
 	if f.since != "" {
 		if filter.Since, err = audit.ParseTime(f.since, now); err != nil {
@@ -181,6 +183,7 @@ func runRemoteAuditQuery(cmd *cobra.Command, stdout io.Writer, f *auditQueryFlag
 	q := url.Values{"limit": {strconv.Itoa(limit)}}
 	for name, v := range map[string]string{
 		"user": f.user, "since": f.since, "until": f.until, "decision": f.decision, "uri_prefix": f.uri, "operation": f.op,
+		"table": f.table,
 	} {
 		if v != "" {
 			q.Set(name, v)

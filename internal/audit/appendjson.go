@@ -39,6 +39,18 @@ func appendRecord(b []byte, r *wireRecord) []byte {
 	b = appendJSONString(b, e.Operation)
 	b = append(b, `,"uris":`...)
 	b = appendJSONStrings(b, e.URIs)
+	if e.Table != "" {
+		b = append(b, `,"table":`...)
+		b = appendJSONString(b, e.Table)
+	}
+	if e.Partition != "" {
+		b = append(b, `,"partition":`...)
+		b = appendJSONString(b, e.Partition)
+	}
+	if e.SourceTable != "" {
+		b = append(b, `,"source_table":`...)
+		b = appendJSONString(b, e.SourceTable)
+	}
 	b = append(b, `,"privilege":`...)
 	b = appendJSONString(b, e.Privilege)
 	b = append(b, `,"decision":`...)

@@ -39,7 +39,8 @@ func randomRecord(rng *rand.Rand) *wireRecord {
 	return &wireRecord{Record: pick(), Event: Event{
 		Time:      time.Date(2026, 11, 23, 16, 30, rng.IntN(60), rng.IntN(1e9), time.UTC),
 		RequestID: pick(), Source: pick(), Node: pick(), User: pick(), Groups: list(), AuthMethod: pick(),
-		ClientIP: pick(), AccessKeyID: pick(), Operation: pick(), URIs: list(), Privilege: pick(),
+		ClientIP: pick(), AccessKeyID: pick(), Operation: pick(), URIs: list(), Table: pick(), Partition: pick(),
+		SourceTable: pick(), Privilege: pick(),
 		Decision: pick(), Reason: pick(), Status: rng.IntN(600), BytesIn: rng.Int64N(1 << 40), BytesOut: rng.Int64N(1 << 40),
 		DurationMS: float64(rng.IntN(1e9)) / 1000, Mode: pick(), UserAgent: pick(),
 		Truncated: rng.IntN(2) == 0, URIsOmitted: rng.IntN(3), Incomplete: rng.IntN(2) == 0,
@@ -67,7 +68,8 @@ func FuzzAppendRecord(f *testing.F) {
 		f.Add(s, s, 1.25)
 	}
 	f.Fuzz(func(t *testing.T, a, b string, d float64) {
-		r := &wireRecord{Record: a, Event: Event{User: b, Reason: a + b, Groups: []string{a, b}, DurationMS: d, Time: time.Unix(0, 0).UTC()}}
+		r := &wireRecord{Record: a, Event: Event{User: b, Reason: a + b, Groups: []string{a, b}, Table: a, Partition: b,
+			DurationMS: d, Time: time.Unix(0, 0).UTC()}}
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)

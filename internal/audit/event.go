@@ -51,8 +51,18 @@ type Event struct {
 	Operation string `json:"operation"`
 	// URIs are what the request acts on, as s3://bucket/key, without query
 	// strings: the object, the copy source, each key of a DeleteObjects.
-	URIs      []string `json:"uris"`
-	Privilege string   `json:"privilege"`
+	URIs []string `json:"uris"`
+	// Table is the catalog table ("db.table") under whose location the
+	// request's object lies when a table grant decided it (dynamic
+	// bypass: the allow, or the refusal of a user whose grants on it are
+	// restricted); for CopyObject, the destination's. Partition is the
+	// partition of the object in that table ("k=v/k2=w"), when known.
+	// SourceTable is a copy source's table. The object itself stays in
+	// URIs.
+	Table       string `json:"table,omitempty"`
+	Partition   string `json:"partition,omitempty"`
+	SourceTable string `json:"source_table,omitempty"`
+	Privilege   string `json:"privilege"`
 	// Decision is DecisionAllow, DecisionDeny or DecisionError.
 	Decision string `json:"decision"`
 	// Reason is the grant that allowed the request or why it was denied.
@@ -145,6 +155,9 @@ func encodeRecord(ev *Event, kind, node string, maxBytes int) ([]byte, error) {
 	e.ClientIP = clip(e.ClientIP, maxStringLen)
 	e.Operation = clip(e.Operation, maxStringLen)
 	e.Privilege = clip(e.Privilege, maxStringLen)
+	e.Table = clip(e.Table, maxStringLen)
+	e.Partition = clip(e.Partition, maxStringLen)
+	e.SourceTable = clip(e.SourceTable, maxStringLen)
 	e.Reason = clip(e.Reason, maxReasonLen)
 	e.UserAgent = clip(e.UserAgent, maxStringLen)
 	if !isAccessKeyID(e.AccessKeyID) {

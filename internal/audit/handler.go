@@ -24,7 +24,7 @@ const (
 // queryParams are the parameters QueryHandler understands.
 var queryParams = map[string]bool{
 	"user": true, "since": true, "until": true, "decision": true,
-	"uri_prefix": true, "operation": true, "limit": true,
+	"uri_prefix": true, "operation": true, "table": true, "limit": true,
 }
 
 // QueryHandler answers GET with the events q finds, as JSON:
@@ -127,6 +127,7 @@ func FilterFromValues(v url.Values, now time.Time) (Filter, error) {
 	f.Decision = v.Get("decision")
 	f.URIPrefix = v.Get("uri_prefix")
 	f.Operation = v.Get("operation")
+	f.Table = v.Get("table")
 	var err error
 	if s := v.Get("since"); s != "" {
 		if f.Since, err = ParseTime(s, now); err != nil {

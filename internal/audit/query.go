@@ -32,6 +32,9 @@ type Filter struct {
 	URIPrefix string
 	// Operation is the operation name, any case.
 	Operation string
+	// Table is a catalog table, "db.table", any case: events under its
+	// location (Event.Table or, for a copy, Event.SourceTable).
+	Table string
 	// Limit stops after this many events; 0 means no limit.
 	Limit int
 }
@@ -65,7 +68,8 @@ func (f *Filter) Match(e *Event) bool {
 	if !f.inRange(e.Time) ||
 		(f.User != "" && e.User != f.User) ||
 		(f.Decision != "" && e.Decision != f.Decision) ||
-		(f.Operation != "" && !strings.EqualFold(e.Operation, f.Operation)) {
+		(f.Operation != "" && !strings.EqualFold(e.Operation, f.Operation)) ||
+		(f.Table != "" && !strings.EqualFold(e.Table, f.Table) && !strings.EqualFold(e.SourceTable, f.Table)) {
 		return false
 	}
 	if f.URIPrefix == "" {

@@ -170,6 +170,7 @@ func TestMergeKeepsDecisionFieldsAndCompletionOutcome(t *testing.T) {
 func TestFilter(t *testing.T) {
 	e := sampleEvent(3) // user3, deny, GetObject, s3://lake/data/part-3.parquet
 	e.Time = t0
+	e.Table, e.SourceTable = "shop.sales", "shop.returns"
 	tests := []struct {
 		name string
 		f    Filter
@@ -186,6 +187,9 @@ func TestFilter(t *testing.T) {
 		{"uri prefix", Filter{URIPrefix: "s3://lake/data/"}, true},
 		{"s3a uri prefix", Filter{URIPrefix: "s3a://lake/data/part-3"}, true},
 		{"other uri prefix", Filter{URIPrefix: "s3://lake/secret"}, false},
+		{"table any case", Filter{Table: "Shop.Sales"}, true},
+		{"copy source table", Filter{Table: "shop.returns"}, true},
+		{"other table", Filter{Table: "shop.sale"}, false},
 		{"since inclusive", Filter{Since: t0}, true},
 		{"since after", Filter{Since: t0.Add(time.Nanosecond)}, false},
 		{"until exclusive", Filter{Until: t0}, false},
