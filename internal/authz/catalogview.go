@@ -2,10 +2,12 @@ package authz
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/lakegate/lakegate/internal/grants"
+	"github.com/lakegate/lakegate/internal/policy"
 	"github.com/lakegate/lakegate/internal/store"
 )
 
@@ -241,4 +243,204 @@ func unseenDatabase(db string) error {
 // caller may not see.
 func unseenTable(db, table string) error {
 	return fmt.Errorf("%w: table %s.%s does not exist", ErrInvalid, db, table)
+}
+
+// The answers of CheckTable's TableAccess.Access.
+const (
+	// AccessFull: a grant with no column list or row filter (on the
+	// table, its database or SERVER) gives the privilege.
+	AccessFull = "full"
+	// AccessRestricted: only grants with a column list or a row filter
+	// give it; the data goes through the scan service, never as files.
+	AccessRestricted = "restricted"
+	// AccessNone: no grant on the table, its database or SERVER gives it.
+	AccessNone = "none"
+)
+
+// TableAccess explains what a principal may do with a catalog table with
+// one privilege.
+type TableAccess struct {
+	Database string `json:"database"`
+	Table    string `json:"table"`
+	// Privilege is the privilege asked about (SELECT, INSERT…).
+	Privilege string `json:"privilege"`
+	// Access is AccessFull, AccessRestricted or AccessNone, from the
+	// grants on the table, its database and SERVER.
+	Access string `json:"access"`
+	// Files says whether the access proxy allows the privilege on the
+	// files under Location: through a full table grant (bypass), or a URI
+	// grant over the location whatever Access says. Always false for
+	// CREATE, DROP and ALTER, which are about the catalog only.
+	Files bool `json:"files"`
+	// Location is the table's.
+	Location string `json:"location"`
+	// Restrictions name what restricts a restricted access: "column list
+	// (a, b)", "row filter x > 1".
+	Restrictions []string `json:"restrictions,omitempty"`
+	// Reason says what the access proxy does with the files, and why.
+	Reason string `json:"reason"`
+	// Grants are the grants that give the privilege on the table, its
+	// database, SERVER or (for the files) a URI over the location, in
+	// canonical text with the role and group through which they are held.
+	Grants []string `json:"grants"`
+}
+
+// CheckTable explains what p may do with table db.table with priv, for
+// caller. A table caller may not see (see VisibleTable; a catalog admin
+// sees every table) is an error wrapping ErrInvalid that says it does not
+// exist, as is an invalid privilege; the Fresh error (503) while the
+// policy is not Fresh. Whether the files are allowed comes from the
+// compiled policy, the decision the access proxy makes.
+func (e *Engine) CheckTable(caller, p Principal, db, table string, priv grants.Privilege) (TableAccess, error) {
+	if err := e.Fresh(); err != nil {
+		return TableAccess{}, err
+	}
+	snap := e.cur.Load()
+	if !snap.seesTable(caller, snap.pol.IsCatalogAdmin(caller.Groups), db, table) {
+		return TableAccess{}, unseenTable(db, table)
+	}
+	if priv.String() == "" {
+		return TableAccess{}, fmt.Errorf("%w: invalid privilege %d", ErrInvalid, priv)
+	}
+	t := snap.data.Tables[snap.catalog().tables[tableName{strings.ToLower(db), strings.ToLower(table)}]]
+	a := TableAccess{Database: t.Database, Table: t.Name, Privilege: priv.String(), Access: AccessNone,
+		Location: t.Location, Grants: []string{}}
+	bucket, path, err := splitLocation(t.Location)
+	if err != nil {
+		return TableAccess{}, err
+	}
+	// The files under the location: a key no grant can name (grant paths
+	// hold no control characters), so that only grants covering the whole
+	// location decide.
+	probe := "\x00"
+	if path != "" {
+		probe = path + "/\x00"
+	}
+	full, err := snap.tableGrants(p, t, priv, bucket, probe, &a)
+	if err != nil {
+		return TableAccess{}, err
+	}
+	switch {
+	case full:
+		a.Access = AccessFull
+	case len(a.Restrictions) > 0:
+		a.Access = AccessRestricted
+	}
+	var d Decision
+	if filePrivilege(priv) {
+		d = snap.pol.Evaluate(policy.Request{User: p.User, Groups: p.Groups, Privilege: priv, URI: "s3://" + bucket + "/" + probe})
+		a.Files = d.Allowed
+	}
+	a.Reason = accessReason(p, priv, a, d)
+	return a, nil
+}
+
+// filePrivilege reports whether priv means something for files (the
+// others are about the catalog).
+func filePrivilege(priv grants.Privilege) bool {
+	switch priv {
+	case grants.All, grants.Select, grants.Insert, grants.Show, grants.Delete:
+		return true
+	}
+	return false
+}
+
+// tableGrants fills a.Grants with p's grants giving priv on t (on it, its
+// database, SERVER, or a URI covering probe in bucket), and
+// a.Restrictions with what restricts the restricted ones; it reports
+// whether one of them is full.
+func (s *snapshot) tableGrants(p Principal, t store.Table, priv grants.Privilege, bucket, probe string, a *TableAccess) (bool, error) {
+	full := false
+	for _, role := range s.data.Roles {
+		via := ""
+		for _, g := range p.Groups {
+			if slices.Contains(role.Groups, g) {
+				via = g
+				break
+			}
+		}
+		if via == "" {
+			continue
+		}
+		gs, err := mergeGrants(role.Grants)
+		if err != nil {
+			return false, fmt.Errorf("authz: role %s: %w", role.Name, err)
+		}
+		for i := range gs {
+			g := &gs[i]
+			if !g.Privileges.Has(grants.All) && !g.Privileges.Has(priv) {
+				continue
+			}
+			o := g.Object
+			applies := false
+			switch o.Kind {
+			case grants.ObjectServer:
+				applies, full = true, true
+			case grants.ObjectDatabase, grants.ObjectTable:
+				applies = strings.EqualFold(o.Database, t.Database) &&
+					(o.Kind == grants.ObjectDatabase || strings.EqualFold(o.Table, t.Name))
+				if applies && policy.Restricted(g) {
+					if o.Columns != nil {
+						a.Restrictions = appendNew(a.Restrictions, "column list ("+strings.Join(o.Columns, ", ")+")")
+					}
+					if g.Where != "" {
+						a.Restrictions = appendNew(a.Restrictions, "row filter "+g.Where)
+					}
+				} else if applies {
+					full = true
+				}
+			case grants.ObjectURI:
+				applies = filePrivilege(priv) && o.Bucket == bucket && slices.Contains(slices.Collect(policy.CoveringPaths(probe)), o.Path)
+			}
+			if applies {
+				a.Grants = append(a.Grants, g.String()+" (role "+role.Name+" via group "+via+")")
+			}
+		}
+	}
+	return full, nil
+}
+
+func appendNew(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// fileVerbs say what each privilege does with files.
+var fileVerbs = map[grants.Privilege]string{
+	grants.All: "read, write, list and delete", grants.Select: "read", grants.Insert: "write",
+	grants.Show: "list", grants.Delete: "delete",
+}
+
+// accessReason explains a, p's access with priv, whose files decision
+// (for a file privilege) is d.
+func accessReason(p Principal, priv grants.Privilege, a TableAccess, d Decision) string {
+	name := a.Database + "." + a.Table
+	files := "the files under " + a.Location
+	switch {
+	case p.MissingGroup != "" && len(p.Groups) == 0:
+		return fmt.Sprintf("user %s is not a member of the required group %q (groups.required) and is not a catalog admin, so holds no grant",
+			p.User, p.MissingGroup)
+	case a.Access == AccessFull && !filePrivilege(priv):
+		return fmt.Sprintf("holds %s on table %s (a catalog privilege: it gives no access to %s)", a.Privilege, name, files)
+	case a.Access == AccessFull && a.Files:
+		return fmt.Sprintf("may %s %s through the access proxy (bypass): %s", fileVerbs[priv], files, d.Reason)
+	case a.Access == AccessFull:
+		return fmt.Sprintf("holds %s on table %s, but the access proxy refuses %s: %s", a.Privilege, name, files, d.Reason)
+	case a.Access == AccessRestricted:
+		r := fmt.Sprintf("holds only restricted grants of %s on table %s (%s): %s are refused; the data is read through the scan API /api/scan/%s",
+			a.Privilege, name, strings.Join(a.Restrictions, "; "), files, name)
+		if a.Files {
+			r += "; but a URI grant allows the files nonetheless: " + d.Reason
+		}
+		return r
+	case a.Files:
+		return fmt.Sprintf("holds no grant of %s on table %s, its database or SERVER, but a URI grant allows %s: %s",
+			a.Privilege, name, files, d.Reason)
+	case len(p.Groups) == 0:
+		return fmt.Sprintf("user %s has no groups, so holds no grant", p.User)
+	}
+	return fmt.Sprintf("no role granted to groups %v holds %s on table %s, its database or SERVER, nor on %s",
+		p.Groups, a.Privilege, name, files)
 }
