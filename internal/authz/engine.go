@@ -72,6 +72,9 @@ type Options struct {
 	MaxStaleness time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Files reads the data lake for LIKE PARQUET and RECOVER PARTITIONS;
+	// nil refuses those statements.
+	Files Files
 }
 
 // Engine is the live policy. It is safe for concurrent use.
@@ -89,6 +92,7 @@ type Engine struct {
 	// maxStale is Options.MaxStaleness; now is Options.Now.
 	maxStale time.Duration
 	now      func() time.Time
+	files    Files
 	// confirmed is when the last successful check against the store
 	// began (unix nanoseconds): the policy in force was current then.
 	confirmed atomic.Int64
@@ -125,7 +129,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		poll = time.Second
 	}
 	e := &Engine{st: o.Store, log: log, poll: poll, changes: o.Changes, required: o.RequiredGroup,
-		maxStale: o.MaxStaleness, now: o.Now}
+		maxStale: o.MaxStaleness, now: o.Now, files: o.Files}
 	if e.maxStale <= 0 {
 		e.maxStale = DefaultMaxStaleness
 	}

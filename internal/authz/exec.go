@@ -48,7 +48,8 @@ type Result struct {
 const maxScript = 1 << 20
 
 // Exec parses script and runs its statements as caller. Changes (CREATE,
-// DROP, GRANT, REVOKE) need catalog admin and are applied in one
+// DROP, GRANT, REVOKE) need catalog admin (catalog statements: the
+// privileges ddl.go lists) and are applied in one
 // transaction: all of them or, on any error, none; the new policy is in
 // force for every later request of this process when Exec returns, and for
 // other processes sharing the store within their poll interval (should
@@ -76,19 +77,37 @@ func (e *Engine) Exec(ctx context.Context, caller Principal, script string) ([]R
 	results := make([]Result, len(stmts))
 	var changes []int
 	admin := e.IsCatalogAdmin(caller)
+	run := &ddlRun{e: e, snap: e.cur.Load(), caller: caller, admin: admin,
+		schemas: map[int][]store.Column{}, found: map[int]recovered{}}
 	for i, st := range stmts {
 		results[i].Statement = st.String()
-		if isChange(st.Statement) {
-			if !admin {
-				return nil, execErr(st, fmt.Errorf("%w: only catalog admins (ALL ON SERVER) may change the policy", ErrForbidden))
-			}
-			changes = append(changes, i)
+		if !isChange(st.Statement) {
+			continue
 		}
+		switch {
+		case isCatalogChange(st.Statement):
+			if err := run.authorize(st.Statement); err != nil {
+				return nil, execErr(st, err)
+			}
+		case !admin:
+			return nil, execErr(st, fmt.Errorf("%w: only catalog admins (ALL ON SERVER) may change the policy", ErrForbidden))
+		}
+		changes = append(changes, i)
+	}
+	// Files are read before the transaction, which may run more than once.
+	if err := run.prefetch(ctx, stmts, changes); err != nil {
+		return nil, err
 	}
 	if len(changes) > 0 {
 		err := e.st.UpdatePolicy(ctx, func(tx store.PolicyTx) error {
 			for _, i := range changes {
-				msg, err := apply(ctx, tx, stmts[i].Statement)
+				var msg string
+				var err error
+				if isCatalogChange(stmts[i].Statement) {
+					msg, err = run.applyCatalog(ctx, tx, i, stmts[i].Statement)
+				} else {
+					msg, err = apply(ctx, tx, stmts[i].Statement)
+				}
 				if err != nil {
 					return execErr(stmts[i], err)
 				}
@@ -106,7 +125,13 @@ func (e *Engine) Exec(ctx context.Context, caller Principal, script string) ([]R
 		if isChange(st.Statement) {
 			continue
 		}
-		if err := show(snap, caller, admin, st.Statement, &results[i]); err != nil {
+		var err error
+		if isCatalogShow(st.Statement) {
+			err = showCatalog(snap, caller, admin, st.Statement, &results[i])
+		} else {
+			err = show(snap, caller, admin, st.Statement, &results[i])
+		}
+		if err != nil {
 			return nil, execErr(st, err)
 		}
 	}
@@ -122,7 +147,7 @@ func isChange(st grants.Statement) bool {
 	case *grants.ShowRoles, *grants.ShowGrants, *grants.ShowRoleGrant, *grants.ShowCurrentRoles:
 		return false
 	}
-	return true
+	return !isCatalogShow(st)
 }
 
 // apply carries out one change inside tx and returns its message.

@@ -22,6 +22,8 @@ type Options struct {
 	Users map[string][]string
 	// RequiredGroup is authz.Options.RequiredGroup.
 	RequiredGroup string
+	// Files is authz.Options.Files.
+	Files authz.Files
 }
 
 // Fixture is a policy engine over its own SQLite store in t.TempDir(),
@@ -45,7 +47,7 @@ func New(t testing.TB, o Options) *Fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	e, err := authz.New(ctx, authz.Options{Store: st, RequiredGroup: o.RequiredGroup})
+	e, err := authz.New(ctx, authz.Options{Store: st, RequiredGroup: o.RequiredGroup, Files: o.Files})
 	if err != nil {
 		t.Fatal(err)
 	}
