@@ -12,6 +12,8 @@
 package config
 
 import (
+	"net"
+	"strings"
 	"time"
 
 	"github.com/lakegate/lakegate/internal/authz"
@@ -243,6 +245,35 @@ type REST struct {
 	// Prometheus. /metrics on Addr always needs a catalog admin's
 	// credentials or a system token.
 	MetricsAddr string `yaml:"metrics_addr"`
+	// PublicURL is the URL clients use to reach the REST server, e.g.
+	// https://lakegate.example:8083 (behind a load balancer, its
+	// address). The access proxy names its scan API in the refusals of
+	// users whose table grants are restricted. Empty means RESTURL's
+	// default, http(s)://<Addr's host, 127.0.0.1 when unspecified>:<port>,
+	// and for `lakegate proxy` the policy server it talks to.
+	PublicURL string `yaml:"public_url"`
+}
+
+// RESTURL returns rest.public_url, or when it is empty the URL of the
+// REST listener as seen from this host: http (https with a certificate)
+// to rest.addr, its host 127.0.0.1 when unspecified; "" when rest.addr is
+// empty or not host:port.
+func (r REST) RESTURL() string {
+	if r.PublicURL != "" {
+		return strings.TrimSuffix(r.PublicURL, "/")
+	}
+	host, port, err := net.SplitHostPort(r.Addr)
+	if r.Addr == "" || err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	scheme := "http"
+	if r.TLSCertFile != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // Store selects the policy store. Several servers may share one

@@ -535,6 +535,7 @@ func TestValidate(t *testing.T) {
 			modify: func(c *config.Config) {
 				c.REST.AllowedOrigins = []string{"https://ui.example.com", "https://ui.example.com/", "ftp://x", "https://u@x", "null"}
 				c.REST.MetricsAddr = c.REST.Addr
+				c.REST.PublicURL = "lakegate.example:8083"
 				c.Auth.JWT.MaxLifetime = 0
 				c.Auth.JWT.IssuerURL, c.Auth.JWT.Issuer = "https://idp.example.com", "https://other.example.com"
 			},
@@ -542,6 +543,7 @@ func TestValidate(t *testing.T) {
 				`rest.allowed_origins[1]: "https://ui.example.com/" is not an origin`,
 				"rest.allowed_origins[2]", "rest.allowed_origins[3]", "rest.allowed_origins[4]",
 				`rest.metrics_addr: ":8083" is also rest.addr`,
+				`rest.public_url: "lakegate.example:8083" is not an http(s) URL`,
 				"auth.jwt.max_lifetime: must be positive",
 				"auth.jwt.issuer: differs from auth.jwt.issuer_url",
 			},
@@ -551,6 +553,7 @@ func TestValidate(t *testing.T) {
 			modify: func(c *config.Config) {
 				c.REST.AllowedOrigins = []string{"https://ui.example.com", "http://127.0.0.1:3000"}
 				c.REST.MetricsAddr = "127.0.0.1:9090"
+				c.REST.PublicURL = "https://lb.example.com/lakegate/"
 				c.Auth.JWT.Issuer = "https://idp.example.com"
 			},
 		},

@@ -101,6 +101,8 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	v.publicURL("rest.public_url", c.REST.PublicURL)
+
 	v.distinctAddrs(map[string]string{
 		"proxy.addr": c.Proxy.Addr, "proxy.tls_addr": c.Proxy.TLSAddr, "rest.addr": c.REST.Addr,
 		"rest.metrics_addr": c.REST.MetricsAddr,
@@ -327,6 +329,19 @@ func (v *validator) distinctAddrs(addrs map[string]string) {
 			continue
 		}
 		seen[addr] = path
+	}
+}
+
+// publicURL accepts "" and an http(s) URL with a host and perhaps a path
+// (a reverse proxy's prefix), nothing else: no user, query or fragment.
+func (v *validator) publicURL(path, raw string) {
+	if raw == "" {
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#") {
+		v.add(path, fmt.Sprintf("%q is not an http(s) URL (scheme://host[:port][/path], no user, query or fragment)", raw))
 	}
 }
 

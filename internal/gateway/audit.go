@@ -13,6 +13,7 @@ import (
 
 	"github.com/lakegate/lakegate/internal/audit"
 	"github.com/lakegate/lakegate/internal/authz"
+	"github.com/lakegate/lakegate/internal/policy"
 	"github.com/lakegate/lakegate/internal/s3/request"
 	"github.com/lakegate/lakegate/internal/s3/s3err"
 	"github.com/lakegate/lakegate/internal/s3/sigv4"
@@ -89,6 +90,15 @@ func (x *exchange) principal(p authz.Principal) {
 	if x != nil && len(p.Groups) > 0 {
 		x.ev.Groups = p.Groups
 	}
+}
+
+// table records the table (and partition) under whose location the
+// request was decided, when a table grant decided it.
+func (x *exchange) table(m *policy.TableMatch) {
+	if x == nil || m == nil {
+		return
+	}
+	x.ev.Table, x.ev.Partition = m.Name(), m.Partition
 }
 
 // xOf returns the exchange w belongs to, nil when auditing is off.

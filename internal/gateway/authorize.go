@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -51,18 +52,43 @@ func sessionOf(c sigv4.Credential) *identity.Groups {
 // 1024 bytes each, escaped, with their version ids, fit well inside.
 const maxDeleteBody = 2 << 20
 
-// denied is the error of a refused request. The reason stays in the log;
-// the client gets S3's plain AccessDenied.
+// denied is the error of a refused request. The reason stays in the log
+// and the audit record; the client gets S3's plain AccessDenied, or, under
+// the location of a table on which its grants are restricted, an
+// AccessDenied that says so and names the scan endpoint (restrictedError),
+// and nothing more.
 func denied(d authz.Decision) error {
 	if d.Unavailable {
 		return fmt.Errorf("%w (%s)", s3err.PolicyUnavailable, d.Reason)
 	}
-	return &deniedError{reason: d.Reason}
+	e := &deniedError{reason: d.Reason, table: d.Table}
+	if d.Restricted && d.Table != nil {
+		e.restricted = true
+	}
+	return e
 }
 
-type deniedError struct{ reason string }
+// deniedError is a refusal. table is the table under whose location the
+// refused request lies when a table grant decided it; restricted says the
+// user's grants on it are restricted.
+type deniedError struct {
+	reason     string
+	table      *policy.TableMatch
+	restricted bool
+}
 
 func (e *deniedError) Error() string { return "access denied: " + e.reason }
+
+// restrictedError is the S3 error of a refusal under the location of
+// table, on which the user's grants are restricted: the files are not for
+// them, the table's data is, through the scan API (under base, the REST
+// server's public URL; the path alone when base is empty).
+func restrictedError(base string, table *policy.TableMatch) *s3err.Error {
+	name := table.Name()
+	endpoint := strings.TrimSuffix(base, "/") + "/api/scan/" + url.PathEscape(name)
+	return s3err.AccessDenied.WithMessage("Access to the files of table " + name +
+		" is restricted for you (column, row or mask policy): query it through the scan API at " + endpoint)
+}
 
 // authorizeAndForward enforces the policy on a verified request and
 // forwards what may go upstream.
@@ -140,6 +166,7 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 			return
 		}
 		reason = d.Reason
+		xOf(w).table(d.Table)
 		if req.Operation == "ListParts" {
 			// The initiator and owner name the upstream's identities.
 			call.ModifyResponse = filterOn200(s3xml.FilterParts)
@@ -157,6 +184,9 @@ func (h *Handler) authorizeAndForward(w http.ResponseWriter, r *http.Request, re
 				return
 			}
 			reason += "; copy source: " + sd.Reason
+			if x := xOf(w); x != nil && sd.Table != nil {
+				x.ev.SourceTable = sd.Table.Name()
+			}
 			r.Header.Set("X-Amz-Copy-Source", src.Header())
 			extraURIs = append(extraURIs, s3URI(src.Bucket, src.Key))
 		}
@@ -252,6 +282,10 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, req *req
 	acc := req.Operation.Access()
 	var allowed, refused []s3xml.ObjectID
 	var uris []string
+	// keysTable is the table all allowed keys lie in (nil if none or not
+	// all); mixedTables says they do not share one.
+	var keysTable *policy.TableMatch
+	mixedTables := false
 	for _, o := range del.Objects {
 		uris = append(uris, s3URI(req.Bucket, o.Key))
 		d := h.opts.Authorizer.Decide(p, acc, req.Bucket, o.Key)
@@ -266,6 +300,7 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, req *req
 		// different S3 servers; it is refused like such a request path.
 		if d.Allowed && !s3name.HasDotSegment(o.Key) {
 			allowed = append(allowed, o)
+			keysTable, mixedTables = sameTable(keysTable, d.Table, len(allowed) == 1, mixedTables)
 		} else {
 			refused = append(refused, o)
 		}
@@ -273,6 +308,9 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, req *req
 	x := xOf(w)
 	if x != nil {
 		x.ev.URIs = uris
+		if !mixedTables {
+			x.table(keysTable)
+		}
 	}
 	if len(allowed) == 0 {
 		if x != nil {
@@ -299,6 +337,25 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, req *req
 		return
 	}
 	h.opts.Upstream.Forward(w, r, call, h.fail)
+}
+
+// sameTable folds the table of one more allowed key of a DeleteObjects
+// into the table of the keys before it: all of them lie in one table
+// (and, for the partition to be kept, in one partition) or not.
+func sameTable(acc, next *policy.TableMatch, first, mixed bool) (*policy.TableMatch, bool) {
+	switch {
+	case mixed:
+		return nil, true
+	case first:
+		return next, false
+	case acc == nil || next == nil || acc.Database != next.Database || acc.Table != next.Table:
+		return nil, true
+	case acc.Partition != next.Partition:
+		c := *acc
+		c.Partition = ""
+		return &c, false
+	}
+	return acc, false
 }
 
 // bucketAllAccess is what a header that changes an operation's meaning

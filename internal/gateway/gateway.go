@@ -61,6 +61,13 @@ type Options struct {
 	// CORS configures the answers to CORS preflights and the CORS headers
 	// of actual requests (cors.go).
 	CORS CORSOptions
+	// ScanEndpoint is the base URL of the REST server clients reach
+	// (rest.public_url), e.g. https://lakegate.example:8083. A request
+	// refused because the user's grants on the table whose files it
+	// touches are restricted is answered AccessDenied with a message
+	// naming <ScanEndpoint>/api/scan/<db.table>, where the table's data is
+	// served to them.
+	ScanEndpoint string
 }
 
 // Handler is the access proxy.
@@ -192,6 +199,7 @@ func (h *Handler) servePostForm(w http.ResponseWriter, r *http.Request, req *req
 		h.fail(w, r, err)
 		return
 	}
+	xOf(w).table(d.Table)
 	if !h.admit(w, r, "INSERT", d.Reason, s3URI(req.Bucket, form.Key())) {
 		return
 	}
@@ -248,6 +256,14 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &deny):
 		s3e = s3err.AccessDenied
+		if deny.table != nil {
+			if x := xOf(w); x != nil && x.ev.Table == "" {
+				x.table(deny.table)
+			}
+			if deny.restricted {
+				s3e = restrictedError(h.opts.ScanEndpoint, deny.table)
+			}
+		}
 	case errors.As(err, &s3e):
 	case errors.As(err, &fwd) && fwd.ClientGone():
 		h.log.Debug("client went away", "request_id", id, "method", r.Method, "path", r.URL.Path)

@@ -77,6 +77,7 @@ func (h *Handler) authorizeListing(w http.ResponseWriter, r *http.Request, req *
 	// marker naming a hidden key with a version id marker beside it). A
 	// continuation token the proxy issued is a position only it reads.
 	if view.Under(prefix) && visibleMarkers(req.Query, view) {
+		h.listingTable(w, p, acc, req.Bucket, prefix)
 		call.ModifyResponse = filterOn200(func(dst io.Writer, src io.Reader) error {
 			_, err := s3xml.FilterList(dst, src, kind, everything{}, s3xml.FilterOptions{})
 			return err
@@ -110,6 +111,21 @@ func (h *Handler) authorizeListing(w http.ResponseWriter, r *http.Request, req *
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body.Bytes())
 	return "", true
+}
+
+// listingTable records in the audit event the table (and partition) of a
+// listing whose prefix lies under a table's location and is covered by a
+// grant on it: the object decision on the prefix names it. (On an nScale
+// proxy that decision is one the user permission cache answers.)
+func (h *Handler) listingTable(w http.ResponseWriter, p authz.Principal, acc request.Access, bucket, prefix string) {
+	x := xOf(w)
+	if x == nil || prefix == "" {
+		return
+	}
+	d := h.opts.Authorizer.Decide(p, request.Access{Scope: request.ScopeObject, AnyOf: acc.AnyOf}, bucket, prefix)
+	if d.Allowed {
+		x.table(d.Table)
+	}
 }
 
 // viewAny is what p may see of bucket through any privilege of privs

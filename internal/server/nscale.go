@@ -114,6 +114,12 @@ func NewProxy(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Se
 	if err != nil {
 		return nil, err
 	}
+	if cfg.REST.PublicURL == "" {
+		// A node proxy's users reach the scan API on the server it asks.
+		c := *cfg
+		c.REST.PublicURL = cfg.Proxy.Server
+		cfg = &c
+	}
 	gw, logger, err := s.newGateway(cfg, remote, remote, up, proxyCORSRules(cfg.Upstream, settings.Upstream), sealer, logger)
 	if err != nil {
 		return nil, err

@@ -299,6 +299,7 @@ func (s *Server) newGateway(cfg *config.Config, keys sigv4.CredentialLookup, aut
 		PreAuthTimeout:           cfg.Proxy.PreAuthTimeout,
 		PreAuthMaxBytes:          cfg.Proxy.PreAuthMaxBytes,
 		CORS:                     corsOptions(corsBuckets, up),
+		ScanEndpoint:             cfg.REST.RESTURL(),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("proxy: %w", err)
