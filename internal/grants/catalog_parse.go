@@ -54,6 +54,9 @@ func (p *parser) tableName() (db, table string, err error) {
 // stringLit consumes a string literal; what names it in the error.
 func (p *parser) stringLit(what string) (string, token, error) {
 	t := p.peek()
+	if t.kind == tokDString {
+		return "", t, p.errorf(t, "expected %s, found %s (strings take single quotes)", what, t.describe(p.src))
+	}
 	if t.kind != tokString {
 		return "", t, p.errorf(t, "expected %s, found %s", what, t.describe(p.src))
 	}
