@@ -58,7 +58,8 @@ func testKeyring(t *testing.T, ids ...string) *store.Keyring {
 }
 
 // fill gives s one of everything: roles with grants and group links, users
-// with groups, plain and session access keys, tokens and secrets.
+// with groups, catalog databases, tables and partitions, plain and session
+// access keys, tokens and secrets.
 func fill(t *testing.T, s store.Store) {
 	t.Helper()
 	ctx := t.Context()
@@ -79,6 +80,23 @@ func fill(t *testing.T, s store.Store) {
 	session.SessionToken = "session-token-jdoe"
 	session.ExpiresAt = ms(time.Now().Add(time.Hour))
 	session.SessionGroups, session.SessionGroupsFold = []string{"analysts", "finance"}, true
+	update(t, s, func(tx store.PolicyTx) error {
+		return do(
+			func() error {
+				return tx.CreateDatabase(ctx, store.Database{Name: "sales", Comment: "Verkäufe", Location: "s3://lake/sales",
+					CreatedAt: ms(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))})
+			},
+			func() error { return tx.CreateDatabase(ctx, store.Database{Name: "empty"}) },
+			func() error { return tx.CreateTable(ctx, salesOrders()) },
+			func() error {
+				return tx.CreateTable(ctx, store.Table{Database: "sales", Name: "bare", Location: "s3://lake/bare", Format: "PARQUET"})
+			},
+			func() error { return tx.AddPartition(ctx, "sales", "orders", part("year=2025/region=us")) },
+			func() error {
+				return tx.AddPartition(ctx, "sales", "orders", store.Partition{Spec: "year=2024/region=eu", Location: "s3://lake/eu"})
+			},
+		)
+	})
 	for _, k := range []store.AccessKey{key("LGADMINKEY", "admin"), key("LGALICEKEY", "alice"), session} {
 		if err := s.CreateAccessKey(ctx, k); err != nil {
 			t.Fatal(err)
@@ -198,7 +216,8 @@ func testExportEmpty(t *testing.T, s store.Store) {
 	if c := snap.Counts(); c != (store.Counts{}) {
 		t.Errorf("empty store counts %+v", c)
 	}
-	if snap.AccessKeys == nil || snap.Tokens == nil || snap.Secrets == nil || snap.Policy.Roles == nil || snap.Policy.Users == nil {
+	if snap.AccessKeys == nil || snap.Tokens == nil || snap.Secrets == nil || snap.Policy.Roles == nil || snap.Policy.Users == nil ||
+		snap.Policy.Databases == nil || snap.Policy.Tables == nil {
 		t.Errorf("empty store exports nil slices: %+v", snap)
 	}
 }
@@ -208,7 +227,7 @@ func testExportImport(t *testing.T, src, dst store.Store) {
 	fill(t, src)
 	snap := export(t, src)
 	want := store.Counts{Roles: 3, RoleGroups: 3, Grants: 3, Users: 3, UserGroups: 3, AccessKeys: 3, SessionKeys: 1,
-		Tokens: 2, SessionTokens: 1, Secrets: 2}
+		Tokens: 2, SessionTokens: 1, Secrets: 2, Databases: 2, Tables: 2, Partitions: 2}
 	if got := snap.Counts(); got != want {
 		t.Fatalf("exported counts %+v, want %+v", got, want)
 	}
@@ -232,6 +251,18 @@ func testExportImport(t *testing.T, src, dst store.Store) {
 	}
 	if u, err := dst.GetUser(ctx, "admin"); err != nil || strings.Join(u.Groups, ",") != "admin,analysts" {
 		t.Errorf("GetUser on the copy = %+v, %v", u, err)
+	}
+	// The catalog on the copy: the partitions hang off the right table,
+	// and it goes on changing.
+	update(t, dst, func(tx store.PolicyTx) error {
+		return do(
+			func() error { return tx.AddPartition(ctx, "sales", "orders", part("year=2026/region=us")) },
+			func() error { return tx.RenameTable(ctx, "sales", "orders", "empty", "orders") },
+			func() error { return tx.CreateTable(ctx, simpleTable("sales", "orders")) },
+		)
+	})
+	if tb, err := getTable(t, dst, "empty", "orders"); err != nil || len(tb.Partitions) != 3 || tb.Comment != salesOrders().Comment {
+		t.Errorf("the copy's table after changes = %s, %v", tableString(tb), err)
 	}
 	if v, err := dst.EnsureSecret(ctx, "list-marker-seal-key", []byte("new")); err != nil || !bytes.Equal(v, []byte{0x00, 0xff, 0x80, 's'}) {
 		t.Errorf("EnsureSecret on the copy = %x, %v", v, err)
@@ -260,6 +291,9 @@ func testImportRefusesNonEmpty(t *testing.T, s store.Store) {
 		{"access key", func() error { return s.CreateAccessKey(ctx, key("LGK", "u")) }},
 		{"token", func() error { return s.CreateToken(ctx, store.Token{Hash: "h", UserName: "u"}) }},
 		{"secret", func() error { _, err := s.EnsureSecret(ctx, "n", []byte("v")); return err }},
+		{"database", func() error {
+			return s.UpdatePolicy(ctx, func(tx store.PolicyTx) error { return tx.CreateDatabase(ctx, store.Database{Name: "d"}) })
+		}},
 	} {
 		if err := tt.add(); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
@@ -282,9 +316,16 @@ func testImportReplace(t *testing.T, s store.Store) {
 	before := version(t, s)
 	snap := store.Snapshot{
 		Policy: store.PolicyData{
-			Version: 1, // lower than the store's: the store's version still goes up
-			Roles:   []store.RoleRecord{{Name: "only_role", Groups: []string{"g"}, Grants: []store.Grant{uriGrant("only_role", "ALL", "s3://b/")}}},
-			Users:   []store.User{{Name: "only", Groups: []string{"g"}, CreatedAt: ms(time.Now())}},
+			Version:   1, // lower than the store's: the store's version still goes up
+			Roles:     []store.RoleRecord{{Name: "only_role", Groups: []string{"g"}, Grants: []store.Grant{uriGrant("only_role", "ALL", "s3://b/")}}},
+			Users:     []store.User{{Name: "only", Groups: []string{"g"}, CreatedAt: ms(time.Now())}},
+			Databases: []store.Database{{Name: "only_db", CreatedAt: ms(time.Now())}},
+			Tables: []store.Table{func() store.Table {
+				tb := normTable(simpleTable("only_db", "only_table"))
+				tb.CreatedAt = ms(time.Now())
+				tb.Partitions = []store.Partition{part("a=1"), part("a=2")}
+				return tb
+			}()},
 		},
 		AccessKeys: []store.AccessKey{key("LGONLY", "only")},
 		Tokens:     []store.Token{{Hash: "cccc", UserName: "only", CreatedAt: ms(time.Now()), SessionGroups: nil}},

@@ -142,6 +142,12 @@ func dump(p store.PolicyData) string {
 	for _, u := range p.Users {
 		fmt.Fprintf(&b, "user %q groups %q created %s\n", u.Name, u.Groups, u.CreatedAt.Format(time.RFC3339Nano))
 	}
+	for _, db := range p.Databases {
+		fmt.Fprintf(&b, "database %q comment %q location %q created %s\n", db.Name, db.Comment, db.Location, db.CreatedAt.Format(time.RFC3339Nano))
+	}
+	for _, tb := range p.Tables {
+		b.WriteString(tableString(tb))
+	}
 	return b.String()
 }
 
@@ -414,6 +420,11 @@ func rollbackFixture(t *testing.T, s store.Store) store.PolicyData {
 	if err := s.CreateToken(t.Context(), store.Token{Hash: "aa11", UserName: "alice"}); err != nil {
 		t.Fatal(err)
 	}
+	createDatabases(t, s, "sales")
+	createTables(t, s, simpleTable("sales", "orders"), simpleTable("sales", "returns"))
+	addPartitions(t, s, "sales", "orders", part("year=2024"))
+	addGrants(t, s, tableGrant("analyst", "SELECT", "sales.orders", "", ""),
+		store.Grant{Role: "analyst", Privilege: "ALL", ObjectKind: "DATABASE", Object: "sales"})
 	return load(t, s)
 }
 
@@ -432,6 +443,7 @@ func changeEverything(ctx context.Context, tx store.PolicyTx) error {
 		},
 		func() error { return tx.PutUser(ctx, store.User{Name: "bob", Groups: []string{"ops"}}) },
 		func() error { return tx.DeleteUser(ctx, "alice") },
+		func() error { return catalogChanges(ctx, tx) },
 		func() error { return tx.DropRole(ctx, "analyst") },
 	)
 }

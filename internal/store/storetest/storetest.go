@@ -67,6 +67,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"NamesCompareExactly", testNamesCompareExactly},
 		{"LongValues", testLongValues},
 	}
+	// The catalog (catalog.go).
+	tests = append(tests, catalogTests...)
 	// The export half and encryption at rest (export.go).
 	tests = append(tests, exportTests(newStore)...)
 	for _, tt := range tests {
