@@ -201,6 +201,9 @@ func (r *ddlRun) prefetch(ctx context.Context, stmts []grants.Located, changes [
 			if len(cols) == 0 {
 				return execErr(stmts[i], fmt.Errorf("%w: %s has no columns", ErrInvalid, s.LikeParquet))
 			}
+			if err := writableColumns(cols); err != nil {
+				return execErr(stmts[i], fmt.Errorf("%w: %s: %v", ErrInvalid, s.LikeParquet, err))
+			}
 			r.schemas[i] = cols
 		case *grants.AlterTableRecoverPartitions:
 			if r.e.files == nil {
@@ -233,6 +236,25 @@ func (r *ddlRun) prefetch(ctx context.Context, stmts []grants.Located, changes [
 				return execErr(stmts[i], filesErr(err))
 			}
 			r.found[i] = recovered{location: loc, parts: parts}
+		}
+	}
+	return nil
+}
+
+// writableColumns refuses columns read from a file that the grant
+// language could not write back (SHOW CREATE TABLE must print a statement
+// that runs): a name with a backquote or a control character, or a type
+// that does not parse.
+func writableColumns(cols []store.Column) error {
+	if len(cols) > grants.MaxColumns {
+		return fmt.Errorf("%d columns, more than %d", len(cols), grants.MaxColumns)
+	}
+	for _, c := range cols {
+		if c.Name == "" || strings.ContainsFunc(c.Name, func(r rune) bool { return r == '`' || r < 0x20 || r == 0x7f }) {
+			return fmt.Errorf("column name %q cannot be written in the grant language", c.Name)
+		}
+		if _, err := grants.ParseType(c.Type); err != nil {
+			return fmt.Errorf("column %s: type %q: %v", c.Name, c.Type, err)
 		}
 	}
 	return nil
