@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pressly/goose/v3"
+
 	"github.com/lakegate/lakegate/internal/store"
 	"github.com/lakegate/lakegate/internal/store/storetest"
 )
@@ -82,6 +84,12 @@ func serverSuite(t *testing.T, driver string, srv testServer) {
 			!strings.Contains(err.Error(), " "+known+";") {
 			t.Errorf("err = %v; want ErrSchemaTooNew naming versions 9999 and %s", err, known)
 		}
+	})
+	t.Run("MigratesOver00004", func(t *testing.T) {
+		_, dsn := newDB(t)
+		sqlDriver := map[string]string{"postgres": "pgx", "mysql": "mysql"}[driver]
+		dialect := map[string]goose.Dialect{"postgres": goose.DialectPostgres, "mysql": goose.DialectMySQL}[driver]
+		testMigratesOver00004(t, sqlDriver, dialect, driver, dsn, func(t *testing.T) *store.SQL { return open(t, dsn) })
 	})
 	t.Run("UpdatePolicyRetriesDeadlock", func(t *testing.T) {
 		_, dsn := newDB(t)
