@@ -101,6 +101,12 @@ func fill(t *testing.T, path, keys string) {
 			tx.AddGrant(ctx, store.Grant{Role: "analyst_role", Privilege: "SELECT", ObjectKind: "URI", Object: "s3://lake/"}),
 			tx.GrantRoleToGroup(ctx, "analyst_role", "analysts"),
 			tx.PutUser(ctx, store.User{Name: "alice", Groups: []string{"analysts"}}),
+			tx.CreateDatabase(ctx, store.Database{Name: "sales", Comment: "Verkäufe"}),
+			tx.CreateTable(ctx, store.Table{Database: "sales", Name: "orders", Location: "s3://lake/orders", Format: "PARQUET",
+				Columns:          []store.Column{{Name: "id", Type: "bigint"}, {Name: "tags", Type: "array<string>", Comment: "étiquettes"}},
+				PartitionColumns: []store.Column{{Name: "year", Type: "int"}},
+				Properties:       []store.Property{{Key: "z", Value: "1"}, {Key: "a", Value: "2"}}}),
+			tx.AddPartition(ctx, "sales", "orders", store.Partition{Spec: "year=2025", Location: "s3://lake/orders/year=2025"}),
 		)
 	})
 	if err != nil {
@@ -170,7 +176,8 @@ func TestCopySQLiteToSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Copy: %v", err)
 	}
-	want := store.Counts{Roles: 1, Grants: 1, RoleGroups: 1, Users: 1, UserGroups: 1, AccessKeys: 2, SessionKeys: 1, Tokens: 1, Secrets: 1}
+	want := store.Counts{Roles: 1, Grants: 1, RoleGroups: 1, Users: 1, UserGroups: 1, AccessKeys: 2, SessionKeys: 1, Tokens: 1, Secrets: 1,
+		Databases: 1, Tables: 1, Partitions: 1}
 	if r.Source != want || r.Target != want || !r.Identical || r.TargetVersion < r.SourceVersion {
 		t.Errorf("report %+v, want counts %+v on both sides", r, want)
 	}
@@ -178,7 +185,7 @@ func TestCopySQLiteToSQLite(t *testing.T) {
 	if err := r.WriteTable(&table); err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range []string{"access keys", "  with session groups", "policy version", "records: identical"} {
+	for _, line := range []string{"access keys", "  with session groups", "tables", "partitions", "policy version", "records: identical"} {
 		if !strings.Contains(table.String(), line) {
 			t.Errorf("table lacks %q:\n%s", line, table.String())
 		}
@@ -309,7 +316,7 @@ func TestCopyAcrossDrivers(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", step.name, err)
 		}
-		if !r.Identical || r.Source.AccessKeys != 2 || r.Source.Secrets != 1 {
+		if !r.Identical || r.Source.AccessKeys != 2 || r.Source.Secrets != 1 || r.Source.Partitions != 1 || r.Target != r.Source {
 			t.Errorf("%s: report %+v", step.name, r)
 		}
 		if strings.Contains(r.From+r.To, "@") && !strings.Contains(r.From+r.To, "xxxxx") {
