@@ -1,7 +1,8 @@
-// Package api is lakegate's REST API: Okera-compatible health endpoints and
+// Package api is lakegate's REST API: Okera-compatible health endpoints,
 // the policy endpoints behind `lakegate sql`, `lakegate users` and
-// `lakegate check`. Every response, errors included, is JSON; callers
-// authenticate with a bearer token.
+// `lakegate check`, and what a user may see of the catalog (catalog.go).
+// Every response, errors included, is JSON; callers authenticate with a
+// bearer token.
 package api
 
 import (
@@ -37,6 +38,8 @@ type Engine interface {
 	// Fresh fails (store.ErrUnavailable) while the policy in force may be
 	// stale; authenticated requests are then refused with 503.
 	Fresh() error
+	// Catalog answers the catalog endpoints (catalog.go).
+	Catalog
 }
 
 // Tokens authenticates and issues bearer tokens.
@@ -133,6 +136,9 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("/api/credentials/revoke", only("POST", h.authed(h.revokeCredentials)))
 	mux.HandleFunc("/api/sql", only("POST", h.authed(h.sql)))
 	mux.HandleFunc("/api/check", only("GET", h.authed(h.check)))
+	mux.HandleFunc("/api/databases", only("GET", h.authed(h.databases)))
+	mux.HandleFunc("/api/databases/{db}/tables", only("GET", h.authed(h.tables)))
+	mux.HandleFunc("/api/datasets/{name}", only("GET", h.authed(h.dataset)))
 	mux.HandleFunc("/api/users", only("POST", h.authed(h.createUser)))
 	mux.HandleFunc("/api/users/{name}", only("DELETE", h.authed(h.deleteUser)))
 	mux.HandleFunc("/api/audit", only("GET", h.authed(h.auditQuery)))
@@ -230,7 +236,8 @@ type CheckResponse struct {
 	Operation string   `json:"operation"`
 }
 
-// check explains a decision: GET /api/check?user=U&groups=g1,g2&uri=…&operation=…
+// check explains a decision: GET /api/check?user=U&groups=g1,g2&uri=…&operation=…,
+// or for a catalog table …&table=db.t[&privilege=SELECT] (checkTable).
 // Without groups, the user's own groups are used. Catalog admins may check
 // anyone; other users only themselves with their own groups.
 func (h *handler) check(w http.ResponseWriter, r *http.Request, caller authz.Principal) {
@@ -239,7 +246,15 @@ func (h *handler) check(w http.ResponseWriter, r *http.Request, caller authz.Pri
 	if user == "" {
 		user = caller.User
 	}
-	if uri == "" || op == "" {
+	table := q.Has("table")
+	switch {
+	case table && (uri != "" || op != ""):
+		jsonhttp.Error(w, http.StatusBadRequest, "give either uri and operation, or table (and privilege), not both")
+		return
+	case !table && q.Has("privilege"):
+		jsonhttp.Error(w, http.StatusBadRequest, "privilege goes with table; with uri, give an operation")
+		return
+	case !table && (uri == "" || op == ""):
 		jsonhttp.Error(w, http.StatusBadRequest, "uri and operation are required, e.g. ?user=alice&uri=s3://bucket/key&operation=GetObject")
 		return
 	}
@@ -254,6 +269,10 @@ func (h *handler) check(w http.ResponseWriter, r *http.Request, caller authz.Pri
 	}
 	if !admin && user != caller.User {
 		jsonhttp.Error(w, http.StatusForbidden, "only catalog admins may check another user's access")
+		return
+	}
+	if table {
+		h.checkTable(w, r, caller, p)
 		return
 	}
 	d, err := h.Engine.Check(p, uri, op)
