@@ -1,11 +1,13 @@
 package nscale
 
 import (
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/lakegate/lakegate/internal/grants"
 	"github.com/lakegate/lakegate/internal/metrics"
+	"github.com/lakegate/lakegate/internal/policy"
 )
 
 // permKey is one entry of the user permission cache: a principal holds a
@@ -27,6 +29,51 @@ type locKey struct {
 type permEntry struct {
 	reason  string
 	expires int64 // unix nanoseconds
+	// table is set for a table-derived allow (nil for a URI or SERVER
+	// grant's).
+	table *tableEntry
+}
+
+// maxPartitionsMemo bounds the partitions one table entry remembers.
+const maxPartitionsMemo = 256
+
+// tableEntry is the table (or partition) location of a cached
+// table-derived allow, with the match of each partition seen so far, so
+// that a warm decision names its key's partition without allocating.
+// parts is guarded by the permCache's mutex; the matches are read-only.
+type tableEntry struct {
+	// m is the match as the cache keeps it: Partition is the partition
+	// location's spec, or "".
+	m     *policy.TableMatch
+	parts map[string]*policy.TableMatch
+}
+
+func newTableEntry(m *policy.TableMatch) *tableEntry {
+	if m == nil {
+		return nil
+	}
+	c := *m
+	c.Partition = c.Spec
+	return &tableEntry{m: &c, parts: map[string]*policy.TableMatch{}}
+}
+
+// partition is the partition of key, "" when the entry names the same
+// partition (or none) for every key.
+func (t *tableEntry) partition(key string) string {
+	if t.m.Spec != "" || len(t.m.PartitionColumns) == 0 {
+		return ""
+	}
+	return policy.PartitionOf(key, t.m.Root, t.m.PartitionColumns)
+}
+
+// permHit is a cached allow as lookup finds it.
+type permHit struct {
+	reason string
+	// table is the match for the key looked up; nil with memo set when
+	// the key's partition (part) was not seen before (permCache.match).
+	table *policy.TableMatch
+	memo  *tableEntry
+	part  string
 }
 
 // permCache is seed 004's user permission cache: allows only, keyed by the
@@ -48,32 +95,71 @@ func newPermCache(max int, stats metrics.Cache) *permCache {
 	return &permCache{max: max, stats: stats, m: make(map[string]map[locKey]permEntry)}
 }
 
-// lookup returns the reason of a cached allow of any of privs covering
-// bucket/key for principal. Locations are probed widest first, as seed 004
-// describes: the server, the bucket, then each covering path from the
-// shortest.
-func (c *permCache) lookup(principal string, privs grants.Privileges, bucket, key string, now time.Time) (string, bool) {
+// lookup returns a cached allow of any of privs covering bucket/key for
+// principal. Locations are probed widest first, as seed 004 describes:
+// the server, the bucket, then each covering path from the shortest.
+//
+// For a table-derived allow the hit names the key's partition: from the
+// entry's memo, else (hit.table nil) through match.
+func (c *permCache) lookup(principal string, privs grants.Privileges, bucket, key string, now time.Time) (permHit, bool) {
 	t := now.UnixNano()
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	m := c.m[principal]
 	if len(m) == 0 {
-		return "", false
+		return permHit{}, false
 	}
 	for p := grants.Privilege(1); p != 0; p <<= 1 {
 		if !privs.Has(p) {
 			continue
 		}
 		if e, ok := m[locKey{priv: p, server: true}]; ok && t < e.expires {
-			return e.reason, true
+			return permHit{reason: e.reason}, true
 		}
 		for path := range widestFirst(key) {
 			if e, ok := m[locKey{priv: p, bucket: bucket, path: path}]; ok && t < e.expires {
-				return e.reason, true
+				return hitOf(e, key), true
 			}
 		}
 	}
-	return "", false
+	return permHit{}, false
+}
+
+// hitOf is the hit of e for key; the caller holds c.mu.
+func hitOf(e permEntry, key string) permHit {
+	h := permHit{reason: e.reason}
+	te := e.table
+	if te == nil {
+		return h
+	}
+	part := te.partition(key)
+	if part == "" {
+		h.table = te.m
+		return h
+	}
+	if pm, ok := te.parts[part]; ok {
+		h.table = pm
+		return h
+	}
+	h.memo, h.part = te, part
+	return h
+}
+
+// match returns the hit's table match, making (and remembering, up to
+// maxPartitionsMemo per entry) the match of a partition not seen before.
+// The result is read-only.
+func (c *permCache) match(h permHit) *policy.TableMatch {
+	if h.table != nil || h.memo == nil {
+		return h.table
+	}
+	pm := *h.memo.m
+	pm.Partition = strings.Clone(h.part) // not a slice of one request's key
+	c.mu.Lock()
+	if len(h.memo.parts) < maxPartitionsMemo {
+		h.memo.parts[pm.Partition] = &pm
+	}
+	c.mu.Unlock()
+	return &pm
 }
 
 // widestFirst yields policy.CoveringPaths(key) in the reverse order:
@@ -112,7 +198,7 @@ func (c *permCache) generation() uint64 {
 
 // put stores an allow unless the cache was flushed since gen was read (the
 // answer may predate the change that flushed it).
-func (c *permCache) put(k permKey, reason string, ttl time.Duration, now time.Time, gen uint64) {
+func (c *permCache) put(k permKey, reason string, table *policy.TableMatch, ttl time.Duration, now time.Time, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen != gen {
@@ -130,7 +216,7 @@ func (c *permCache) put(k permKey, reason string, ttl time.Duration, now time.Ti
 	if _, ok := m[k.loc]; !ok {
 		c.n++
 	}
-	m[k.loc] = permEntry{reason: reason, expires: now.Add(ttl).UnixNano()}
+	m[k.loc] = permEntry{reason: reason, expires: now.Add(ttl).UnixNano(), table: newTableEntry(table)}
 }
 
 // evictLocked drops expired entries, then whole principals, until the

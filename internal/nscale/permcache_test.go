@@ -1,6 +1,7 @@
 package nscale
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func TestPermCacheBoundsAndExpiry(t *testing.T) {
 	now := time.Unix(1000, 0)
 	sel := grants.Privileges(grants.Select)
 	put := func(principal, path string, ttl time.Duration) {
-		c.put(permKey{principal: principal, loc: locKey{priv: grants.Select, bucket: "b", path: path}}, "r", ttl, now, c.generation())
+		c.put(permKey{principal: principal, loc: locKey{priv: grants.Select, bucket: "b", path: path}}, "r", nil, ttl, now, c.generation())
 	}
 	put("p1", "data", time.Minute)
 	if _, ok := c.lookup("p1", sel, "b", "data/x", now); !ok {
@@ -60,8 +61,54 @@ func TestPermCacheBoundsAndExpiry(t *testing.T) {
 	}
 	gen := c.generation()
 	c.flush()
-	c.put(permKey{principal: "late", loc: locKey{priv: grants.Select, bucket: "b"}}, "r", time.Minute, now, gen)
+	c.put(permKey{principal: "late", loc: locKey{priv: grants.Select, bucket: "b"}}, "r", nil, time.Minute, now, gen)
 	if _, ok := c.lookup("late", sel, "b", "x", now); ok || c.n != 0 {
 		t.Error("an answer from before a flush was stored after it")
+	}
+}
+
+// TestPermCacheTableMatch: a table-derived entry names each key's own
+// partition, remembers at most maxPartitionsMemo of them, and a partition
+// location's entry names its spec for every key.
+func TestPermCacheTableMatch(t *testing.T) {
+	c := newPermCache(16, metrics.NewCache("test_permissions"))
+	now := time.Unix(1000, 0)
+	sel := grants.Privileges(grants.Select)
+	table := &policy.TableMatch{Database: "shop", Table: "sales", Location: "s3://b/sales", Root: "sales",
+		PartitionColumns: []string{"dt"}, Partition: "dt=1"}
+	outside := &policy.TableMatch{Database: "shop", Table: "sales", Location: "s3://old/p", Root: "p",
+		PartitionColumns: []string{"dt"}, Spec: "dt=0"}
+	c.put(permKey{principal: "p", loc: locKey{priv: grants.Select, bucket: "b", path: "sales"}}, "r", table, time.Minute, now, c.generation())
+	c.put(permKey{principal: "p", loc: locKey{priv: grants.Select, bucket: "old", path: "p"}}, "r", outside, time.Minute, now, c.generation())
+	tests := []struct{ name, bucket, key, partition string }{
+		{"the cached key's partition", "b", "sales/dt=1/f", "dt=1"},
+		{"another partition", "b", "sales/dt=2/f", "dt=2"},
+		{"no partition", "b", "sales/_SUCCESS", ""},
+		{"partition location", "old", "p/f", "dt=0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, ok := c.lookup("p", sel, tt.bucket, tt.key, now)
+			m := c.match(h)
+			if !ok || m == nil || m.Name() != "shop.sales" || m.Partition != tt.partition {
+				t.Fatalf("lookup %s: %v %+v, want shop.sales partition %q", tt.key, ok, m, tt.partition)
+			}
+		})
+	}
+	if table.Partition != "dt=1" {
+		t.Error("the cache changed the match it was given")
+	}
+	for i := range 2 * maxPartitionsMemo {
+		h, _ := c.lookup("p", sel, "b", fmt.Sprintf("sales/dt=%d/f", i), now)
+		if m := c.match(h); m.Partition != fmt.Sprintf("dt=%d", i) {
+			t.Fatalf("partition %d named %q", i, m.Partition)
+		}
+	}
+	h, _ := c.lookup("p", sel, "b", "sales/dt=2/f", now)
+	if h.table == nil || h.table.Partition != "dt=2" {
+		t.Error("a partition seen before was not remembered")
+	}
+	if n := len(c.m["p"][locKey{priv: grants.Select, bucket: "b", path: "sales"}].table.parts); n != maxPartitionsMemo {
+		t.Errorf("%d partitions remembered, want the bound %d", n, maxPartitionsMemo)
 	}
 }

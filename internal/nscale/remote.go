@@ -253,9 +253,9 @@ func (r *Remote) Decide(p authz.Principal, a request.Access, bucket, key string)
 	}
 	pk := keyOf(p)
 	if cacheable(a.Scope) {
-		if reason, ok := r.perms.lookup(pk, a.AnyOf, bucket, key, r.o.Now()); ok {
+		if h, ok := r.perms.lookup(pk, a.AnyOf, bucket, key, r.o.Now()); ok {
 			count(r.perms.stats.Hits, 1)
-			return authz.Decision{Allowed: true, Reason: reason}
+			return authz.Decision{Allowed: true, Reason: h.reason, Table: r.perms.match(h)}
 		}
 		count(r.perms.stats.Misses, 1)
 	}
@@ -274,7 +274,7 @@ func (r *Remote) Decide(p authz.Principal, a request.Access, bucket, key string)
 		if err != nil {
 			return unavailableDecision(err)
 		}
-		return authz.Decision{Allowed: resp.Allowed, Reason: resp.Reason}
+		return resp.decision()
 	}
 	gen := r.perms.generation()
 	v, err, _ := r.flight.Do(flightKey, func() (any, error) {
@@ -286,7 +286,7 @@ func (r *Remote) Decide(p authz.Principal, a request.Access, bucket, key string)
 		}
 		if l := resp.Location; resp.Allowed && l != nil && resp.Privilege != 0 {
 			r.perms.put(permKey{principal: pk, loc: locKey{priv: resp.Privilege, server: l.Server, bucket: l.Bucket, path: l.Path}},
-				resp.Reason, r.o.UserPermissionTTL, r.o.Now(), gen)
+				resp.Reason, resp.Table, r.o.UserPermissionTTL, r.o.Now(), gen)
 		}
 		return resp, nil
 	})
@@ -294,7 +294,18 @@ func (r *Remote) Decide(p authz.Principal, a request.Access, bucket, key string)
 		return unavailableDecision(err)
 	}
 	resp := v.(AuthorizeResponse)
-	return authz.Decision{Allowed: resp.Allowed, Reason: resp.Reason}
+	return resp.decision()
+}
+
+// decision is the server's answer as the proxy's decision. Its Table is
+// the server's for this very question (the same key); an answer shared by
+// several waiters is read-only for all of them.
+func (resp AuthorizeResponse) decision() authz.Decision {
+	d := authz.Decision{Allowed: resp.Allowed, Reason: resp.Reason, Table: resp.Table}
+	if !resp.Allowed && resp.Restricted && resp.Table != nil {
+		d.Restricted = true
+	}
+	return d
 }
 
 // View implements gateway.Authorizer.

@@ -171,13 +171,18 @@ func (s *server) authorize(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%w: %s", store.ErrUnavailable, d.Reason))
 		return
 	}
-	jsonhttp.Write(w, http.StatusOK, AuthorizeResponse{Allowed: d.Allowed, Reason: d.Reason})
+	jsonhttp.Write(w, http.StatusOK, AuthorizeResponse{Allowed: d.Allowed, Reason: d.Reason, Table: d.Table, Restricted: d.Restricted})
 }
 
 // allowed is the answer for d, an allow of priv, with the location of the
-// grant that allowed it when it is one a proxy may reuse.
+// grant that allowed it when it is one a proxy may reuse: a URI grant's,
+// the server for a SERVER grant, and for a DATABASE or TABLE grant the
+// location of the table (or of the partition outside it) the key lies
+// under. A table located at the root of a bucket gives none: table grants
+// never cover the bucket itself, so no bucket-wide entry may stand for
+// them.
 func allowed(d authz.Decision, priv grants.Privilege) AuthorizeResponse {
-	resp := AuthorizeResponse{Allowed: true, Reason: d.Reason}
+	resp := AuthorizeResponse{Allowed: true, Reason: d.Reason, Table: d.Table}
 	if d.Grant == nil {
 		return resp
 	}
@@ -186,8 +191,37 @@ func allowed(d authz.Decision, priv grants.Privilege) AuthorizeResponse {
 		resp.Privilege, resp.Location = priv, &Location{Server: true}
 	case grants.ObjectURI:
 		resp.Privilege, resp.Location = priv, &Location{Bucket: o.Bucket, Path: o.Path}
+	case grants.ObjectDatabase, grants.ObjectTable:
+		t := d.Grant.Table
+		if t == nil || t.Root == "" {
+			return resp
+		}
+		bucket := bucketOf(t.Location)
+		if bucket == "" {
+			return resp
+		}
+		// The reason is the table's, without the partition of this key:
+		// a proxy answers every key under the location with it (the
+		// partition goes into the audit event on its own).
+		m := *d.Grant
+		whole := *t
+		whole.Partition = ""
+		m.Table = &whole
+		resp.Reason = m.String()
+		resp.Privilege, resp.Location = priv, &Location{Bucket: bucket, Path: t.Root}
 	}
 	return resp
+}
+
+// bucketOf is the bucket of a canonical location s3://bucket[/path], ""
+// for anything else.
+func bucketOf(loc string) string {
+	rest, ok := strings.CutPrefix(loc, "s3://")
+	if !ok {
+		return ""
+	}
+	b, _, _ := strings.Cut(rest, "/")
+	return b
 }
 
 // cacheable reports whether an allow in scope holds for everything under

@@ -23,6 +23,7 @@ import (
 
 	"github.com/lakegate/lakegate/internal/grants"
 	"github.com/lakegate/lakegate/internal/identity"
+	"github.com/lakegate/lakegate/internal/policy"
 	"github.com/lakegate/lakegate/internal/s3/request"
 )
 
@@ -97,8 +98,19 @@ type AuthorizeResponse struct {
 	// Privilege is the privilege of AnyOf that was granted.
 	Privilege grants.Privilege `json:"privilege,omitempty"`
 	// Location is the granted object: Server, or Bucket with Path ("" for
-	// the whole bucket).
+	// the whole bucket). For a DATABASE or TABLE grant it is the location
+	// of the table (or partition) the request lies under (Table), never a
+	// whole bucket.
 	Location *Location `json:"location,omitempty"`
+	// Table names the table (and partition) a table grant decided under:
+	// the allow's, or with Restricted the table on which the user holds
+	// only restricted grants (policy.Decision.Table). A proxy reusing an
+	// allow for another key under Location names that key's partition
+	// with Table.At.
+	Table *policy.TableMatch `json:"table,omitempty"`
+	// Restricted marks a refusal because the user's grants on Table are
+	// restricted (policy.Decision.Restricted).
+	Restricted bool `json:"restricted,omitempty"`
 }
 
 // Location is where a grant applies.
