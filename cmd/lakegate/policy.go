@@ -207,15 +207,32 @@ func newCheckCmd(stdout io.Writer) *cobra.Command {
 		f      clientFlags
 		user   string
 		groups string
+		table  string
 	)
 	cmd := &cobra.Command{
-		Use:   "check --user USER [--groups g,…] URI OPERATION",
-		Short: "Explain whether a user may perform an S3 operation on a URI",
+		Use:   "check --user USER [--groups g,…] (URI OPERATION | --table DB.TABLE [PRIVILEGE])",
+		Short: "Explain whether a user may perform an S3 operation on a URI, or use a catalog table",
 		Long: `check prints ALLOW or DENY and the reason: the grant that allows the
 operation, or what is missing. OPERATION is an S3 API action such as
 GetObject, PutObject, ListObjectsV2 or DeleteObject; for listings the URI's
-key is the listed prefix. Without --groups the user's own groups are used.`,
-		Args: cobra.ExactArgs(2),
+key is the listed prefix. Without --groups the user's own groups are used.
+
+With --table DB.TABLE, check explains the user's access to a catalog table
+with PRIVILEGE (SELECT when not given; INSERT, SHOW, DELETE, ALL, or the
+catalog privileges CREATE, DROP, ALTER) and prints ALLOW (full access: the
+table's files through the access proxy), RESTRICTED (a column list or row
+filter applies: the files are refused and the data is read through the
+scan service) or DENY, then the reason and the table's location. Users who
+are not catalog admins may check only themselves, on tables they can see.`,
+		Example: `  lakegate check --user alice s3://lake/sales/orders/part-0.parquet GetObject
+  lakegate check --user alice --table sales.orders
+  lakegate check --user bob --groups etl --table sales.orders INSERT`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("table") {
+				return cobra.MaximumNArgs(1)(cmd, args)
+			}
+			return cobra.ExactArgs(2)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := f.client()
 			if err != nil {
@@ -230,6 +247,18 @@ key is the listed prefix. Without --groups the user's own groups are used.`,
 					}
 				}
 			}
+			if cmd.Flags().Changed("table") {
+				priv := ""
+				if len(args) == 1 {
+					priv = args[0]
+				}
+				res, err := c.CheckTable(cmd.Context(), user, gs, table, priv)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "%s\n%s\nlocation: %s\n", res.Decision, res.Reason, res.Location)
+				return nil
+			}
 			res, err := c.Check(cmd.Context(), user, gs, args[0], args[1])
 			if err != nil {
 				return err
@@ -241,5 +270,6 @@ key is the listed prefix. Without --groups the user's own groups are used.`,
 	f.add(cmd)
 	cmd.Flags().StringVar(&user, "user", "", "the user to check (default: the token's user)")
 	cmd.Flags().StringVar(&groups, "groups", "", "comma-separated groups to check with instead of the user's own")
+	cmd.Flags().StringVar(&table, "table", "", "a catalog table, database.table, to check instead of a URI and operation")
 	return cmd
 }
