@@ -205,8 +205,11 @@ func testRetriesDeadlock(t *testing.T, s *store.SQL, driver, dsn string) {
 	if err := <-done; err != nil {
 		t.Fatalf("UpdatePolicy after a deadlock: %v", err)
 	}
-	if n := attempts.Load(); n != 2 {
-		t.Errorf("UpdatePolicy ran its function %d times, want 2 (once more after the deadlock)", n)
+	// At least once more after the deadlock; on a loaded machine the
+	// retry may meet the other transaction still committing and be
+	// retried again. The version below shows it committed once.
+	if n := attempts.Load(); n < 2 {
+		t.Errorf("UpdatePolicy ran its function %d times, want at least 2 (once more after the deadlock)", n)
 	}
 	if v, err := s.PolicyVersion(ctx); err != nil || v != v0+2 {
 		t.Errorf("PolicyVersion = %d, %v; want %d (the other transaction's increase and UpdatePolicy's)", v, err, v0+2)
