@@ -138,3 +138,58 @@ func wantRestrictedRefusal(t testing.TB, what string, resp rawResponse, table st
 		}
 	}
 }
+
+// catalogUser runs `lakegate users create NAME GROUP` and returns the
+// access key, its secret and the REST token it printed.
+func catalogUser(t testing.TB, lg *lakegateServer, name, group string) (key, secret, token string) {
+	t.Helper()
+	stdout, stderr, code := lg.client(t, []string{"users", "create"}, name, group)
+	if code != 0 {
+		t.Fatalf("lakegate users create %s %s: exit %d\n%s\n%s", name, group, code, stdout, stderr)
+	}
+	for line := range strings.SplitSeq(stdout, "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "aws_access_key_id":
+			key = strings.TrimSpace(v)
+		case "aws_secret_access_key":
+			secret = strings.TrimSpace(v)
+		case "lakegate_token":
+			token = strings.TrimSpace(v)
+		}
+	}
+	registerSecret("secret key and token from lakegate users create", secret, token)
+	if key == "" || secret == "" || token == "" {
+		t.Fatalf("lakegate users create %s printed no key, secret or token:\n%s", name, stdout)
+	}
+	return key, secret, token
+}
+
+// restJSON GETs path from the REST API with token and decodes a 200
+// answer into v; it returns the answer.
+func restJSON(t testing.TB, lg *lakegateServer, path, token string, v any) restResult {
+	t.Helper()
+	res := lg.rest(t, http.MethodGet, path, bearer(token))
+	if res.Status == http.StatusOK && v != nil {
+		if err := json.Unmarshal(res.Body, v); err != nil {
+			t.Fatalf("GET %s: %v: %s", path, err, res)
+		}
+	}
+	return res
+}
+
+// putParquetTable puts n Parquet files of seed 000's transactions under
+// bucket/prefix directly on the backend and returns their contents by key.
+func putParquetTable(t testing.TB, m *minioServer, bucket, prefix string, n int) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	for i := range n {
+		key := fmt.Sprintf("%spart-%05d.parquet", prefix, i)
+		files[key] = txnParquet(t, i*50, 50)
+		m.put(t, bucket, key, string(files[key]))
+	}
+	return files
+}

@@ -344,3 +344,215 @@ func describes(out, name, typ string) bool {
 	}
 	return false
 }
+
+// TestCatalogRestricted: users whose SELECT on source.transactions has a
+// column list or a row filter may not read its files directly: a GET, a
+// HEAD and a listing under the location get 403 AccessDenied whose message
+// names the table and the scan API and nothing else of the policy (no
+// role, group, column or predicate); nothing reaches the backend, and the
+// audit records the refusal under the table.
+func TestCatalogRestricted(t *testing.T) {
+	st := newPolicyStack(t, lakegateOptions{})
+	lg := st.LG
+	st.MinIO.makeBucket(t, txnBucket, false)
+	files := putParquetTable(t, st.MinIO, txnBucket, txnPrefix, 2)
+	lg.sql(t, "CREATE DATABASE source", "CREATE EXTERNAL TABLE source.transactions (\n"+seedTxnColumns+" )\nSTORED AS PARQUET LOCATION '"+txnLocation+"'")
+	users := []struct {
+		name, role, group, grant string
+		leaks                    []string
+	}{
+		{"cole", "colrole_zeta", "colgroup_kappa", "SELECT (tnxid, amount) ON TABLE source.transactions",
+			[]string{"colrole_zeta", "colgroup_kappa", "tnxid", "amount", "GRANT", "column list"}},
+		{"rowan", "rowrole_omega", "rowgroup_sigma", "SELECT ON TABLE source.transactions WHERE country = 'US'",
+			[]string{"rowrole_omega", "rowgroup_sigma", "country", "WHERE", "'US'", "GRANT", "row filter"}},
+	}
+	for _, u := range users {
+		t.Run(u.name, func(t *testing.T) {
+			lg.sql(t, "CREATE ROLE "+u.role, "GRANT ROLE "+u.role+" TO GROUP "+u.group, "GRANT "+u.grant+" TO ROLE "+u.role)
+			key, secret := lg.createUser(t, u.name, u.group)
+			c := newS3User(lg, u.name, key, secret)
+			before := st.Rec.Len()
+			for k := range files {
+				wantRestrictedRefusal(t, "GET "+k, c.get(t, txnBucket, k), txnTable, u.leaks...)
+			}
+			wantRestrictedRefusal(t, "ListObjectsV2 prefix="+txnPrefix,
+				c.do(t, rawReq{Method: http.MethodGet, Path: "/" + txnBucket, Query: "list-type=2&prefix=transactions%2F"}), txnTable, u.leaks...)
+			// A HEAD carries no body: the status is what there is.
+			if code, _ := c.status(t, rawReq{Method: http.MethodHead, Path: "/" + txnBucket + "/" + txnPrefix + "part-00000.parquet"}); code != http.StatusForbidden {
+				t.Errorf("HEAD under the location: %d, want 403", code)
+			}
+			// Outside the table the refusal is the plain one: nothing
+			// points at a table.
+			resp := c.get(t, txnBucket, "elsewhere/x")
+			if e, _ := parseS3Error(resp.Body); resp.Status != http.StatusForbidden || strings.Contains(e.Message, "/api/scan/") {
+				t.Errorf("GET outside the location: %d %q, want a plain 403", resp.Status, e.Message)
+			}
+			settle(t, st.Rec)
+			for _, r := range st.Rec.Since(before) {
+				t.Errorf("a refused request reached the backend: %s", r)
+			}
+			uri := "s3://" + txnBucket + "/" + txnPrefix + "part-00000.parquet"
+			e, all, ok := catalogAudit(t, lg, func(e catalogAuditEvent) bool {
+				return e.Operation == "GetObject" && len(e.URIs) > 0 && e.URIs[0] == uri
+			}, "--user", u.name)
+			switch {
+			case !ok:
+				t.Errorf("no GetObject of %s by %s in the audit log (%d events)", uri, u.name, len(all))
+			case e.Decision != "deny" || e.Table != txnTable:
+				t.Errorf("audit of the refused GET: decision %q table %q, want deny under %s", e.Decision, e.Table, txnTable)
+			}
+		})
+	}
+}
+
+// catalogDataset is the part of GET /api/datasets/{db.table} the test reads.
+type catalogDataset struct {
+	Database string `json:"database"`
+	Name     string `json:"name"`
+	Location string `json:"location"`
+	Columns  []struct {
+		Name, Type string
+	} `json:"columns"`
+	Access map[string]struct {
+		Access string `json:"access"`
+		Files  bool   `json:"files"`
+	} `json:"access"`
+}
+
+// TestCatalogREST: GET /api/databases, /api/databases/{db}/tables and
+// /api/datasets/{db.table} show user_b only what they hold a grant on
+// (another database, and a table of source without a grant, answer 404 as
+// if they did not exist, never 403), and the admin everything; `lakegate
+// check --table` says ALLOW, RESTRICTED or DENY.
+func TestCatalogREST(t *testing.T) {
+	st := newPolicyStack(t, lakegateOptions{})
+	lg := st.LG
+	st.MinIO.makeBucket(t, txnBucket, false)
+	putParquetTable(t, st.MinIO, txnBucket, txnPrefix, 1)
+	lg.sql(t, "CREATE DATABASE source", "CREATE DATABASE secretdb",
+		"CREATE EXTERNAL TABLE source.transactions (\n"+seedTxnColumns+" )\nSTORED AS PARQUET LOCATION '"+txnLocation+"'",
+		"CREATE EXTERNAL TABLE source.other (id INT) STORED AS PARQUET LOCATION 's3://controlled-data/other'",
+		"CREATE EXTERNAL TABLE secretdb.hidden (id INT) STORED AS PARQUET LOCATION 's3://controlled-data/hidden'",
+		"CREATE ROLE analysts", "GRANT ROLE analysts TO GROUP user_b",
+		"GRANT SELECT ON TABLE source.transactions TO ROLE analysts",
+		"CREATE ROLE narrow", "GRANT ROLE narrow TO GROUP user_c",
+		"GRANT SELECT (tnxid) ON TABLE source.transactions TO ROLE narrow")
+	_, _, tokenB := catalogUser(t, lg, "user_b", "user_b")
+	catalogUser(t, lg, "user_c", "user_c")
+	catalogUser(t, lg, "user_d", "nobody")
+
+	names := func(path, token, field string) []string {
+		t.Helper()
+		var v map[string]json.RawMessage
+		if res := restJSON(t, lg, path, token, &v); res.Status != http.StatusOK {
+			t.Fatalf("GET %s: %s", path, res)
+		}
+		var items []struct{ Name string }
+		if err := json.Unmarshal(v[field], &items); err != nil {
+			t.Fatalf("GET %s: %s is not a list of names: %v", path, field, err)
+		}
+		var out []string
+		for _, it := range items {
+			out = append(out, it.Name)
+		}
+		return sorted(out)
+	}
+	t.Run("user_b", func(t *testing.T) {
+		if got := names("/api/databases", tokenB, "databases"); strings.Join(got, ",") != "source" {
+			t.Errorf("user_b's /api/databases: %v, want [source]", got)
+		}
+		if got := names("/api/databases/source/tables", tokenB, "tables"); strings.Join(got, ",") != "transactions" {
+			t.Errorf("user_b's /api/databases/source/tables: %v, want [transactions]", got)
+		}
+		var ds catalogDataset
+		if res := restJSON(t, lg, "/api/datasets/source.transactions", tokenB, &ds); res.Status != http.StatusOK {
+			t.Fatalf("user_b's /api/datasets/source.transactions: %s", res)
+		}
+		if ds.Location != txnLocation || len(ds.Columns) != 8 || ds.Columns[0].Name != "tnxid" || !strings.EqualFold(ds.Columns[1].Type, "date") {
+			t.Errorf("dataset: location %q, columns %v", ds.Location, ds.Columns)
+		}
+		if a := ds.Access["select"]; a.Access != "full" || !a.Files {
+			t.Errorf("dataset access select: %+v, want full with files", a)
+		}
+		if a := ds.Access["insert"]; a.Access != "none" || a.Files {
+			t.Errorf("dataset access insert: %+v, want none", a)
+		}
+		// Invisible and missing answer alike: 404, same words.
+		missing := restJSON(t, lg, "/api/datasets/nosuchdb.nosuch", tokenB, nil)
+		for _, path := range []string{"/api/databases/secretdb/tables", "/api/datasets/secretdb.hidden", "/api/datasets/source.other", "/api/databases/nosuchdb/tables"} {
+			res := restJSON(t, lg, path, tokenB, nil)
+			if res.Status != http.StatusNotFound {
+				t.Errorf("user_b GET %s: %s, want 404", path, res)
+			}
+			if strings.Contains(string(res.Body), "hidden\"") || strings.Contains(strings.ToLower(string(res.Body)), "permission") {
+				t.Errorf("user_b GET %s tells more than 'does not exist': %s", path, res)
+			}
+		}
+		if missing.Status != http.StatusNotFound {
+			t.Errorf("GET /api/datasets/nosuchdb.nosuch: %s, want 404", missing)
+		}
+	})
+	t.Run("admin", func(t *testing.T) {
+		if got := names("/api/databases", lg.AdminToken, "databases"); strings.Join(got, ",") != "secretdb,source" {
+			t.Errorf("admin's /api/databases: %v", got)
+		}
+		if got := names("/api/databases/source/tables", lg.AdminToken, "tables"); strings.Join(got, ",") != "other,transactions" {
+			t.Errorf("admin's /api/databases/source/tables: %v", got)
+		}
+		var ds catalogDataset
+		if res := restJSON(t, lg, "/api/datasets/secretdb.hidden", lg.AdminToken, &ds); res.Status != http.StatusOK || ds.Location != "s3://controlled-data/hidden" {
+			t.Errorf("admin's /api/datasets/secretdb.hidden: %s", res)
+		}
+	})
+	t.Run("check_table", func(t *testing.T) {
+		for _, c := range []struct{ user, want string }{
+			{"user_b", "ALLOW"}, {"user_c", "RESTRICTED"}, {"user_d", "DENY"},
+		} {
+			stdout, stderr, code := lg.client(t, []string{"check"}, "--user", c.user, "--table", txnTable)
+			first, rest, _ := strings.Cut(strings.TrimSpace(stdout), "\n")
+			if code != 0 || strings.TrimSpace(first) != c.want || strings.TrimSpace(rest) == "" {
+				t.Errorf("lakegate check --user %s --table %s: exit %d, %q, want %s and a reason\nstderr: %s", c.user, txnTable, code, stdout, c.want, stderr)
+			}
+		}
+	})
+}
+
+// TestCatalogLikeParquetErrors: CREATE EXTERNAL TABLE … LIKE PARQUET on a
+// CSV object and on a missing object fails through `lakegate sql` with a
+// message that names the problem, and creates nothing.
+func TestCatalogLikeParquetErrors(t *testing.T) {
+	st := newPolicyStack(t, lakegateOptions{})
+	lg := st.LG
+	st.MinIO.makeBucket(t, txnBucket, false)
+	st.MinIO.put(t, txnBucket, "csv/data.csv", "tnxid,amount\n1,2.5\n2,3.5\n")
+	st.MinIO.put(t, txnBucket, "parquet/ok.parquet", string(txnParquet(t, 0, 5)))
+	lg.sql(t, "CREATE DATABASE d")
+	for _, c := range []struct {
+		name, uri string
+		want      []string // any of these, case-insensitive
+	}{
+		{"csv", "s3://controlled-data/csv/data.csv", []string{"not a parquet", "not parquet", "magic"}},
+		{"missing", "s3://controlled-data/parquet/missing.parquet", []string{"not found", "does not exist", "no such"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			stdout, stderr, code := lg.client(t, []string{"sql"}, "CREATE EXTERNAL TABLE d.t_"+c.name+" LIKE PARQUET '"+c.uri+"';")
+			low := strings.ToLower(stderr)
+			named := false
+			for _, w := range c.want {
+				named = named || strings.Contains(low, w)
+			}
+			if code == 0 || !named || !strings.Contains(stderr, c.uri) {
+				t.Errorf("LIKE PARQUET %s: exit %d, stderr %q; want a failure naming %s and one of %q\nstdout: %s", c.uri, code, stderr, c.uri, c.want, stdout)
+			}
+			if out := lg.sql(t, "SHOW TABLES IN d"); strings.Contains(out, "t_"+c.name) {
+				t.Errorf("the failed LIKE PARQUET created d.t_%s:\n%s", c.name, out)
+			}
+		})
+	}
+	t.Run("parquet_ok", func(t *testing.T) {
+		lg.sql(t, "CREATE EXTERNAL TABLE d.t_ok LIKE PARQUET 's3://controlled-data/parquet/ok.parquet'")
+		if out := lg.sql(t, "DESCRIBE d.t_ok"); !describes(out, "tnxdate", "date") || !describes(out, "amount", "double") {
+			t.Errorf("DESCRIBE d.t_ok:\n%s", out)
+		}
+	})
+}
