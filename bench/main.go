@@ -19,11 +19,17 @@
 //
 //	go run ./bench [-out docs/BENCHMARKS.md] [-quick]
 //	go run ./bench -stores [-out docs/BENCHMARKS.md] [-quick]
+//	go run ./bench -tables [-out docs/BENCHMARKS.md] [-quick]
 //
 // -stores measures only the policy stores (two servers on one SQLite file,
 // PostgreSQL or MariaDB database: the time from a GRANT's acknowledgement
 // on one to its enforcement by the other's proxy, and the policy reload)
 // and writes its own section above the marker.
+//
+// -tables measures only dynamic bypass: 4 KiB GETs under a table location
+// (a TABLE grant) against GETs under a URI grant, in one run, and the
+// policy engine's benchmarks of the two decisions; it writes its own
+// section above the marker.
 //
 // Every figure in the report is written by this program; with -out, text
 // above the marker line of an existing file is kept.
@@ -60,6 +66,7 @@ func mainErr() error {
 		only     = flag.String("only", "", "run only these steps, comma separated: "+strings.Join(stepKeys, ", "))
 		reps     = flag.Int("reps", 0, "repetitions of each large-object measurement per endpoint (default 5, quick 2)")
 		stores   = flag.Bool("stores", false, "measure only the policy stores (SQLite, PostgreSQL, MariaDB: GRANT-to-enforcement across two servers, policy reload) and write their section, above the marker, keeping the rest of -out")
+		tables   = flag.Bool("tables", false, "measure only dynamic bypass (4 KiB GETs under a table location vs under a URI grant, and the two policy decisions) and write its section, above the marker, keeping the rest of -out")
 	)
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -91,6 +98,24 @@ func mainErr() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if *stores && *tables {
+		return errors.New("-stores and -tables are separate runs: give one")
+	}
+	if *tables {
+		md, err := runTables(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if *out == "" {
+			_, err := io.WriteString(os.Stdout, md)
+			return err
+		}
+		if err := writeTablesSection(*out, md); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "bench: dynamic bypass section written to %s\n", *out)
+		return nil
+	}
 	if *stores {
 		md, err := runStores(ctx, cfg)
 		if err != nil {
