@@ -179,7 +179,9 @@ func (s *snapshot) seesTable(p Principal, admin bool, db, table string) bool {
 }
 
 // VisibleDatabases returns the databases p may see, ordered by name;
-// none while the policy is not Fresh.
+// none while the policy is not Fresh. The records returned here and by
+// VisibleTables and VisibleTable share their slices with the policy in
+// force: callers must not modify them.
 func (e *Engine) VisibleDatabases(p Principal) []store.Database {
 	if e.Fresh() != nil {
 		return []store.Database{}
