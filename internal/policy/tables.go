@@ -168,9 +168,9 @@ func underPath(p, root string) bool {
 func (ix *tableIndex) tablesOf(o grants.Object) []*Table {
 	switch o.Kind {
 	case grants.ObjectDatabase:
-		return ix.byDB[o.Database]
+		return ix.byDB[objectKey(o)]
 	case grants.ObjectTable:
-		if t := ix.byName[o.Database+"."+o.Table]; t != nil {
+		if t := ix.byName[objectKey(o)]; t != nil {
 			return []*Table{t}
 		}
 	}
@@ -187,11 +187,13 @@ func (p *Policy) Table(db, name string) *Table {
 
 // objectKey names a DATABASE or TABLE object in Policy.objects: "d" for a
 // database, "d.t" for a table (names hold no '.').
+// Catalog names are case-insensitive (the parser lower-cases them; a grant
+// stored before it did may not be).
 func objectKey(o grants.Object) string {
 	if o.Kind == grants.ObjectTable {
-		return o.Database + "." + o.Table
+		return strings.ToLower(o.Database + "." + o.Table)
 	}
-	return o.Database
+	return strings.ToLower(o.Database)
 }
 
 // Holds returns the grant through which groups hold priv on a catalog
@@ -210,7 +212,7 @@ func (p *Policy) Holds(groups []string, o grants.Object, priv grants.Privilege) 
 	var lists [][]entry
 	switch o.Kind {
 	case grants.ObjectTable:
-		lists = append(lists, p.objects[objectKey(o)], p.objects[o.Database])
+		lists = append(lists, p.objects[objectKey(o)], p.objects[strings.ToLower(o.Database)])
 	case grants.ObjectDatabase:
 		lists = append(lists, p.objects[o.Database])
 	case grants.ObjectServer:
