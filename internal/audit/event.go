@@ -71,7 +71,9 @@ type Event struct {
 	BytesIn    int64   `json:"bytes_in"`
 	BytesOut   int64   `json:"bytes_out"`
 	DurationMS float64 `json:"duration_ms"`
-	// Mode is ModeProxy or ModeBypass for proxy requests, empty for REST.
+	// Mode is ModeProxy or ModeBypass for proxy requests (ModeBypass: the
+	// files of a table, allowed by a table grant; Table names it), empty
+	// for REST.
 	Mode      string `json:"mode"`
 	UserAgent string `json:"user_agent"`
 	// Truncated is set when fields were shortened or URIs left out to keep

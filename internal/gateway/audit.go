@@ -93,8 +93,18 @@ func (x *exchange) principal(p authz.Principal) {
 }
 
 // table records the table (and partition) under whose location the
-// request was decided, when a table grant decided it.
+// request was allowed by a table grant: the files of a table read or
+// written directly, which is seed 004's bypass mode.
 func (x *exchange) table(m *policy.TableMatch) {
+	if x == nil || m == nil {
+		return
+	}
+	x.ev.Table, x.ev.Partition, x.ev.Mode = m.Name(), m.Partition, audit.ModeBypass
+}
+
+// refusedTable records the table under whose location a request was
+// refused (a user whose grants on it are restricted).
+func (x *exchange) refusedTable(m *policy.TableMatch) {
 	if x == nil || m == nil {
 		return
 	}

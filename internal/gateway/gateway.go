@@ -258,7 +258,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s3e = s3err.AccessDenied
 		if deny.table != nil {
 			if x := xOf(w); x != nil && x.ev.Table == "" {
-				x.table(deny.table)
+				x.refusedTable(deny.table)
 			}
 			if deny.restricted {
 				s3e = restrictedError(h.opts.ScanEndpoint, deny.table)

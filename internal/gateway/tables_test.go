@@ -198,6 +198,9 @@ func TestTableBypassAudit(t *testing.T) {
 					t.Errorf("%s: audited %s table %q partition %q source %q (%s), want table %q partition %q source %q",
 						tc.name, ev.Decision, ev.Table, ev.Partition, ev.SourceTable, ev.Reason, tc.table, tc.partition, tc.sourceTable)
 				}
+				if mode := map[bool]string{true: audit.ModeBypass, false: audit.ModeProxy}[tc.table != ""]; ev.Mode != mode {
+					t.Errorf("%s: mode %q, want %q", tc.name, ev.Mode, mode)
+				}
 				if tc.method == http.MethodGet && !strings.Contains(tc.path, "?") && (len(ev.URIs) != 1 || ev.URIs[0] != "s3:/"+strings.ReplaceAll(tc.path, "%3D", "=")) {
 					t.Errorf("%s: URIs %v, want the file", tc.name, ev.URIs)
 				}
@@ -232,7 +235,7 @@ func TestRestrictedTableRefusal(t *testing.T) {
 				}
 				c := aud.waitCompletions(t, i+1)
 				ev := c[len(c)-1]
-				if ev.Decision != audit.DecisionDeny || ev.Table != "shop.secret" || !strings.Contains(ev.Reason, "GRANT SELECT(id) ON TABLE shop.secret") {
+				if ev.Decision != audit.DecisionDeny || ev.Table != "shop.secret" || ev.Mode != audit.ModeProxy || !strings.Contains(ev.Reason, "GRANT SELECT(id) ON TABLE shop.secret") {
 					t.Errorf("%s: audited %s table %q reason %q", path, ev.Decision, ev.Table, ev.Reason)
 				}
 			}
