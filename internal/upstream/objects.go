@@ -77,7 +77,8 @@ var (
 // upstream's S3 error code when it gave one; Err the underlying failure
 // (a *CredentialsError, a *ForwardError, a read error) when there is one.
 // Its message names the bucket and key, never the upstream's endpoint or
-// the keys the request was signed with.
+// the keys the request was signed with (the wrapped Err may: log it, do
+// not show it).
 type ObjectError struct {
 	Op     string // "HEAD", "GET", "LIST"
 	Bucket string
@@ -98,7 +99,11 @@ func (e *ObjectError) Error() string {
 		}
 		b.WriteString(")")
 	}
-	if e.Err != nil {
+	// A transport error names the upstream's address, a credentials error
+	// may name a role: both stay in the chain (Unwrap) for the server log.
+	var fe *ForwardError
+	var ce *CredentialsError
+	if e.Err != nil && !errors.As(e.Err, &fe) && !errors.As(e.Err, &ce) {
 		b.WriteString(": " + e.Err.Error())
 	}
 	return b.String()

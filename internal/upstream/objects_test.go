@@ -305,6 +305,8 @@ func TestObjectErrorKinds(t *testing.T) {
 	srv.Close()
 	if _, err := c.Stat(ctx, "data", "k"); !errors.Is(err, upstream.ErrUnavailable) {
 		t.Errorf("upstream gone: %v, want ErrUnavailable", err)
+	} else if fe := (*upstream.ForwardError)(nil); !errors.As(err, &fe) || strings.Contains(err.Error(), strings.TrimPrefix(srv.URL, "http://")) {
+		t.Errorf("upstream gone: %v names the upstream's address, or does not wrap the ForwardError", err)
 	}
 	failing, err := upstream.New(upstream.Options{Default: upstream.Target{Endpoint: srv.URL, PathStyle: true},
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
@@ -313,7 +315,7 @@ func TestObjectErrorKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := failing.Stat(ctx, "data", "k"); !errors.Is(err, upstream.ErrCredentials) {
-		t.Errorf("credential source failing: %v, want ErrCredentials", err)
+	if _, err := failing.Stat(ctx, "data", "k"); !errors.Is(err, upstream.ErrCredentials) || strings.Contains(err.Error(), "no role") {
+		t.Errorf("credential source failing: %v, want ErrCredentials without the source's message", err)
 	}
 }
