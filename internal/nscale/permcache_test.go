@@ -3,6 +3,7 @@ package nscale
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,4 +112,33 @@ func TestPermCacheTableMatch(t *testing.T) {
 	if n := len(c.m["p"][locKey{priv: grants.Select, bucket: "b", path: "sales"}].table.parts); n != maxPartitionsMemo {
 		t.Errorf("%d partitions remembered, want the bound %d", n, maxPartitionsMemo)
 	}
+}
+
+// TestPermCacheTableMatchConcurrent: warm decisions naming partitions
+// from many goroutines, with flushes, are race-free (run with -race).
+func TestPermCacheTableMatchConcurrent(t *testing.T) {
+	c := newPermCache(16, metrics.NewCache("test_permissions"))
+	now := time.Unix(1000, 0)
+	table := &policy.TableMatch{Database: "shop", Table: "sales", Location: "s3://b/sales", Root: "sales", PartitionColumns: []string{"dt"}}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 500 {
+				if i%100 == 0 {
+					c.put(permKey{principal: "p", loc: locKey{priv: grants.Select, bucket: "b", path: "sales"}}, "r", table, time.Minute, now, c.generation())
+				}
+				if g == 0 && i%250 == 0 {
+					c.flush()
+				}
+				key := fmt.Sprintf("sales/dt=%d/f", i%300)
+				if h, ok := c.lookup("p", grants.Privileges(grants.Select), "b", key, now); ok {
+					if m := c.match(h); m.Partition != fmt.Sprintf("dt=%d", i%300) {
+						t.Errorf("%s named partition %q", key, m.Partition)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
