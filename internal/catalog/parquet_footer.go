@@ -132,7 +132,7 @@ func (w *walker) listHeader() (size int, elem byte, err error) {
 // element (where booleans take a byte).
 func (w *walker) value(typ byte, inList bool, depth int) error {
 	if depth > maxNesting {
-		return errMalformedFooter
+		return fmt.Errorf("%w: nested more than %d levels", errMalformedFooter, maxNesting)
 	}
 	switch typ {
 	case ctTrue, ctFalse:

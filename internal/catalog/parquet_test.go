@@ -302,3 +302,47 @@ func FuzzParquetSchema(f *testing.F) {
 		}
 	})
 }
+
+// parquetFile wraps a footer in the magic and the footer length.
+func parquetFile(footer []byte) []byte {
+	b := append([]byte("PAR1"), footer...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(footer)))
+	return append(b, "PAR1"...)
+}
+
+// TestHostileFooters: declared sizes larger than the bytes that hold them,
+// too many schema elements and deep nesting are refused before arrow-go
+// sees the footer (its Thrift decoder allocates by declared sizes).
+func TestHostileFooters(t *testing.T) {
+	version := []byte{0x15, 0x02} // field 1, i32, 1
+	hugeList := append(bytes.Clone(version), 0x19, 0xfc)
+	hugeList = binary.AppendUvarint(hugeList, 100_000_000) // field 2: list of 100M structs
+	manyElements := append(bytes.Clone(version), 0x19, 0xfc)
+	manyElements = binary.AppendUvarint(manyElements, maxSchemaElements+1)
+	manyElements = append(manyElements, make([]byte, maxSchemaElements+1)...) // empty structs
+	deep := append(bytes.Clone(version), 0x1c)                                // field 2 as a struct…
+	for range maxNesting + 2 {
+		deep = append(deep, 0x1c) // …holding a struct, field 1, and so on
+	}
+	deep = append(deep, make([]byte, maxNesting+4)...) // then closed: well formed but for its depth
+	hugeString := append(bytes.Clone(version), 0x68)   // field 7, binary
+	hugeString = binary.AppendUvarint(hugeString, 1<<40)
+	for _, tc := range []struct {
+		name   string
+		footer []byte
+		want   string
+	}{
+		{name: "huge list", footer: hugeList, want: "malformed footer"},
+		{name: "too many schema elements", footer: manyElements, want: "schema elements, more than"},
+		{name: "deep nesting", footer: deep, want: "nested more than 64 levels"},
+		{name: "huge string", footer: hugeString, want: "malformed footer"},
+		{name: "no schema", footer: append(bytes.Clone(version), 0), want: "malformed footer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := parquetFile(tc.footer)
+			if _, err := ParquetSchema(bytes.NewReader(data), int64(len(data))); !errors.Is(err, ErrNotParquet) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%v, want an ErrNotParquet containing %q", err, tc.want)
+			}
+		})
+	}
+}
