@@ -166,10 +166,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	s.store = st
 	changes := feed.New(0)
 	watch := newPolicyWatch(db, logger.With("component", "policy"))
+	up, err := newUpstream(ctx, cfg.Upstream, nil)
+	if err != nil {
+		return nil, err
+	}
 	engine, err := authz.New(ctx, authz.Options{
 		Store: st, Logger: logger.With("component", "policy"), RequiredGroup: cfg.Groups.Required,
 		ReservedGroups: reservedGroups(cfg.Admin), PollInterval: watch.poll, Changes: watch.changes,
-		MaxStaleness: cfg.Store.MaxStaleness,
+		MaxStaleness: cfg.Store.MaxStaleness, Files: catalogFiles{up: up},
 	})
 	if err != nil {
 		return nil, err
@@ -198,10 +202,6 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		// server's cached keys go too.
 		changes.WatchVersion(ctx, feedPoll, engine.Version, credCache.Flush)
 	})
-	up, err := newUpstream(ctx, cfg.Upstream, nil)
-	if err != nil {
-		return nil, err
-	}
 	gw, logger, err := s.newGateway(cfg, credCache, engine, up, corsRules(cfg.Upstream), sealer, logger)
 	if err != nil {
 		return nil, err
