@@ -543,13 +543,16 @@ type figure struct {
 	get    func(latStats) float64
 	format func(float64) string
 	bound  bool // held to the 5 % bound
+
+	higherBetter bool
 }
 
 var tablesFigures = []figure{
-	{"req/s", func(s latStats) float64 { return s.RPS }, func(v float64) string { return fmt.Sprintf("%.0f", v) }, true},
-	{"p50", func(s latStats) float64 { return float64(s.P50) }, msf, true},
-	{"p90", func(s latStats) float64 { return float64(s.P90) }, msf, false},
-	{"p99", func(s latStats) float64 { return float64(s.P99) }, msf, false},
+	{name: "req/s", get: func(s latStats) float64 { return s.RPS }, format: func(v float64) string { return fmt.Sprintf("%.0f", v) },
+		bound: true, higherBetter: true},
+	{name: "p50", get: func(s latStats) float64 { return float64(s.P50) }, format: msf, bound: true},
+	{name: "p90", get: func(s latStats) float64 { return float64(s.P90) }, format: msf},
+	{name: "p99", get: func(s latStats) float64 { return float64(s.P99) }, format: msf},
 }
 
 func msf(ns float64) string { return ms(time.Duration(ns)) + " ms" }
@@ -614,7 +617,7 @@ func renderTables(cfg config, r *tablesResult) string {
 			met := "—"
 			if f.bound {
 				met = metWord(within(rs.Pooled))
-				verdicts = append(verdicts, boundVerdict{fmt.Sprintf("c=%d %s", s.Conc, f.name), rs})
+				verdicts = append(verdicts, boundVerdict{fmt.Sprintf("c=%d %s", s.Conc, f.name), rs, f.higherBetter})
 			}
 			p("| %s | %s | %s | %.3f× | %.3f× (%.3f–%.3f) | %.3f–%.3f | %s |\n", f.name, f.format(u), f.format(t), rs.Pooled,
 				rs.Median, rs.Min, rs.Max, rs.Lo, rs.Hi, met)
@@ -661,6 +664,17 @@ func renderTables(cfg config, r *tablesResult) string {
 type boundVerdict struct {
 	name string
 	r    ratioStats
+	// higherBetter: a ratio above 1 means the table side did better
+	// (req/s); for latencies, below 1 does.
+	higherBetter bool
+}
+
+// side names the side a ratio beyond the bound favours.
+func (v boundVerdict) side() string {
+	if (v.r.Pooled > 1) == v.higherBetter {
+		return "table side faster"
+	}
+	return "table side slower"
 }
 
 // verdictText says whether the figures are within the bound, and how the
@@ -671,15 +685,16 @@ func verdictText(vs []boundVerdict, decisionDelta string) string {
 	var met, unresolved, noise, real []string
 	for _, v := range vs {
 		ci := fmt.Sprintf("%s %.3f× (CI %.3f–%.3f)", v.name, v.r.Pooled, v.r.Lo, v.r.Hi)
+		beyond := fmt.Sprintf("%s %.3f×, %s (CI %.3f–%.3f)", v.name, v.r.Pooled, v.side(), v.r.Lo, v.r.Hi)
 		switch {
 		case within(v.r.Pooled) && within(v.r.Lo) && within(v.r.Hi):
 			met = append(met, ci)
 		case within(v.r.Pooled):
 			unresolved = append(unresolved, ci)
 		case v.r.Lo <= 1 && v.r.Hi >= 1:
-			noise = append(noise, ci)
+			noise = append(noise, beyond)
 		default:
-			real = append(real, ci)
+			real = append(real, beyond)
 		}
 	}
 	var b strings.Builder
@@ -692,7 +707,7 @@ func verdictText(vs []boundVerdict, decisionDelta string) string {
 				orNone(met), strings.Join(unresolved, ", "))
 		}
 	} else {
-		b.WriteString("**Not within 5 %** on every figure. ")
+		b.WriteString("**Not all within 5 %.** ")
 		if len(met)+len(unresolved) > 0 {
 			fmt.Fprintf(&b, "Within 5 %%: %s. ", strings.Join(append(slices.Clone(met), unresolved...), ", "))
 		}

@@ -75,7 +75,7 @@ func TestRatios(t *testing.T) {
 
 func TestVerdictText(t *testing.T) {
 	v := func(name string, pooled, lo, hi float64) boundVerdict {
-		return boundVerdict{name, ratioStats{Pooled: pooled, Lo: lo, Hi: hi}}
+		return boundVerdict{name, ratioStats{Pooled: pooled, Lo: lo, Hi: hi}, strings.HasSuffix(name, "req/s")}
 	}
 	for _, tc := range []struct {
 		name     string
@@ -84,13 +84,14 @@ func TestVerdictText(t *testing.T) {
 		dontWant []string
 	}{
 		{name: "resolved", vs: []boundVerdict{v("c=16 p50", 1.01, 0.98, 1.03)},
-			want: []string{"**Within 5 %**", "lie inside the bound"}, dontWant: []string{"Not within"}},
+			want: []string{"**Within 5 %**", "lie inside the bound"}, dontWant: []string{"Not all within"}},
 		{name: "met but noisy", vs: []boundVerdict{v("c=16 p50", 1.01, 0.98, 1.03), v("c=1 p50", 1.02, 0.9, 1.15)},
 			want: []string{"**Within 5 %**", "resolves that for c=16 p50 1.010× (CI 0.980–1.030), not for c=1 p50 1.020× (CI 0.900–1.150)"}},
 		{name: "beyond but noise", vs: []boundVerdict{v("c=16 req/s", 1.08, 0.95, 1.2), v("c=16 p50", 1.0, 0.99, 1.01)},
-			want: []string{"**Not within 5 %**", "Within 5 %: c=16 p50 1.000× (CI 0.990–1.010).", "not distinguishable from the run's noise", "c=16 req/s 1.080×"}},
+			want: []string{"**Not all within 5 %.**", "Within 5 %: c=16 p50 1.000× (CI 0.990–1.010).", "not distinguishable from the run's noise",
+				"c=16 req/s 1.080×, table side faster (CI 0.950–1.200)"}},
 		{name: "beyond for real", vs: []boundVerdict{v("c=1 p50", 1.2, 1.1, 1.3)},
-			want: []string{"**Not within 5 %**", "confidence interval excluding 1: c=1 p50 1.200×"}, dontWant: []string{"Within 5 %:"}},
+			want: []string{"**Not all within 5 %.**", "confidence interval excluding 1: c=1 p50 1.200×, table side slower (CI 1.100–1.300)"}, dontWant: []string{"Within 5 %:"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := verdictText(tc.vs, "the decision itself differs by +0.30 µs")
