@@ -326,6 +326,10 @@ func TestCatalogAdversarial(t *testing.T) {
 		t.Run("partitions", func(t *testing.T) {
 			w.run(t, catProbe{name: "root_partition_dir", u: part, req: get("pt/p=0/f.parquet"), want: catAllow, body: w.content["pt/p=0/f.parquet"]},
 				catProbe{name: "outside_before_add", u: part, req: get("elsewhere/p1/f.parquet"), want: catDeny})
+			lg.sql(t, "ALTER TABLE d.pt RECOVER PARTITIONS")
+			if out := lg.sql(t, "SHOW PARTITIONS d.pt"); !strings.Contains(out, "p=0") {
+				t.Errorf("SHOW PARTITIONS d.pt after RECOVER PARTITIONS lacks p=0:\n%s", out)
+			}
 			lg.sql(t, "ALTER TABLE d.pt ADD PARTITION (p='1') LOCATION "+loc("elsewhere/p1"))
 			w.run(t,
 				catProbe{name: "partition_outside_root", u: part, req: get("elsewhere/p1/f.parquet"), want: catAllow, body: w.content["elsewhere/p1/f.parquet"]},

@@ -544,6 +544,7 @@ func TestCatalogLikeParquetErrors(t *testing.T) {
 			if code == 0 || !named || !strings.Contains(stderr, c.uri) {
 				t.Errorf("LIKE PARQUET %s: exit %d, stderr %q; want a failure naming %s and one of %q\nstdout: %s", c.uri, code, stderr, c.uri, c.want, stdout)
 			}
+			t.Logf("LIKE PARQUET %s: exit %d: %s", c.uri, code, strings.TrimSpace(stderr))
 			if out := lg.sql(t, "SHOW TABLES IN d"); strings.Contains(out, "t_"+c.name) {
 				t.Errorf("the failed LIKE PARQUET created d.t_%s:\n%s", c.name, out)
 			}
