@@ -30,8 +30,10 @@ import (
 //
 // A location is authorization scope: whoever holds a grant on a table
 // reads its files. So a user who is not a catalog admin may give a table
-// (or partition) a location only where they hold ALL themselves, and may
-// read a schema (LIKE PARQUET) only from a file they may SELECT.
+// (or partition) a location only where they hold ALL themselves (also the
+// file's directory LIKE PARQUET defaults to, and every location of a table
+// they rename, whose new name brings other grants), and may read a schema
+// (LIKE PARQUET) only from a file they may SELECT.
 //
 // Dropping or renaming a table or database takes its grants with it
 // (Sentry's rule): a table created later under the old name starts with
@@ -130,8 +132,8 @@ func (r *ddlRun) authorize(st grants.Statement) error {
 				return err
 			}
 		}
-		if s.Location != "" {
-			return r.needFiles(s.Location, grants.All)
+		if loc := tableLocation(s); loc != "" {
+			return r.needFiles(loc, grants.All)
 		}
 		return nil
 	case *grants.DropTable:
@@ -153,7 +155,23 @@ func (r *ddlRun) authorize(st grants.Statement) error {
 		if err := need(table(s.Database, s.Name), grants.Alter); err != nil {
 			return err
 		}
-		return need(db(s.NewDatabase), grants.Create)
+		if err := need(db(s.NewDatabase), grants.Create); err != nil {
+			return err
+		}
+		// The new name brings the grants on it and on its database to the
+		// table's files: as creating the table there would, that needs ALL
+		// on every location the table has.
+		if t, ok := r.snap.table(s.Database, s.Name); ok {
+			if err := r.needFiles(t.Location, grants.All); err != nil {
+				return err
+			}
+			for _, p := range t.Partitions {
+				if err := r.needFiles(p.Location, grants.All); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	case *grants.AlterTableAddColumns:
 		return need(table(s.Database, s.Name), grants.Alter)
 	case *grants.AlterTableRecoverPartitions:
@@ -401,10 +419,7 @@ func (r *ddlRun) createTable(ctx context.Context, tx store.PolicyTx, i int, s *g
 			return "", fmt.Errorf("%w: a table LIKE PARQUET is STORED AS PARQUET", ErrInvalid)
 		}
 		t.Columns = r.schemas[i]
-		if t.Location == "" {
-			// Impala's default: the file's directory.
-			t.Location = s.LikeParquet[:strings.LastIndex(s.LikeParquet, "/")]
-		}
+		t.Location = tableLocation(s)
 	}
 	for _, c := range s.PartitionedBy {
 		t.PartitionColumns = append(t.PartitionColumns, storeColumn(c))
@@ -433,6 +448,16 @@ func (r *ddlRun) createTable(ctx context.Context, tx store.PolicyTx, i int, s *g
 		return "", err
 	}
 	return fmt.Sprintf("table %s.%s created at %s (%d column(s))", s.Database, s.Name, t.Location, len(t.Columns)), nil
+}
+
+// tableLocation is the location s gives its table: its LOCATION, or for
+// LIKE PARQUET without one Impala's default, the file's directory (the
+// bucket for a file at its root). authorize checks this same location.
+func tableLocation(s *grants.CreateTable) string {
+	if s.Location == "" && s.LikeParquet != "" {
+		return s.LikeParquet[:strings.LastIndex(s.LikeParquet, "/")]
+	}
+	return s.Location
 }
 
 // distinctColumns refuses a table naming a column twice, data and
