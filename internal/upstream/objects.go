@@ -176,8 +176,8 @@ type ObjectInfo struct {
 // Stat reads key's size, ETag and modification time (HEAD). Failures are
 // an *ObjectError.
 func (c *Client) Stat(ctx context.Context, bucket, key string) (ObjectInfo, error) {
-	if key == "" {
-		return ObjectInfo{}, &ObjectError{Op: http.MethodHead, Bucket: bucket, Err: errors.New("no key")}
+	if err := checkKey(key); err != nil {
+		return ObjectInfo{}, &ObjectError{Op: http.MethodHead, Bucket: bucket, Key: key, Err: err}
 	}
 	resp, err := c.send(ctx, http.MethodHead, bucket, key, nil, nil)
 	if err != nil {
@@ -208,7 +208,10 @@ func (c *Client) Stat(ctx context.Context, bucket, key string) (ObjectInfo, erro
 // Failures to start are an *ObjectError; a range past the object's end is
 // KindOther with Code InvalidRange.
 func (c *Client) GetRange(ctx context.Context, bucket, key string, off, n int64) (io.ReadCloser, error) {
-	if key == "" || off < 0 || n <= 0 || off > (1<<62) || n > (1<<62) {
+	if err := checkKey(key); err != nil {
+		return nil, &ObjectError{Op: http.MethodGet, Bucket: bucket, Key: key, Err: err}
+	}
+	if off < 0 || n <= 0 || off > (1<<62) || n > (1<<62) {
 		return nil, &ObjectError{Op: http.MethodGet, Bucket: bucket, Key: key, Err: fmt.Errorf("invalid range: %d bytes at offset %d", n, off)}
 	}
 	h := http.Header{"Range": {fmt.Sprintf("bytes=%d-%d", off, off+n-1)}}
@@ -235,6 +238,22 @@ func (c *Client) GetRange(ctx context.Context, bucket, key string, off, n int64)
 		return nil, statusError(http.MethodGet, bucket, key, resp)
 	}
 	return &rangeBody{r: io.LimitReader(resp.Body, n), c: resp.Body, bucket: bucket, key: key}, nil
+}
+
+// checkKey refuses keys that name no object, and keys with "." or ".."
+// segments, which S3 servers read differently (AWS as literal names, MinIO
+// cleaning the path): lakegate reads the object its caller authorized,
+// not another one.
+func checkKey(key string) error {
+	if key == "" {
+		return errors.New("no key")
+	}
+	for seg := range strings.SplitSeq(key, "/") {
+		if seg == "." || seg == ".." {
+			return errors.New(`key with a "." or ".." segment`)
+		}
+	}
+	return nil
 }
 
 // contentRangeStart parses the first byte of "bytes START-END/TOTAL".

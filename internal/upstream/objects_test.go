@@ -273,6 +273,9 @@ func TestObjectErrorKinds(t *testing.T) {
 		{name: "other", call: func() error { _, err := c.GetRange(ctx, "bad", "k", 0, 1); return err }, kind: upstream.KindOther},
 		{name: "range ignored", call: func() error { _, err := c.GetRange(ctx, "norange", "k", 5, 1); return err }, kind: upstream.KindOther},
 		{name: "wrong range", call: func() error { _, err := c.GetRange(ctx, "badrange", "k", 1, 1); return err }, kind: upstream.KindOther},
+		// Refused before sending: the upstream would answer NoSuchKey.
+		{name: "dot-dot key", call: func() error { _, err := c.Stat(ctx, "nokey", "a/../k"); return err }, kind: upstream.KindOther},
+		{name: "dot key", call: func() error { _, err := c.GetRange(ctx, "nokey", "./k", 0, 1); return err }, kind: upstream.KindOther},
 		{name: "invalid range", call: func() error { _, err := c.GetRange(ctx, "bad", "k", -1, 1); return err }, kind: upstream.KindOther},
 		{name: "truncated without token", call: func() error {
 			return c.ListObjects(ctx, "truncated", "", "", func(upstream.Entry) error { return nil })
