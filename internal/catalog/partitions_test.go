@@ -158,3 +158,34 @@ func TestUnescapeHive(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDiscoverPartitions: whatever directory names a bucket holds, every
+// partition found is under root, its Spec is its path below root, and
+// its values are clean; refusals are PartitionValueErrors.
+func FuzzDiscoverPartitions(f *testing.F) {
+	f.Add("year=2024/month=%2F/x\nyear=1/month=2/y\n_tmp/year=3/z")
+	f.Add("year=a%2Eb/month=%00/x\nYear=%41/Month=%zz/y")
+	f.Add("year=../month=./x")
+	f.Fuzz(func(t *testing.T, keys string) {
+		var ks []string
+		for _, k := range strings.Split(keys, "\n") {
+			ks = append(ks, "t/"+k)
+		}
+		fl := &fakeLister{keys: ks}
+		found, err := DiscoverPartitions(context.Background(), fl.list, "t", []string{"year", "month"}, 50)
+		var pe *PartitionValueError
+		if err != nil && !errors.As(err, &pe) && !errors.Is(err, ErrTooManyPartitions) {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		for _, p := range found {
+			if p.Path != "t/"+p.Spec+"/" || len(p.Values) != 2 {
+				t.Errorf("partition %+v", p)
+			}
+			for _, v := range p.Values {
+				if badValue(v) != "" {
+					t.Errorf("partition %+v has value %q", p, v)
+				}
+			}
+		}
+	})
+}
