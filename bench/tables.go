@@ -51,8 +51,10 @@ const (
 	tablesTable     = "t"
 	tablesURIPath   = "uri-grant"
 	tablesTablePath = "table-grant"
-	tablesRelKey    = "dt=2026-12-01/part-00000.bin" // a Hive-style partition directory: the audit names it
-	tablesPartition = "dt=2026-12-01"
+	// The control user's URI grant, a sibling the first does not cover.
+	tablesControlPath = "uri-grant-2"
+	tablesRelKey      = "dt=2026-12-01/part-00000.bin" // a Hive-style partition directory: the audit names it
+	tablesPartition   = "dt=2026-12-01"
 )
 
 // tablesPolicyBenchmarks are the Go benchmarks of internal/policy the
@@ -71,9 +73,9 @@ type tablesConfig struct {
 
 func tablesSizes(quick bool) tablesConfig {
 	if quick {
-		return tablesConfig{Rounds: 2, Conc: 16, PerRound: 300, SerialPerRound: 50, BenchRuns: 1, BenchTime: "200x"}
+		return tablesConfig{Rounds: 3, Conc: 16, PerRound: 300, SerialPerRound: 50, BenchRuns: 1, BenchTime: "200x"}
 	}
-	return tablesConfig{Rounds: 16, Conc: 16, PerRound: 2000, SerialPerRound: 1000, BenchRuns: 6, BenchTime: "1s"}
+	return tablesConfig{Rounds: 18, Conc: 16, PerRound: 2000, SerialPerRound: 800, BenchRuns: 6, BenchTime: "1s"}
 }
 
 // tablesUser is one side of the comparison.
@@ -84,14 +86,28 @@ type tablesUser struct {
 	ep    *endpoint
 }
 
-// tablesSeries is one concurrency's measurement.
+// The sides of the comparison: indexes of tablesResult.Users and of a
+// series' figures. The control is a second user holding a URI grant: its
+// difference from the first (an A/A comparison) is the run's noise.
+const (
+	sideURI = iota
+	sideTable
+	sideControl
+	nSides
+)
+
+// sideOrders are the orders of the sides in successive rounds: over six
+// rounds each side runs first, second and last twice.
+var sideOrders = [][nSides]int{{0, 1, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}, {1, 0, 2}, {0, 2, 1}}
+
+// tablesSeries is one concurrency's measurement, by side.
 type tablesSeries struct {
 	Conc, Rounds, PerRound int
-	URI, Table             latStats   // pooled over rounds
-	URIRounds, TableRounds []latStats // per round, in round order
-	URICPU, TableCPU       cpuUse     // summed over rounds
-	// lakegate's CPU time per request in each round, in round order.
-	URIProxyCPU, TableProxyCPU []float64
+	Stats                  [nSides]latStats   // pooled over rounds
+	RoundStats             [nSides][]latStats // per round, in round order
+	CPU                    [nSides]cpuUse     // summed over rounds
+	// ProxyCPU is lakegate's CPU time per request in each round (ns).
+	ProxyCPU [nSides][]float64
 }
 
 // tablesResult is the output of the -tables run.
@@ -100,8 +116,7 @@ type tablesResult struct {
 	Placement  string // where the processes ran
 	Pinned     bool
 	ObjectSize int
-	URIUser    tablesUser
-	TableUser  tablesUser
+	Users      [nSides]tablesUser
 	Table      string // CREATE EXTERNAL TABLE statement
 	Series     []tablesSeries
 	Checks     []string
@@ -193,12 +208,15 @@ func (e *env) tablesPrepare(ctx context.Context, r *tablesResult) error {
 	table := fmt.Sprintf("CREATE EXTERNAL TABLE %s.%s (id INT) PARTITIONED BY (dt STRING) STORED AS PARQUET LOCATION 's3://%s/%s'",
 		tablesDB, tablesTable, bucket, tablesTablePath)
 	r.Table = table
-	r.URIUser = tablesUser{Name: "bench_uri", Key: tablesURIPath + "/" + tablesRelKey,
+	r.Users[sideURI] = tablesUser{Name: "bench_uri", Key: tablesURIPath + "/" + tablesRelKey,
 		Grant: fmt.Sprintf("GRANT SELECT ON URI 's3://%s/%s' TO ROLE bench_uri", bucket, tablesURIPath)}
-	r.TableUser = tablesUser{Name: "bench_table", Key: tablesTablePath + "/" + tablesRelKey,
+	r.Users[sideTable] = tablesUser{Name: "bench_table", Key: tablesTablePath + "/" + tablesRelKey,
 		Grant: fmt.Sprintf("GRANT SELECT ON TABLE %s.%s TO ROLE bench_table", tablesDB, tablesTable)}
+	r.Users[sideControl] = tablesUser{Name: "bench_control", Key: tablesControlPath + "/" + tablesRelKey,
+		Grant: fmt.Sprintf("GRANT SELECT ON URI 's3://%s/%s' TO ROLE bench_control", bucket, tablesControlPath)}
 	script := fmt.Sprintf("CREATE DATABASE %s; %s;", tablesDB, table)
-	for _, u := range []*tablesUser{&r.URIUser, &r.TableUser} {
+	for i := range r.Users {
+		u := &r.Users[i]
 		script += fmt.Sprintf(" CREATE ROLE %[1]s; GRANT ROLE %[1]s TO GROUP %[1]s; %[2]s;", u.Name, u.Grant)
 	}
 	if err := e.rest(ctx, "/api/sql", map[string]string{"sql": script}, nil); err != nil {
@@ -208,7 +226,8 @@ func (e *env) tablesPrepare(ctx context.Context, r *tablesResult) error {
 	if _, err := newGen(int64(len(body))).Read(body); err != nil {
 		return err
 	}
-	for _, u := range []*tablesUser{&r.URIUser, &r.TableUser} {
+	for i := range r.Users {
+		u := &r.Users[i]
 		if _, err := e.direct.aws.PutObject(ctx, &s3.PutObjectInput{
 			Bucket: aws.String(bucket), Key: aws.String(u.Key), Body: bytes.NewReader(body),
 		}); err != nil {
@@ -230,24 +249,27 @@ func (e *env) tablesPrepare(ctx context.Context, r *tablesResult) error {
 		}
 		u.ep = ep
 	}
-	for _, c := range []struct {
-		u     *tablesUser
-		other string
-	}{{&r.URIUser, r.TableUser.Key}, {&r.TableUser, r.URIUser.Key}} {
-		if err := getExpect(ctx, c.u.ep, c.u.Key, body); err != nil {
-			return fmt.Errorf("%s: %w", c.u.Name, err)
+	for _, u := range r.Users {
+		if err := getExpect(ctx, u.ep, u.Key, body); err != nil {
+			return fmt.Errorf("%s: %w", u.Name, err)
 		}
-		if code := getStatus(ctx, c.u.ep, c.other); code != http.StatusForbidden {
-			return fmt.Errorf("%s GET %s: status %d, want 403: the two users' access must not overlap", c.u.Name, c.other, code)
+		for _, other := range r.Users {
+			if other.Name == u.Name {
+				continue
+			}
+			if code := getStatus(ctx, u.ep, other.Key); code != http.StatusForbidden {
+				return fmt.Errorf("%s GET %s: status %d, want 403: the users' access must not overlap", u.Name, other.Key, code)
+			}
 		}
 	}
 	r.Checks = append(r.Checks,
-		fmt.Sprintf("each user reads its own %s object byte-identical to what was stored and is refused (403) the other's", formatSize(int64(len(body)))))
-	if err := e.tablesAudited(ctx, r.TableUser); err != nil {
+		fmt.Sprintf("each user reads its own %s object byte-identical to what was stored and is refused (403) the others'", formatSize(int64(len(body)))))
+	tu := r.Users[sideTable]
+	if err := e.tablesAudited(ctx, tu); err != nil {
 		return err
 	}
 	r.Checks = append(r.Checks, fmt.Sprintf("the audit record of %s's GET names table %s.%s and partition %s, and the decision's grant is the TABLE grant",
-		r.TableUser.Name, tablesDB, tablesTable, tablesPartition))
+		tu.Name, tablesDB, tablesTable, tablesPartition))
 	return nil
 }
 
@@ -327,26 +349,20 @@ func findAuditLine(dir, user, key string) (string, error) {
 	return "", nil
 }
 
-// tablesSeries warms both users up, then runs rounds of perRound GETs at
-// conc per user, the URI user first in even rounds and the table user in
-// odd ones.
+// tablesSeries warms the users up, then runs rounds of perRound GETs at
+// conc per user, the users' order changing every round (sideOrders).
 func (e *env) tablesSeries(ctx context.Context, r *tablesResult, rounds, perRound, conc int) (tablesSeries, error) {
 	s := tablesSeries{Conc: conc, Rounds: rounds, PerRound: perRound}
-	users := []*tablesUser{&r.URIUser, &r.TableUser}
-	for _, u := range users {
+	for _, u := range r.Users {
 		if _, _, err := keyRound(ctx, u.ep, u.Key, 10*conc, conc, r.ObjectSize); err != nil {
 			return s, fmt.Errorf("warm-up %s: %w", u.Name, err)
 		}
 	}
-	var all [2][]time.Duration
-	var elapsed [2]time.Duration
+	var all [nSides][]time.Duration
+	var elapsed [nSides]time.Duration
 	for round := range rounds {
-		order := []int{0, 1}
-		if round%2 == 1 {
-			order = []int{1, 0}
-		}
-		for _, i := range order {
-			u := users[i]
+		for _, i := range sideOrders[round%len(sideOrders)] {
+			u := r.Users[i]
 			var l []time.Duration
 			var d time.Duration
 			use, err := e.cpuSpent(func() (err error) {
@@ -358,20 +374,14 @@ func (e *env) tablesSeries(ctx context.Context, r *tablesResult, rounds, perRoun
 			}
 			all[i] = append(all[i], l...)
 			elapsed[i] += d
-			st := latencyStats(l, d)
-			proxyCPU := safeDiv(float64(use.Proxy), float64(len(l)))
-			if i == 0 {
-				s.URIRounds = append(s.URIRounds, st)
-				s.URICPU.add(use)
-				s.URIProxyCPU = append(s.URIProxyCPU, proxyCPU)
-			} else {
-				s.TableRounds = append(s.TableRounds, st)
-				s.TableCPU.add(use)
-				s.TableProxyCPU = append(s.TableProxyCPU, proxyCPU)
-			}
+			s.RoundStats[i] = append(s.RoundStats[i], latencyStats(l, d))
+			s.CPU[i].add(use)
+			s.ProxyCPU[i] = append(s.ProxyCPU[i], safeDiv(float64(use.Proxy), float64(len(l))))
 		}
 	}
-	s.URI, s.Table = latencyStats(all[0], elapsed[0]), latencyStats(all[1], elapsed[1])
+	for i := range s.Stats {
+		s.Stats[i] = latencyStats(all[i], elapsed[i])
+	}
 	return s, nil
 }
 
@@ -585,18 +595,20 @@ func renderTables(cfg config, r *tablesResult) string {
 		p("- **Quick run**: few rounds and requests; the figures are not representative.\n")
 	}
 
-	p("\nOne `lakegate serve`, two users with nothing else granted: `%s` in group and role `%[1]s` holding `%s`, and `%s` in group and role `%[3]s` holding `%s`, "+
-		"where `%s` (catalog made through the REST API: `CREATE DATABASE %s; …`). ",
-		r.URIUser.Name, r.URIUser.Grant, r.TableUser.Name, r.TableUser.Grant, r.Table, tablesDB)
-	p("Each reads one %s object, identical bytes at `%s` and `%s` (keys of the same shape, in a `dt=` partition directory), "+
+	uu, tu, cu := r.Users[sideURI], r.Users[sideTable], r.Users[sideControl]
+	p("\nOne `lakegate serve`, three users with nothing else granted, each in a group and role of its own name: `%s` holding `%s`; `%s` holding `%s`, "+
+		"where `%s` (catalog made through the REST API: `CREATE DATABASE %s; …`); and, as a control, `%s` holding `%s`. ",
+		uu.Name, uu.Grant, tu.Name, tu.Grant, r.Table, tablesDB, cu.Name, cu.Grant)
+	p("Each reads one %s object, identical bytes at `%s`, `%s` and `%s` (keys of the same shape, in a `dt=` partition directory), "+
 		"with aws-sdk-go-v2 GetObject, body read to the end, through the proxy. "+
-		"The table user's GET is decided by the table grant (dynamic bypass) with no URI grant; its audit record names the table and partition. ",
-		formatSize(int64(r.ObjectSize)), r.URIUser.Key, r.TableUser.Key)
-	p("Per concurrency, after a warm-up, %d rounds per user; the URI user goes first in even rounds and the table user in odd ones (A B, B A, …) so that a drift of the machine's load falls on both. "+
+		"The table user's GET is decided by the table grant (dynamic bypass) with no URI grant; its audit record names the table and partition. "+
+		"The control does exactly what the URI user does, so control ÷ URI (an A/A comparison) shows what the run's noise alone produces. ",
+		formatSize(int64(r.ObjectSize)), uu.Key, tu.Key, cu.Key)
+	p("Per concurrency, after a warm-up, %d rounds per user, the users' order changing every round (over six rounds each runs first, second and last twice) so that a drift of the machine's load falls on all. "+
 		"Latency is per request (call to last body byte), percentiles nearest-rank over all rounds; req/s is requests ÷ the rounds' wall time.\n\n", r.Sizes.Rounds)
 	p("Ratio = table ÷ URI: for a latency, below 1 means the table side was faster; for req/s, above 1 does. " +
-		"The noise estimate is the spread of the per-round ratios (each round's table figure over the URI figure of the same round) " +
-		"and the 95 %% confidence interval of their geometric mean. The issue's bound is 5 %% on p50 and req/s; p90 and p99 are shown without a bound.\n\n")
+		"Per-round ratios divide each round's table figure by the URI figure of the same round; the 95 %% CI is that of their geometric mean. " +
+		"The issue's bound is 5 %% on p50 and req/s; p90 and p99 are shown without a bound.\n\n")
 
 	// The decision's own difference, from the Go benchmarks, to set the
 	// end-to-end figures against.
@@ -608,27 +620,32 @@ func renderTables(cfg config, r *tablesResult) string {
 	var verdicts []boundVerdict
 	var cpuRatios []string
 	for _, s := range r.Series {
+		st := s.Stats
 		p("### %s GETs, c=%d: %d rounds of %d requests per user\n\n", formatSize(int64(r.ObjectSize)), s.Conc, s.Rounds, s.PerRound)
-		p("| | URI grant | Table location | Ratio (pooled) | Per-round ratios: median, range | 95 %% CI | Within 5 %% |\n|---|---:|---:|---:|---:|---:|:---:|\n")
-		p("| requests | %d | %d | | | | |\n", s.URI.N, s.Table.N)
+		p("| | URI grant | Table location | Control (URI grant) | Table ÷ URI | Per-round: median (range) | 95 %% CI | Control ÷ URI | 95 %% CI | Within 5 %% |\n")
+		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|\n")
+		p("| requests | %d | %d | %d | | | | | | |\n", st[sideURI].N, st[sideTable].N, st[sideControl].N)
 		for _, f := range tablesFigures {
-			u, t := f.get(s.URI), f.get(s.Table)
-			rs := ratios(safeDiv(t, u), perRound(s.TableRounds, f.get), perRound(s.URIRounds, f.get))
+			u, t, c := f.get(st[sideURI]), f.get(st[sideTable]), f.get(st[sideControl])
+			uRounds := perRound(s.RoundStats[sideURI], f.get)
+			rs := ratios(safeDiv(t, u), perRound(s.RoundStats[sideTable], f.get), uRounds)
+			cs := ratios(safeDiv(c, u), perRound(s.RoundStats[sideControl], f.get), uRounds)
 			met := "—"
 			if f.bound {
 				met = metWord(within(rs.Pooled))
-				verdicts = append(verdicts, boundVerdict{fmt.Sprintf("c=%d %s", s.Conc, f.name), rs, f.higherBetter})
+				verdicts = append(verdicts, boundVerdict{fmt.Sprintf("c=%d %s", s.Conc, f.name), rs, cs, f.higherBetter})
 			}
-			p("| %s | %s | %s | %.3f× | %.3f× (%.3f–%.3f) | %.3f–%.3f | %s |\n", f.name, f.format(u), f.format(t), rs.Pooled,
-				rs.Median, rs.Min, rs.Max, rs.Lo, rs.Hi, met)
+			p("| %s | %s | %s | %s | %.3f× | %.3f× (%.3f–%.3f) | %.3f–%.3f | %.3f× | %.3f–%.3f | %s |\n", f.name, f.format(u), f.format(t), f.format(c),
+				rs.Pooled, rs.Median, rs.Min, rs.Max, rs.Lo, rs.Hi, cs.Pooled, cs.Lo, cs.Hi, met)
 		}
-		uc, tc := s.URICPU, s.TableCPU
-		perReq := func(d time.Duration, n int) float64 { return safeDiv(d.Seconds()*1e6, float64(n)) }
-		cr := ratios(safeDiv(perReq(tc.Proxy, s.Table.N), perReq(uc.Proxy, s.URI.N)), s.TableProxyCPU, s.URIProxyCPU)
-		cpuRatios = append(cpuRatios, fmt.Sprintf("%.3f× at c=%d (CI %.3f–%.3f)", cr.Pooled, s.Conc, cr.Lo, cr.Hi))
-		p("| lakegate CPU per request | %.0f µs | %.0f µs | %.3f× | %.3f× (%.3f–%.3f) | %.3f–%.3f | — |\n", perReq(uc.Proxy, s.URI.N), perReq(tc.Proxy, s.Table.N),
-			cr.Pooled, cr.Median, cr.Min, cr.Max, cr.Lo, cr.Hi)
-		p("| other processes' share of the machine | %.0f%% | %.0f%% | | | | |\n\n", 100*uc.othersShare(m.NProc), 100*tc.othersShare(m.NProc))
+		perReq := func(i int) float64 { return safeDiv(s.CPU[i].Proxy.Seconds()*1e6, float64(st[i].N)) }
+		cr := ratios(safeDiv(perReq(sideTable), perReq(sideURI)), s.ProxyCPU[sideTable], s.ProxyCPU[sideURI])
+		cc := ratios(safeDiv(perReq(sideControl), perReq(sideURI)), s.ProxyCPU[sideControl], s.ProxyCPU[sideURI])
+		cpuRatios = append(cpuRatios, fmt.Sprintf("%.3f× at c=%d (CI %.3f–%.3f; control %.3f×)", cr.Pooled, s.Conc, cr.Lo, cr.Hi, cc.Pooled))
+		p("| lakegate CPU per request | %.0f µs | %.0f µs | %.0f µs | %.3f× | %.3f× (%.3f–%.3f) | %.3f–%.3f | %.3f× | %.3f–%.3f | — |\n",
+			perReq(sideURI), perReq(sideTable), perReq(sideControl), cr.Pooled, cr.Median, cr.Min, cr.Max, cr.Lo, cr.Hi, cc.Pooled, cc.Lo, cc.Hi)
+		p("| other processes' share of the machine | %.0f%% | %.0f%% | %.0f%% | | | | | | |\n\n",
+			100*s.CPU[sideURI].othersShare(m.NProc), 100*s.CPU[sideTable].othersShare(m.NProc), 100*s.CPU[sideControl].othersShare(m.NProc))
 	}
 	p("%s\n\n", verdictText(verdicts, decisionDelta))
 	p("lakegate's CPU time per request (from /proc, 10 ms ticks over each round), table ÷ URI: %s. "+
@@ -664,6 +681,8 @@ func renderTables(cfg config, r *tablesResult) string {
 type boundVerdict struct {
 	name string
 	r    ratioStats
+	// control is the A/A comparison of the same figure: control ÷ URI.
+	control ratioStats
 	// higherBetter: a ratio above 1 means the table side did better
 	// (req/s); for latencies, below 1 does.
 	higherBetter bool
@@ -716,6 +735,20 @@ func verdictText(vs []boundVerdict, decisionDelta string) string {
 		}
 		if len(real) > 0 {
 			fmt.Fprintf(&b, "Beyond 5 %% with a confidence interval excluding 1: %s. ", strings.Join(real, ", "))
+		}
+	}
+	if len(noise)+len(real) > 0 {
+		worst, at := 0.0, ""
+		for _, v := range vs {
+			if d := math.Abs(v.control.Pooled - 1); d >= worst {
+				worst, at = d, fmt.Sprintf("%s %.3f×", v.name, v.control.Pooled)
+			}
+		}
+		fmt.Fprintf(&b, "In the same run the A/A control (a second URI-grant user against the first) was off by up to %.1f %% on these figures (%s): ", 100*worst, at)
+		if worst > tablesBound {
+			b.WriteString("differences of that size are the machine's noise, not the grant's kind.")
+		} else {
+			b.WriteString("within the bound, so the noise does not explain the table side's difference by itself.")
 		}
 	}
 	out := strings.TrimSpace(b.String())

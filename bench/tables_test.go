@@ -74,8 +74,13 @@ func TestRatios(t *testing.T) {
 }
 
 func TestVerdictText(t *testing.T) {
+	// The control (A/A) of every figure is off by 2 %, unless a case says.
 	v := func(name string, pooled, lo, hi float64) boundVerdict {
-		return boundVerdict{name, ratioStats{Pooled: pooled, Lo: lo, Hi: hi}, strings.HasSuffix(name, "req/s")}
+		return boundVerdict{name, ratioStats{Pooled: pooled, Lo: lo, Hi: hi}, ratioStats{Pooled: 1.02, Lo: 0.95, Hi: 1.09}, strings.HasSuffix(name, "req/s")}
+	}
+	noisy := func(bv boundVerdict, control float64) boundVerdict {
+		bv.control.Pooled = control
+		return bv
 	}
 	for _, tc := range []struct {
 		name     string
@@ -84,14 +89,20 @@ func TestVerdictText(t *testing.T) {
 		dontWant []string
 	}{
 		{name: "resolved", vs: []boundVerdict{v("c=16 p50", 1.01, 0.98, 1.03)},
-			want: []string{"**Within 5 %**", "lie inside the bound"}, dontWant: []string{"Not all within"}},
+			want: []string{"**Within 5 %**", "lie inside the bound"}, dontWant: []string{"Not all within", "A/A"}},
 		{name: "met but noisy", vs: []boundVerdict{v("c=16 p50", 1.01, 0.98, 1.03), v("c=1 p50", 1.02, 0.9, 1.15)},
 			want: []string{"**Within 5 %**", "resolves that for c=16 p50 1.010× (CI 0.980–1.030), not for c=1 p50 1.020× (CI 0.900–1.150)"}},
 		{name: "beyond but noise", vs: []boundVerdict{v("c=16 req/s", 1.08, 0.95, 1.2), v("c=16 p50", 1.0, 0.99, 1.01)},
 			want: []string{"**Not all within 5 %.**", "Within 5 %: c=16 p50 1.000× (CI 0.990–1.010).", "not distinguishable from the run's noise",
 				"c=16 req/s 1.080×, table side faster (CI 0.950–1.200)"}},
 		{name: "beyond for real", vs: []boundVerdict{v("c=1 p50", 1.2, 1.1, 1.3)},
-			want: []string{"**Not all within 5 %.**", "confidence interval excluding 1: c=1 p50 1.200×, table side slower (CI 1.100–1.300)"}, dontWant: []string{"Within 5 %:"}},
+			want: []string{"**Not all within 5 %.**", "confidence interval excluding 1: c=1 p50 1.200×, table side slower (CI 1.100–1.300)",
+				"the A/A control (a second URI-grant user against the first) was off by up to 2.0 % on these figures (c=1 p50 1.020×)",
+				"the noise does not explain"},
+			dontWant: []string{"Within 5 %:"}},
+		{name: "beyond, and so is the control", vs: []boundVerdict{v("c=16 p50", 1.0, 0.99, 1.01), noisy(v("c=1 req/s", 0.84, 0.76, 0.95), 1.19)},
+			want: []string{"c=1 req/s 0.840×, table side slower (CI 0.760–0.950)", "was off by up to 19.0 % on these figures (c=1 req/s 1.190×)",
+				"the machine's noise, not the grant's kind"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := verdictText(tc.vs, "the decision itself differs by +0.30 µs")
@@ -135,7 +146,7 @@ func TestTablesQuickRun(t *testing.T) {
 		"| BenchmarkEvaluateTableLocation | ", "| BenchmarkEvaluateURIGrant | ",
 		"GRANT SELECT ON TABLE bench.t TO ROLE bench_table", "GRANT SELECT ON URI 's3://lakegate-bench/uri-grant' TO ROLE bench_uri",
 		"the audit record of bench_table's GET names table bench.t and partition dt=2026-12-01",
-		"refused (403) the other's",
+		"refused (403) the others'",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("section lacks %q", want)
