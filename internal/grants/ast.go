@@ -68,18 +68,39 @@ type RevokeRole struct {
 	Group string
 }
 
-// GrantPrivileges is GRANT privileges ON object [WHERE predicate] TO ROLE role.
+// GrantPrivileges is
+//
+//	GRANT privileges ON object [HAVING ATTRIBUTE [NOT] IN (…)]
+//	  [WHERE predicate] [TRANSFORM target WITH fn(…)]… TO ROLE role
+//
+// with the clauses in that order. HAVING, WHERE and TRANSFORM need SELECT
+// as the only privilege; HAVING and TRANSFORM an object that is a DATABASE
+// or a TABLE, WHERE (like a column list) a TABLE. Restricted reports
+// whether any of them, or a column list, narrows the grant.
 type GrantPrivileges struct {
 	Privileges Privileges
 	Object     Object
-	// Where is the row filter of a table grant, kept as text: tokens are
-	// copied from the source, comments dropped, and every run of blanks
-	// between tokens becomes one space. Empty when there is no filter.
+	// Attributes is the HAVING ATTRIBUTE clause, nil when none.
+	Attributes *AttributeFilter
+	// Where is the row filter of a table grant in canonical text (the
+	// printing of Filter), "" when there is no filter. It is what the
+	// store keeps; ParsePredicate(Where) gives Filter back.
 	Where string
-	Role  string
+	// Filter is the row filter's tree, nil when there is none. The parser
+	// sets both Where and Filter; String prints Filter when it is set and
+	// Where otherwise (a grant rebuilt from storage may carry only Where).
+	Filter Expr
+	// Transforms are the TRANSFORM clauses in canonical order (column
+	// targets, then attributes, each by name), nil when none.
+	Transforms []Transform
+	Role       string
 }
 
-// RevokePrivileges is REVOKE privileges ON object FROM ROLE role.
+// RevokePrivileges is REVOKE privileges ON object FROM ROLE role. It names
+// no HAVING, WHERE or TRANSFORM clause (the parser refuses them): it
+// revokes the privileges on the object (with that column list) from the
+// role whatever filters and masks the grants carried, every variant at
+// once.
 type RevokePrivileges struct {
 	Privileges Privileges
 	Object     Object

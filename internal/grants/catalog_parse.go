@@ -633,6 +633,9 @@ func (p *parser) alterTable() (Statement, error) {
 	}
 	t := p.peek()
 	switch {
+	case isKeyword(t, "ALTER"):
+		p.next()
+		return p.alterColumnAttributes(db, name)
 	case isKeyword(t, "SET"):
 		p.next()
 		if err := p.expect("LOCATION"); err != nil {
@@ -705,7 +708,7 @@ func (p *parser) alterTable() (Statement, error) {
 		}
 		return st, nil
 	}
-	return nil, p.errorf(t, "expected SET LOCATION, ADD COLUMNS, ADD PARTITION, DROP PARTITION, RENAME TO or RECOVER PARTITIONS, found %s", t.describe(p.src))
+	return nil, p.errorf(t, "expected SET LOCATION, ADD COLUMNS, ADD PARTITION, DROP PARTITION, RENAME TO, RECOVER PARTITIONS or ALTER COLUMN, found %s", t.describe(p.src))
 }
 
 // msck parses what follows MSCK: REPAIR TABLE db.t.

@@ -52,8 +52,14 @@ func (s *RevokeRole) String() string {
 
 func (s *GrantPrivileges) String() string {
 	out := "GRANT " + privilegesOn(s.Privileges, s.Object)
-	if s.Where != "" {
-		out += " WHERE " + s.Where
+	if s.Attributes != nil {
+		out += " " + s.Attributes.String()
+	}
+	if where := s.whereText(); where != "" {
+		out += " WHERE " + where
+	}
+	for _, t := range s.Transforms {
+		out += " " + t.String()
 	}
 	return out + " TO ROLE " + quoteIdent(s.Role)
 }

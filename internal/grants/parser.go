@@ -291,18 +291,27 @@ func (p *parser) grantOrRevoke(grant bool) (Statement, error) {
 		}
 		obj.Columns = cols
 	}
-	var where string
-	if grant && p.isKeyword("WHERE") {
-		wt := p.next()
-		if obj.Kind != ObjectTable || privs != Privileges(Select) {
-			return nil, p.errorf(wt, "a WHERE row filter is only allowed on GRANT SELECT ON TABLE")
+	if !grant {
+		if t := p.peek(); isKeyword(t, "HAVING") || isKeyword(t, "WHERE") || isKeyword(t, "TRANSFORM") {
+			return nil, p.errorf(t, "REVOKE takes no %s clause: it revokes the privileges on the object whatever filters and masks the grants carry", strings.ToUpper(t.text))
 		}
-		where, err = p.predicate()
+		if err := p.direction(false); err != nil {
+			return nil, err
+		}
+		if err := p.expect("ROLE"); err != nil {
+			return nil, err
+		}
+		role, err := p.ident("role name")
 		if err != nil {
 			return nil, err
 		}
+		return &RevokePrivileges{Privileges: privs, Object: obj, Role: role}, nil
 	}
-	if err := p.direction(grant); err != nil {
+	st := &GrantPrivileges{Privileges: privs, Object: obj}
+	if err := p.grantClauses(st, colsTok); err != nil {
+		return nil, err
+	}
+	if err := p.direction(true); err != nil {
 		return nil, err
 	}
 	if err := p.expect("ROLE"); err != nil {
@@ -312,10 +321,70 @@ func (p *parser) grantOrRevoke(grant bool) (Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	if grant {
-		return &GrantPrivileges{Privileges: privs, Object: obj, Where: where, Role: role}, nil
+	st.Role = role
+	return st, nil
+}
+
+// grantClauses parses the optional HAVING ATTRIBUTE, WHERE and TRANSFORM
+// clauses of a grant, in that order, into st.
+func (p *parser) grantClauses(st *GrantPrivileges, colsTok token) error {
+	// fineGrained checks that the clause at t may appear on this grant.
+	fineGrained := func(t token, clause string, tableOnly bool) error {
+		kinds := "DATABASE or TABLE"
+		if tableOnly {
+			kinds = "TABLE"
+		}
+		okKind := st.Object.Kind == ObjectTable || (!tableOnly && st.Object.Kind == ObjectDatabase)
+		if !okKind || st.Privileges != Privileges(Select) {
+			return p.errorf(t, "%s is only allowed on GRANT SELECT ON %s (SELECT alone)", clause, kinds)
+		}
+		return nil
 	}
-	return &RevokePrivileges{Privileges: privs, Object: obj, Role: role}, nil
+	if p.isKeyword("HAVING") {
+		ht := p.next()
+		if err := fineGrained(ht, "a HAVING ATTRIBUTE clause", false); err != nil {
+			return err
+		}
+		if st.Object.Columns != nil {
+			return p.errorf(colsTok, "a column list and HAVING ATTRIBUTE cannot be combined: choose the columns one way")
+		}
+		f, err := p.havingClause()
+		if err != nil {
+			return err
+		}
+		st.Attributes = f
+	}
+	if p.isKeyword("WHERE") {
+		wt := p.next()
+		if err := fineGrained(wt, "a WHERE row filter", true); err != nil {
+			return err
+		}
+		if t := p.peek(); isKeyword(t, "TO") && isKeyword(p.peekAt(1), "ROLE") {
+			return p.errorf(t, "expected a predicate after WHERE, found %s", t.describe(p.src))
+		}
+		e, err := p.predicate()
+		if err != nil {
+			return err
+		}
+		if t := p.peek(); !isKeyword(t, "TRANSFORM") && !isKeyword(t, "TO") {
+			return p.errorf(t, "expected AND, OR, TRANSFORM or TO ROLE after the WHERE predicate, found %s", t.describe(p.src))
+		}
+		st.Filter, st.Where = e, e.String()
+	}
+	if t := p.peek(); isKeyword(t, "TRANSFORM") {
+		if err := fineGrained(t, "a TRANSFORM clause", false); err != nil {
+			return err
+		}
+		ts, err := p.transformClauses(&st.Object)
+		if err != nil {
+			return err
+		}
+		st.Transforms = ts
+	}
+	if t := p.peek(); isKeyword(t, "HAVING") || isKeyword(t, "WHERE") || isKeyword(t, "TRANSFORM") {
+		return p.errorf(t, "%s is out of place: the clauses go HAVING ATTRIBUTE, WHERE, TRANSFORM, then TO ROLE", strings.ToUpper(t.text))
+	}
+	return nil
 }
 
 const privilegeList = "ALL, SELECT, INSERT, SHOW, DELETE, CREATE, DROP, ALTER"
@@ -407,45 +476,6 @@ func (p *parser) object() (Object, error) {
 		return Object{Kind: ObjectTable, Database: db, Table: tbl}, nil
 	}
 	return Object{}, p.errorf(t, "expected URI, SERVER, DATABASE or TABLE, found %s", t.describe(p.src))
-}
-
-// predicate reads the row filter after WHERE up to TO ROLE at parenthesis
-// depth zero. Its text is the source of its tokens, one space wherever the
-// source had blanks or comments between them.
-func (p *parser) predicate() (string, error) {
-	var b strings.Builder
-	depth := 0
-	var opens []token
-	for {
-		t := p.peek()
-		switch {
-		case t.kind == tokEOF || (depth == 0 && t.kind == tokPunct && t.text == ";"):
-			if depth > 0 {
-				o := opens[len(opens)-1]
-				return "", p.errorf(o, "unbalanced ( in WHERE predicate")
-			}
-			return "", p.errorf(t, "expected TO ROLE after the WHERE predicate, found %s", t.describe(p.src))
-		case depth == 0 && isKeyword(t, "TO") && isKeyword(p.peekAt(1), "ROLE"):
-			if b.Len() == 0 {
-				return "", p.errorf(t, "expected a predicate after WHERE, found %s", t.describe(p.src))
-			}
-			return b.String(), nil
-		case t.kind == tokPunct && t.text == "(":
-			depth++
-			opens = append(opens, t)
-		case t.kind == tokPunct && t.text == ")":
-			if depth == 0 {
-				return "", p.errorf(t, "unbalanced ) in WHERE predicate")
-			}
-			depth--
-			opens = opens[:len(opens)-1]
-		}
-		if b.Len() > 0 && t.spaceBefore {
-			b.WriteByte(' ')
-		}
-		b.WriteString(p.src[t.start:t.end])
-		p.next()
-	}
 }
 
 // parseURI checks a grant URI and splits it into bucket and path. s3a:// is
