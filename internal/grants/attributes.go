@@ -127,11 +127,14 @@ func (p *parser) attribute(withKey, keyOptional bool) (string, token, error) {
 			return "", t, err
 		}
 		k := p.peek()
-		if k.kind != tokWord && k.kind != tokNumber {
-			return "", t, p.errorf(k, "expected the attribute key after %s., found %s", name, k.describe(p.src))
+		if (k.kind != tokWord && k.kind != tokNumber) || k.spaceBefore {
+			return "", t, p.errorf(k, "expected the attribute key right after %s., found %s", name, k.describe(p.src))
 		}
 		p.next()
 		name += "." + strings.ToLower(k.text)
+		if p.isPunct(".") {
+			return "", t, p.errorf(p.peek(), "an attribute name has one dot: namespace.key")
+		}
 	}
 	if !ValidAttributeName(name, strings.Contains(name, ".")) {
 		return "", t, p.errorf(t, "invalid attribute name %q: letters, digits and _, namespace.key", name)

@@ -366,7 +366,7 @@ func (p *parser) grantClauses(st *GrantPrivileges, colsTok token) error {
 		if err != nil {
 			return err
 		}
-		if t := p.peek(); !isKeyword(t, "TRANSFORM") && !isKeyword(t, "TO") {
+		if t := p.peek(); !isKeyword(t, "TRANSFORM") && !isKeyword(t, "TO") && !isKeyword(t, "HAVING") {
 			return p.errorf(t, "expected AND, OR, TRANSFORM or TO ROLE after the WHERE predicate, found %s", t.describe(p.src))
 		}
 		st.Filter, st.Where = e, e.String()

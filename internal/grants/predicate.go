@@ -29,6 +29,7 @@ package grants
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Bounds on a predicate, so that parsing, printing and rendering stay
@@ -649,7 +650,7 @@ func (p *predParser) word(t token) (Expr, error) {
 }
 
 // literalString reads a string literal of a predicate or a transform
-// argument: 'single-quoted' with '' standing for one quote, or
+// argument: single-quoted with a doubled quote standing for one, or
 // "double-quoted". A value that the printer could not write back (one
 // holding the typographic quote ’, which closes a string) is refused.
 func (p *parser) literalString(what string) (string, token, error) {
@@ -662,6 +663,9 @@ func (p *parser) literalString(what string) (string, token, error) {
 		}
 		if len(t.text) > MaxLiteralBytes {
 			return "", t, p.errorf(t, "a string literal is longer than %d bytes", MaxLiteralBytes)
+		}
+		if msg := badLiteral(t.text); msg != "" {
+			return "", t, p.errorf(t, "%s", msg)
 		}
 		return t.text, t, nil
 	case tokString:
@@ -689,5 +693,20 @@ func (p *parser) literalString(what string) (string, token, error) {
 	if b.Len() > MaxLiteralBytes {
 		return "", t, p.errorf(t, "a string literal is longer than %d bytes", MaxLiteralBytes)
 	}
+	if msg := badLiteral(b.String()); msg != "" {
+		return "", t, p.errorf(t, "%s", msg)
+	}
 	return b.String(), t, nil
+}
+
+// badLiteral explains why s cannot be a string literal ("" when it can):
+// it must be UTF-8 without NUL, so that it can reach SQL.
+func badLiteral(s string) string {
+	if !utf8.ValidString(s) {
+		return "a string literal is not valid UTF-8"
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return "a string literal holds a NUL character"
+	}
+	return ""
 }

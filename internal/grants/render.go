@@ -34,8 +34,8 @@ type SQLEnv struct {
 }
 
 // RenderSQL renders e as a DuckDB boolean expression. Every identifier is
-// double-quoted (a '"' inside doubled), every string single-quoted (a '''
-// inside doubled), numbers are checked against the literal syntax,
+// double-quoted (a double quote inside doubled), every string
+// single-quoted (a single quote inside doubled), numbers are checked against the literal syntax,
 // current_user() becomes the string literal env.User and has_group('g')
 // becomes TRUE or FALSE. Every operation is parenthesized, so the result
 // means the same whatever DuckDB's precedences are, and can be combined
