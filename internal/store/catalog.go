@@ -593,11 +593,28 @@ func (p *policyTx) DropPartition(ctx context.Context, database, table, spec stri
 
 // RemoveObjectGrants implements PolicyTx.
 func (p *policyTx) RemoveObjectGrants(ctx context.Context, kind, object string) (int, error) {
-	n, err := p.exec(ctx, `DELETE FROM grants WHERE object_kind = ? AND object_name = ?`, kind, object)
+	name, object := p.objectNameMatch(kind, object)
+	n, err := p.exec(ctx, `DELETE FROM grants WHERE object_kind = ? AND `+name, kind, object)
 	if err != nil {
 		return 0, fmt.Errorf("store: remove grants on %s %s: %w", kind, object, err)
 	}
 	return int(n), nil
+}
+
+// objectNameMatch is the condition on object_name that finds the grants
+// on object, and its argument. Catalog names (DATABASE and TABLE objects)
+// are case-insensitive: the policy applies a grant stored before the
+// parser lower-cased them ("Sales.Orders") to table sales.orders, so
+// revoking, dropping and renaming must reach it too.
+func (p *policyTx) objectNameMatch(kind, object string) (cond, arg string) {
+	switch {
+	case kind != "DATABASE" && kind != "TABLE":
+	case p.d.name == "mysql": // object_name is a BLOB, which LOWER leaves alone
+		return "LOWER(CONVERT(object_name USING utf8mb4)) = ?", strings.ToLower(object)
+	default:
+		return "LOWER(object_name) = ?", strings.ToLower(object)
+	}
+	return "object_name = ?", object
 }
 
 // RenameObjectGrants implements PolicyTx. It goes grant by grant: one
@@ -606,21 +623,22 @@ func (p *policyTx) RemoveObjectGrants(ctx context.Context, kind, object string) 
 // the unique key fails the transaction in PostgreSQL.
 func (p *policyTx) RenameObjectGrants(ctx context.Context, kind, oldObject, newObject string) (int, error) {
 	var gs []Grant
-	err := each(ctx, p.tx, p.d.rebind(`SELECT `+grantColumns+` FROM grants WHERE object_kind = ? AND object_name = ?`),
+	name, old := p.objectNameMatch(kind, oldObject)
+	err := each(ctx, p.tx, p.d.rebind(`SELECT `+grantColumns+` FROM grants WHERE object_kind = ? AND `+name),
 		func(row scanner) error {
 			var g Grant
 			err := row.Scan(&g.Role, &g.Privilege, &g.ObjectKind, &g.Object, &g.Columns, &g.RowFilter)
 			gs = append(gs, g)
 			return err
-		}, kind, oldObject)
+		}, kind, old)
 	if err != nil {
 		return 0, fmt.Errorf("store: rename grants on %s %s: %w", kind, oldObject, p.fail(err))
 	}
-	if oldObject == newObject {
-		return len(gs), nil
-	}
 	const match = ` WHERE role_name = ? AND privilege = ? AND object_kind = ? AND object_name = ? AND column_list = ? AND row_filter = ?`
 	for _, g := range gs {
+		if g.Object == newObject {
+			continue // already named so
+		}
 		dup, err := p.exists(ctx, `SELECT 1 FROM grants`+match, g.Role, g.Privilege, g.ObjectKind, newObject, g.Columns, g.RowFilter)
 		if err != nil {
 			return 0, fmt.Errorf("store: rename grants on %s %s: %w", kind, oldObject, err)

@@ -375,9 +375,10 @@ func (p *policyTx) AddGrant(ctx context.Context, g Grant) error {
 
 // RemoveGrants implements PolicyTx.
 func (p *policyTx) RemoveGrants(ctx context.Context, g Grant) (int, error) {
-	q := `DELETE FROM grants WHERE role_name = ? AND object_kind = ? AND object_name = ?
+	name, object := p.objectNameMatch(g.ObjectKind, g.Object)
+	q := `DELETE FROM grants WHERE role_name = ? AND object_kind = ? AND ` + name + `
 		AND column_list = ? AND row_filter = ?`
-	args := []any{g.Role, g.ObjectKind, g.Object, g.Columns, g.RowFilter}
+	args := []any{g.Role, g.ObjectKind, object, g.Columns, g.RowFilter}
 	if g.Privilege != "" {
 		q += ` AND privilege = ?`
 		args = append(args, g.Privilege)

@@ -698,13 +698,15 @@ func testRemoveObjectGrants(t *testing.T, s store.Store) {
 		tableGrant("a", "SELECT", "sales.order", "", ""),     // a prefix of the name
 		{Role: "a", Privilege: "ALL", ObjectKind: "DATABASE", Object: "sales"},
 		{Role: "b", Privilege: "ALL", ObjectKind: "URI", Object: "sales.orders"}, // same name, other kind
-		tableGrant("b", "SELECT", "Sales.orders", "", ""),                        // names compare exactly
 	}
 	gone := []store.Grant{
 		tableGrant("a", "SELECT", "sales.orders", "", ""),
 		tableGrant("a", "INSERT", "sales.orders", "", ""),
 		tableGrant("a", "SELECT", "sales.orders", "id,amount", "region = 'EU'"),
 		tableGrant("b", "SELECT", "sales.orders", "id", ""),
+		// Catalog names compare case-insensitively, as the policy applies
+		// them: a grant stored before the parser lower-cased names.
+		tableGrant("b", "SELECT", "Sales.orders", "", ""),
 	}
 	addGrants(t, s, append(slices.Clone(keep), gone...)...)
 	update(t, s, func(tx store.PolicyTx) error {
