@@ -35,7 +35,15 @@ type Database struct {
 
 // Column is a column of a table: Type is the canonical Hive type text
 // (e.g. "decimal(10,2)", "array<string>").
-type Column struct{ Name, Type, Comment string }
+type Column struct {
+	Name, Type, Comment string
+	// Attributes are the column's attributes (ALTER COLUMN … SET
+	// ATTRIBUTES pii.ssn), matched by HAVING ATTRIBUTE and TRANSFORM
+	// grants. The store writes them sorted and distinct and reads nil
+	// when a column has none: an empty slice is stored as none, so it
+	// reads back nil.
+	Attributes []string `json:"attributes,omitempty"`
+}
 
 // Property is one TBLPROPERTIES entry.
 type Property struct{ Key, Value string }
@@ -87,7 +95,7 @@ const (
 	maxCatalogComment  = 1 << 20
 	maxCatalogKeyword  = 64      // format, field delimiter
 	maxPartitionSpec   = 2048    // VARBINARY(2048)
-	maxTableColumns    = 4 << 20 // the encoded columns, partition columns and properties
+	maxTableColumns    = 4 << 20 // the encoded columns (with their attributes), partition columns and properties
 )
 
 // checkLen returns an error wrapping ErrTooLarge when v is longer than max.
@@ -114,10 +122,24 @@ type tableColumns struct {
 	Properties       []storedProperty `json:"properties"`
 }
 
+// storedColumn is Column as stored; Attributes sorted and distinct, and
+// absent when none, so that nil and empty store alike (and read nil).
 type storedColumn struct {
-	Name    string `json:"name"`
-	Type    string `json:"type"`
-	Comment string `json:"comment,omitempty"`
+	Name       string   `json:"name"`
+	Type       string   `json:"type"`
+	Comment    string   `json:"comment,omitempty"`
+	Attributes []string `json:"attributes,omitempty"`
+}
+
+// storeColumn is c's stored form.
+func storeColumn(c Column) storedColumn {
+	sc := storedColumn(c)
+	if len(c.Attributes) == 0 {
+		sc.Attributes = nil
+	} else {
+		sc.Attributes = slices.Compact(slices.Sorted(slices.Values(c.Attributes)))
+	}
+	return sc
 }
 
 type storedProperty struct {
@@ -145,10 +167,10 @@ func encodeTable(t Table) (string, error) {
 		Properties:       make([]storedProperty, len(t.Properties)),
 	}
 	for i, c := range t.Columns {
-		tc.Columns[i] = storedColumn(c)
+		tc.Columns[i] = storeColumn(c)
 	}
 	for i, c := range t.PartitionColumns {
-		tc.PartitionColumns[i] = storedColumn(c)
+		tc.PartitionColumns[i] = storeColumn(c)
 	}
 	for i, p := range t.Properties {
 		tc.Properties[i] = storedProperty(p)
@@ -173,17 +195,27 @@ func decodeTable(t *Table, stored string) error {
 	}
 	t.Columns = make([]Column, len(tc.Columns))
 	for i, c := range tc.Columns {
-		t.Columns[i] = Column(c)
+		t.Columns[i] = loadColumn(c)
 	}
 	t.PartitionColumns = make([]Column, len(tc.PartitionColumns))
 	for i, c := range tc.PartitionColumns {
-		t.PartitionColumns[i] = Column(c)
+		t.PartitionColumns[i] = loadColumn(c)
 	}
 	t.Properties = make([]Property, len(tc.Properties))
 	for i, p := range tc.Properties {
 		t.Properties[i] = Property(p)
 	}
 	return nil
+}
+
+// loadColumn is the Column stored as c: Attributes nil when none (a
+// document written by hand with "attributes": [] reads nil too).
+func loadColumn(c storedColumn) Column {
+	col := Column(c)
+	if len(col.Attributes) == 0 {
+		col.Attributes = nil
+	}
+	return col
 }
 
 func checkDatabase(db Database) error {
@@ -627,23 +659,27 @@ func (p *policyTx) RenameObjectGrants(ctx context.Context, kind, oldObject, newO
 	err := each(ctx, p.tx, p.d.rebind(`SELECT `+grantColumns+` FROM grants WHERE object_kind = ? AND `+name),
 		func(row scanner) error {
 			var g Grant
-			err := row.Scan(&g.Role, &g.Privilege, &g.ObjectKind, &g.Object, &g.Columns, &g.RowFilter)
+			err := scanGrant(row, &g)
 			gs = append(gs, g)
 			return err
 		}, kind, old)
 	if err != nil {
 		return 0, fmt.Errorf("store: rename grants on %s %s: %w", kind, oldObject, p.fail(err))
 	}
-	const match = ` WHERE role_name = ? AND privilege = ? AND object_kind = ? AND object_name = ? AND column_list = ? AND row_filter = ?`
+	// match names every field of grantColumns, in its order.
+	const match = ` WHERE role_name = ? AND privilege = ? AND object_kind = ? AND object_name = ?
+		AND column_list = ? AND row_filter = ? AND options = ?`
 	for _, g := range gs {
 		if g.Object == newObject {
 			continue // already named so
 		}
-		dup, err := p.exists(ctx, `SELECT 1 FROM grants`+match, g.Role, g.Privilege, g.ObjectKind, newObject, g.Columns, g.RowFilter)
+		renamed := g
+		renamed.Object = newObject
+		dup, err := p.exists(ctx, `SELECT 1 FROM grants`+match, grantArgs(renamed)...)
 		if err != nil {
 			return 0, fmt.Errorf("store: rename grants on %s %s: %w", kind, oldObject, err)
 		}
-		args := []any{g.Role, g.Privilege, g.ObjectKind, g.Object, g.Columns, g.RowFilter}
+		args := grantArgs(g)
 		if dup {
 			_, err = p.exec(ctx, `DELETE FROM grants`+match, args...)
 		} else {

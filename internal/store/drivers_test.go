@@ -91,6 +91,12 @@ func serverSuite(t *testing.T, driver string, srv testServer) {
 		dialect := map[string]goose.Dialect{"postgres": goose.DialectPostgres, "mysql": goose.DialectMySQL}[driver]
 		testMigratesOver00004(t, sqlDriver, dialect, driver, dsn, func(t *testing.T) *store.SQL { return open(t, dsn) })
 	})
+	t.Run("MigratesOver00005", func(t *testing.T) {
+		_, dsn := newDB(t)
+		sqlDriver := map[string]string{"postgres": "pgx", "mysql": "mysql"}[driver]
+		dialect := map[string]goose.Dialect{"postgres": goose.DialectPostgres, "mysql": goose.DialectMySQL}[driver]
+		testMigratesOver00005(t, sqlDriver, dialect, driver, dsn, "id", func(t *testing.T) *store.SQL { return open(t, dsn) })
+	})
 	t.Run("UpdatePolicyRetriesDeadlock", func(t *testing.T) {
 		_, dsn := newDB(t)
 		testRetriesDeadlock(t, open(t, dsn), driver, dsn)

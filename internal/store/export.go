@@ -277,8 +277,7 @@ func (s *SQL) importTx(ctx context.Context, tx *sql.Tx, snap Snapshot, o ImportO
 			if g.Role != r.Name {
 				return fmt.Errorf("store: import: role %s lists a grant of role %s", r.Name, g.Role)
 			}
-			err := exec(`INSERT INTO grants (`+grantColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
-				g.Role, g.Privilege, g.ObjectKind, g.Object, g.Columns, g.RowFilter)
+			err := exec(`INSERT INTO grants (`+grantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`, grantArgs(g)...)
 			if err != nil {
 				return fmt.Errorf("store: import: grant of role %s: %w", r.Name, err)
 			}

@@ -40,11 +40,10 @@ var mysqlDialect = dialect{
 		ON DUPLICATE KEY UPDATE name = name`,
 	grantRoleToGroup: `INSERT INTO role_groups (role_name, group_name) VALUES (?, ?)
 		ON DUPLICATE KEY UPDATE role_name = role_name`,
-	// The unique key of grants is grant_key, the hash of the six fields
-	// (migrations/mysql/00002).
-	addGrant: `INSERT INTO grants
-		(role_name, privilege, object_kind, object_name, column_list, row_filter)
-		VALUES (?, ?, ?, ?, ?, ?)
+	// The unique key of grants is grant_key, the hash of the seven fields
+	// (migrations/mysql/00006).
+	addGrant: `INSERT INTO grants (` + grantColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON DUPLICATE KEY UPDATE role_name = role_name`,
 	createUser: `INSERT INTO users (name, created_at) VALUES (?, ?)
 		ON DUPLICATE KEY UPDATE name = name`,

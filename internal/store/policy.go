@@ -143,7 +143,7 @@ func loadPolicy(ctx context.Context, tx *sql.Tx) (PolicyData, error) {
 	}
 	err = each(ctx, tx, `SELECT `+grantColumns+` FROM grants`, func(row scanner) error {
 		var g Grant
-		if err := row.Scan(&g.Role, &g.Privilege, &g.ObjectKind, &g.Object, &g.Columns, &g.RowFilter); err != nil {
+		if err := scanGrant(row, &g); err != nil {
 			return err
 		}
 		if r := roles[g.Role]; r != nil {
@@ -211,6 +211,7 @@ func compareGrants(a, b Grant) int {
 		strings.Compare(a.Object, b.Object),
 		strings.Compare(a.Columns, b.Columns),
 		strings.Compare(a.RowFilter, b.RowFilter),
+		strings.Compare(a.Options, b.Options),
 		strings.Compare(a.Privilege, b.Privilege),
 	)
 }
@@ -279,7 +280,19 @@ func (p *policyTx) fail(err error) error {
 
 var _ PolicyTx = (*policyTx)(nil)
 
-const grantColumns = `role_name, privilege, object_kind, object_name, column_list, row_filter`
+// grantColumns are a grant's fields in the order of grantArgs and
+// scanGrant.
+const grantColumns = `role_name, privilege, object_kind, object_name, column_list, row_filter, options`
+
+// grantArgs are g's fields in the order of grantColumns.
+func grantArgs(g Grant) []any {
+	return []any{g.Role, g.Privilege, g.ObjectKind, g.Object, g.Columns, g.RowFilter, g.Options}
+}
+
+// scanGrant reads grantColumns into g.
+func scanGrant(row scanner, g *Grant) error {
+	return row.Scan(&g.Role, &g.Privilege, &g.ObjectKind, &g.Object, &g.Columns, &g.RowFilter, &g.Options)
+}
 
 func (p *policyTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
 	n, err := execCount(ctx, p.tx, p.d.rebind(q), args...)
@@ -366,7 +379,7 @@ func (p *policyTx) AddGrant(ctx context.Context, g Grant) error {
 	if err := p.requireRole(ctx, g.Role); err != nil {
 		return err
 	}
-	_, err := p.exec(ctx, p.d.addGrant, g.Role, g.Privilege, g.ObjectKind, g.Object, g.Columns, g.RowFilter)
+	_, err := p.exec(ctx, p.d.addGrant, grantArgs(g)...)
 	if err != nil {
 		return fmt.Errorf("store: add grant to role %s: %w", g.Role, err)
 	}
@@ -377,8 +390,8 @@ func (p *policyTx) AddGrant(ctx context.Context, g Grant) error {
 func (p *policyTx) RemoveGrants(ctx context.Context, g Grant) (int, error) {
 	name, object := p.objectNameMatch(g.ObjectKind, g.Object)
 	q := `DELETE FROM grants WHERE role_name = ? AND object_kind = ? AND ` + name + `
-		AND column_list = ? AND row_filter = ?`
-	args := []any{g.Role, g.ObjectKind, object, g.Columns, g.RowFilter}
+		AND column_list = ? AND row_filter = ? AND options = ?`
+	args := []any{g.Role, g.ObjectKind, object, g.Columns, g.RowFilter, g.Options}
 	if g.Privilege != "" {
 		q += ` AND privilege = ?`
 		args = append(args, g.Privilege)
@@ -386,6 +399,22 @@ func (p *policyTx) RemoveGrants(ctx context.Context, g Grant) (int, error) {
 	n, err := p.exec(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("store: remove grants of role %s: %w", g.Role, err)
+	}
+	return int(n), nil
+}
+
+// RemoveObjectPrivilegeGrants implements PolicyTx.
+func (p *policyTx) RemoveObjectPrivilegeGrants(ctx context.Context, role, kind, object, privilege string) (int, error) {
+	name, arg := p.objectNameMatch(kind, object)
+	q := `DELETE FROM grants WHERE role_name = ? AND object_kind = ? AND ` + name
+	args := []any{role, kind, arg}
+	if privilege != "" {
+		q += ` AND privilege = ?`
+		args = append(args, privilege)
+	}
+	n, err := p.exec(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("store: remove grants of role %s on %s %s: %w", role, kind, object, err)
 	}
 	return int(n), nil
 }

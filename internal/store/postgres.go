@@ -24,11 +24,10 @@ var postgresDialect = dialect{
 	putAccessKey:       sqliteDialect.putAccessKey,
 	createRole:         sqliteDialect.createRole,
 	grantRoleToGroup:   sqliteDialect.grantRoleToGroup,
-	// The unique key of grants is the hash of the six fields
-	// (migrations/postgres/00002).
-	addGrant: `INSERT INTO grants
-		(role_name, privilege, object_kind, object_name, column_list, row_filter)
-		VALUES (?, ?, ?, ?, ?, ?)
+	// The unique key of grants is the hash of the seven fields
+	// (migrations/postgres/00006).
+	addGrant: `INSERT INTO grants (` + grantColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (grant_key) DO NOTHING`,
 	createUser:   sqliteDialect.createUser,
 	createToken:  sqliteDialect.createToken,

@@ -106,10 +106,9 @@ var sqliteDialect = dialect{
 		ON CONFLICT (name) DO NOTHING`,
 	grantRoleToGroup: `INSERT INTO role_groups (role_name, group_name) VALUES (?, ?)
 		ON CONFLICT (role_name, group_name) DO NOTHING`,
-	addGrant: `INSERT INTO grants
-		(role_name, privilege, object_kind, object_name, column_list, row_filter)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (role_name, object_kind, object_name, column_list, row_filter, privilege) DO NOTHING`,
+	addGrant: `INSERT INTO grants (` + grantColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (role_name, object_kind, object_name, column_list, row_filter, options, privilege) DO NOTHING`,
 	createUser: `INSERT INTO users (name, created_at) VALUES (?, ?)
 		ON CONFLICT (name) DO NOTHING`,
 	createToken: `INSERT INTO tokens (hash, user_name, created_at, expires_at, session_groups) VALUES (?, ?, ?, ?, ?)

@@ -116,6 +116,12 @@ type Grant struct {
 	Columns string
 	// RowFilter is the WHERE predicate of a table grant; "" means none.
 	RowFilter string
+	// Options is the canonical text of the grant's HAVING ATTRIBUTE and
+	// TRANSFORM clauses (e.g. "HAVING ATTRIBUTE IN (pii) TRANSFORM ssn
+	// WITH mask_last(4)"); "" means none. It is part of the grant's
+	// identity like every other field: two grants that differ only in
+	// Options are two rows.
+	Options string
 }
 
 // RoleRecord is one role with everything attached to it.
@@ -124,7 +130,7 @@ type RoleRecord struct {
 	// Groups the role is granted to, sorted.
 	Groups []string
 	// Grants held by the role, ordered by object kind, object, columns,
-	// row filter, privilege.
+	// row filter, options, privilege.
 	Grants []Grant
 }
 
@@ -188,13 +194,21 @@ type PolicyTx interface {
 	// RevokeRoleFromGroup unlinks role from group, or fails with
 	// ErrNotFound when they are not linked.
 	RevokeRoleFromGroup(ctx context.Context, role, group string) error
-	// AddGrant stores g; storing an identical grant twice is not an error.
-	// It fails with ErrNotFound when g.Role does not exist.
+	// AddGrant stores g; storing an identical grant (equal in all seven
+	// fields) twice is not an error. It fails with ErrNotFound when g.Role
+	// does not exist.
 	AddGrant(ctx context.Context, g Grant) error
-	// RemoveGrants deletes the grants equal to g in every field, except
-	// that an empty g.Privilege matches every privilege, and returns how
-	// many it deleted (zero is not an error).
+	// RemoveGrants deletes the grants equal to g in every field (Options
+	// included), except that an empty g.Privilege matches every
+	// privilege, and returns how many it deleted (zero is not an error).
 	RemoveGrants(ctx context.Context, g Grant) (int, error)
+	// RemoveObjectPrivilegeGrants deletes role's grants on the object of
+	// this kind and name whatever their columns, row filter and options:
+	// those of privilege, or of every privilege when privilege is "". It
+	// returns how many it deleted (zero is not an error). The object name
+	// matches as in RemoveGrants (DATABASE and TABLE names
+	// case-insensitively).
+	RemoveObjectPrivilegeGrants(ctx context.Context, role, kind, object, privilege string) (int, error)
 	// PutUser creates u or replaces the groups of the user with that name.
 	PutUser(ctx context.Context, u User) error
 	// DeleteUser removes the user, its access keys and its tokens, or
@@ -245,7 +259,7 @@ type PolicyTx interface {
 	// ErrNotFound.
 	DropPartition(ctx context.Context, database, table, spec string) error
 	// RemoveObjectGrants deletes every grant (any role, privilege,
-	// columns, filter) on the object of this kind and name, and returns
+	// columns, filter, options) on the object of this kind and name, and returns
 	// how many it deleted.
 	RemoveObjectGrants(ctx context.Context, kind, object string) (int, error)
 	// RenameObjectGrants moves every grant on the object of this kind from

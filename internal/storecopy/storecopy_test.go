@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,11 +100,14 @@ func fill(t *testing.T, path, keys string) {
 		return errors.Join(
 			tx.CreateRole(ctx, "analyst_role"),
 			tx.AddGrant(ctx, store.Grant{Role: "analyst_role", Privilege: "SELECT", ObjectKind: "URI", Object: "s3://lake/"}),
+			tx.AddGrant(ctx, store.Grant{Role: "analyst_role", Privilege: "SELECT", ObjectKind: "TABLE", Object: "sales.orders",
+				Options: "HAVING ATTRIBUTE IN (pii) TRANSFORM pii WITH mask()"}),
 			tx.GrantRoleToGroup(ctx, "analyst_role", "analysts"),
 			tx.PutUser(ctx, store.User{Name: "alice", Groups: []string{"analysts"}}),
 			tx.CreateDatabase(ctx, store.Database{Name: "sales", Comment: "Verkäufe"}),
 			tx.CreateTable(ctx, store.Table{Database: "sales", Name: "orders", Location: "s3://lake/orders", Format: "PARQUET",
-				Columns:          []store.Column{{Name: "id", Type: "bigint"}, {Name: "tags", Type: "array<string>", Comment: "étiquettes"}},
+				Columns: []store.Column{{Name: "id", Type: "bigint"},
+					{Name: "tags", Type: "array<string>", Comment: "étiquettes", Attributes: []string{"pii", "pii.tags"}}},
 				PartitionColumns: []store.Column{{Name: "year", Type: "int"}},
 				Properties:       []store.Property{{Key: "z", Value: "1"}, {Key: "a", Value: "2"}}}),
 			tx.AddPartition(ctx, "sales", "orders", store.Partition{Spec: "year=2025", Location: "s3://lake/orders/year=2025"}),
@@ -176,7 +180,7 @@ func TestCopySQLiteToSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Copy: %v", err)
 	}
-	want := store.Counts{Roles: 1, Grants: 1, RoleGroups: 1, Users: 1, UserGroups: 1, AccessKeys: 2, SessionKeys: 1, Tokens: 1, Secrets: 1,
+	want := store.Counts{Roles: 1, Grants: 2, RoleGroups: 1, Users: 1, UserGroups: 1, AccessKeys: 2, SessionKeys: 1, Tokens: 1, Secrets: 1,
 		Databases: 1, Tables: 1, Partitions: 1}
 	if r.Source != want || r.Target != want || !r.Identical || r.TargetVersion < r.SourceVersion {
 		t.Errorf("report %+v, want counts %+v on both sides", r, want)
@@ -212,6 +216,18 @@ func TestCopySQLiteToSQLite(t *testing.T) {
 	dstStore, err := store.WithKeyFile(db, dstKeys)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Grant options and column attributes came along.
+	pol, err := dstStore.LoadPolicy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pol.Roles) != 1 || len(pol.Roles[0].Grants) != 2 ||
+		pol.Roles[0].Grants[0].Options != "HAVING ATTRIBUTE IN (pii) TRANSFORM pii WITH mask()" {
+		t.Errorf("copied grants lack their options: %+v", pol.Roles)
+	}
+	if len(pol.Tables) != 1 || !slices.Equal(pol.Tables[0].Columns[1].Attributes, []string{"pii", "pii.tags"}) {
+		t.Errorf("copied columns lack their attributes: %+v", pol.Tables)
 	}
 	k, err := dstStore.GetAccessKey(ctx, "LGJDOE")
 	if err != nil || k.SecretAccessKey != "jdoe-secret-0001" || k.SessionToken != "jdoe-session-0002" {

@@ -35,6 +35,11 @@ var catalogTests = []struct {
 	{"CatalogRollback", testCatalogRollback},
 	{"RemoveObjectGrants", testRemoveObjectGrants},
 	{"RenameObjectGrants", testRenameObjectGrants},
+	// Grant options and column attributes (options.go).
+	{"GrantOptions", testGrantOptions},
+	{"RemoveObjectPrivilegeGrants", testRemoveObjectPrivilegeGrants},
+	{"RenameObjectGrantsKeepsOptions", testRenameObjectGrantsKeepsOptions},
+	{"ColumnAttributes", testColumnAttributes},
 }
 
 // salesOrders is a table with every field set: nested types, unicode
@@ -47,12 +52,12 @@ func salesOrders() store.Table {
 		Format:   "TEXTFILE",
 		Columns: []store.Column{
 			{Name: "id", Type: "bigint", Comment: "clé primaire — 主键"},
-			{Name: "amount", Type: "decimal(10,2)"},
+			{Name: "amount", Type: "decimal(10,2)", Attributes: []string{"finance.amount", "pii"}},
 			{Name: "tags", Type: "array<string>", Comment: "emoji 🏷️"},
 			{Name: "address", Type: "struct<street:string,zip:varchar(10),geo:map<string,array<double>>>"},
 			{Name: "notes", Type: "string", Comment: "quotes \" ' and \\ and\nnewline"},
 		},
-		PartitionColumns: []store.Column{{Name: "year", Type: "int"}, {Name: "region", Type: "string", Comment: "région"}},
+		PartitionColumns: []store.Column{{Name: "year", Type: "int"}, {Name: "region", Type: "string", Comment: "région", Attributes: []string{"geo"}}},
 		Comment:          "Bestellungen — ordres — 注文",
 		FieldDelimiter:   "\u0001",
 		Properties: []store.Property{
@@ -89,10 +94,10 @@ func tableString(t store.Table) string {
 	fmt.Fprintf(&b, "table %q.%q location %q format %q comment %q delimiter %q created %s\n",
 		t.Database, t.Name, t.Location, t.Format, t.Comment, t.FieldDelimiter, t.CreatedAt.Format(time.RFC3339Nano))
 	for _, c := range t.Columns {
-		fmt.Fprintf(&b, "  column %q %q %q\n", c.Name, c.Type, c.Comment)
+		fmt.Fprintf(&b, "  column %q %q %q attributes %#v\n", c.Name, c.Type, c.Comment, c.Attributes)
 	}
 	for _, c := range t.PartitionColumns {
-		fmt.Fprintf(&b, "  partition column %q %q %q\n", c.Name, c.Type, c.Comment)
+		fmt.Fprintf(&b, "  partition column %q %q %q attributes %#v\n", c.Name, c.Type, c.Comment, c.Attributes)
 	}
 	for _, p := range t.Properties {
 		fmt.Fprintf(&b, "  property %q=%q\n", p.Key, p.Value)

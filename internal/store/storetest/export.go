@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -66,6 +67,8 @@ func fill(t *testing.T, s store.Store) {
 	createRoles(t, s, "analyst_role", "admin_role", "empty_role")
 	addGrants(t, s,
 		tableGrant("analyst_role", "SELECT", "sales.orders", "id,amount", "region = 'EU'"),
+		store.Grant{Role: "analyst_role", Privilege: "SELECT", ObjectKind: "DATABASE", Object: "sales",
+			Options: "HAVING ATTRIBUTE NOT IN (pii) TRANSFORM finance.amount WITH round(2)"},
 		uriGrant("analyst_role", "SELECT", "s3://lake/analysts/"),
 		store.Grant{Role: "admin_role", Privilege: "ALL", ObjectKind: "SERVER"},
 	)
@@ -226,10 +229,21 @@ func testExportImport(t *testing.T, src, dst store.Store) {
 	ctx := t.Context()
 	fill(t, src)
 	snap := export(t, src)
-	want := store.Counts{Roles: 3, RoleGroups: 3, Grants: 3, Users: 3, UserGroups: 3, AccessKeys: 3, SessionKeys: 1,
+	want := store.Counts{Roles: 3, RoleGroups: 3, Grants: 4, Users: 3, UserGroups: 3, AccessKeys: 3, SessionKeys: 1,
 		Tokens: 2, SessionTokens: 1, Secrets: 2, Databases: 2, Tables: 2, Partitions: 2}
 	if got := snap.Counts(); got != want {
 		t.Fatalf("exported counts %+v, want %+v", got, want)
+	}
+	// Grant options and column attributes are exported (the comparison
+	// below would not notice both sides losing them).
+	if r, _ := findRole(snap.Policy, "analyst_role"); !slices.ContainsFunc(r.Grants, func(g store.Grant) bool {
+		return g.Options == "HAVING ATTRIBUTE NOT IN (pii) TRANSFORM finance.amount WITH round(2)"
+	}) {
+		t.Errorf("exported grants of analyst_role lack the grant with options:\n%s", grantsString(r.Grants))
+	}
+	if i := slices.IndexFunc(snap.Policy.Tables, func(tb store.Table) bool { return tb.Name == "orders" }); i < 0 ||
+		!slices.Equal(snap.Policy.Tables[i].Columns[1].Attributes, []string{"finance.amount", "pii"}) {
+		t.Errorf("exported tables lack sales.orders' column attributes:\n%s", dumpSnapshot(snap))
 	}
 	if err := dst.Import(ctx, snap, store.ImportOptions{}); err != nil {
 		t.Fatalf("Import: %v", err)

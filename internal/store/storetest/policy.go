@@ -152,8 +152,8 @@ func dump(p store.PolicyData) string {
 }
 
 func grantString(g store.Grant) string {
-	return fmt.Sprintf("role=%q privilege=%q kind=%q object=%q columns=%q filter=%q",
-		g.Role, g.Privilege, g.ObjectKind, g.Object, g.Columns, g.RowFilter)
+	return fmt.Sprintf("role=%q privilege=%q kind=%q object=%q columns=%q filter=%q options=%q",
+		g.Role, g.Privilege, g.ObjectKind, g.Object, g.Columns, g.RowFilter, g.Options)
 }
 
 func grantsString(grants []store.Grant) string {

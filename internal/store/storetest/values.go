@@ -96,22 +96,29 @@ func testLongValues(t *testing.T, s store.Store) {
 	almost.RowFilter = filter[:len(filter)-1] + "]"
 	shifted := g
 	shifted.Columns, shifted.RowFilter = g.Columns+filter[:1], filter[1:]
-	addGrants(t, s, g, u, g, u, almost, shifted)
+	// Long options (64 KiB of TRANSFORM clauses), and the boundary between
+	// row filter and options moved.
+	opts := g
+	opts.Options = "HAVING ATTRIBUTE IN (pii)" + strings.Repeat(" TRANSFORM pii.ssn WITH mask_last(4)", 1800)
+	optsShifted := opts
+	optsShifted.RowFilter, optsShifted.Options = opts.RowFilter+opts.Options[:1], opts.Options[1:]
+	all := []store.Grant{g, u, almost, shifted, opts, optsShifted}
+	addGrants(t, s, g, u, g, u, almost, shifted, opts, optsShifted, opts)
 	p := load(t, s)
 	r, _ := findRole(p, "r")
-	if len(r.Grants) != 4 {
-		t.Fatalf("role r holds %d grants, want 4 (g, u, almost, shifted)", len(r.Grants))
+	if len(r.Grants) != len(all) {
+		t.Fatalf("role r holds %d grants, want %d (g, u, almost, shifted, opts, optsShifted)", len(r.Grants), len(all))
 	}
 	found := 0
 	for _, got := range r.Grants {
-		for _, want := range []store.Grant{g, u, almost, shifted} {
+		for _, want := range all {
 			if got == want {
 				found++
 			}
 		}
 	}
-	if found != 4 {
-		t.Errorf("the long grants did not come back intact (%d of 4 match)", found)
+	if found != len(all) {
+		t.Errorf("the long grants did not come back intact (%d of %d match)", found, len(all))
 	}
 	update(t, s, func(tx store.PolicyTx) error {
 		n, err := tx.RemoveGrants(ctx, g)
