@@ -359,3 +359,45 @@ func TestRotationPhases(t *testing.T) {
 		t.Errorf("phase 1 encrypts with %s, want k1", phase1.Keyring().Current())
 	}
 }
+
+// TestEncryptedPassesGrantOptions checks that the decorator hands the
+// policy through untouched: grant options, RemoveObjectPrivilegeGrants
+// and column attributes.
+func TestEncryptedPassesGrantOptions(t *testing.T) {
+	ctx := t.Context()
+	enc := store.NewEncrypted(openSQLite(t, filepath.Join(t.TempDir(), "lakegate.db")), keyring(t, keyLine("k1", 1)))
+	masked := store.Grant{Role: "r", Privilege: "SELECT", ObjectKind: "TABLE", Object: "hr.people", Options: "TRANSFORM ssn WITH mask()"}
+	plain := masked
+	plain.Options = ""
+	err := enc.UpdatePolicy(ctx, func(tx store.PolicyTx) error {
+		return errors.Join(
+			tx.CreateRole(ctx, "r"),
+			tx.AddGrant(ctx, masked),
+			tx.AddGrant(ctx, plain),
+			tx.CreateDatabase(ctx, store.Database{Name: "hr"}),
+			tx.CreateTable(ctx, store.Table{Database: "hr", Name: "people", Location: "s3://lake/people", Format: "PARQUET",
+				Columns: []store.Column{{Name: "ssn", Type: "string", Attributes: []string{"pii.ssn", "pii"}}}}),
+		)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := enc.LoadPolicy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Roles) != 1 || len(p.Roles[0].Grants) != 2 || p.Roles[0].Grants[1] != masked ||
+		len(p.Tables) != 1 || strings.Join(p.Tables[0].Columns[0].Attributes, ",") != "pii,pii.ssn" {
+		t.Fatalf("LoadPolicy through the decorator: %+v", p)
+	}
+	err = enc.UpdatePolicy(ctx, func(tx store.PolicyTx) error {
+		n, err := tx.RemoveObjectPrivilegeGrants(ctx, "r", "TABLE", "hr.people", "SELECT")
+		if err == nil && n != 2 {
+			err = fmt.Errorf("RemoveObjectPrivilegeGrants removed %d grants, want 2", n)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
