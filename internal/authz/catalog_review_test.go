@@ -132,3 +132,21 @@ CREATE ROLE r; GRANT ROLE r TO GROUP g;`})
 		}
 	})
 }
+
+// RECOVER PARTITIONS of a table created LIKE PARQUET without LOCATION in
+// the same script lists the location the table gets (the file's
+// directory), not an empty one.
+func TestRecoverPartitionsAfterLikeParquetDefault(t *testing.T) {
+	files := &fakeFiles{
+		schemas: map[string][]store.Column{"lake/sales/part-0.parquet": {{Name: "id", Type: "bigint"}}},
+		parts:   map[string][]authz.FoundPartition{"lake/sales": {{Values: []string{"2024"}, Path: "sales/year=2024"}}},
+	}
+	fx := authztest.New(t, authztest.Options{AdminUser: admin.User, Files: files, Script: "CREATE DATABASE shop"})
+	res := mustExec(t, fx.Engine, admin, `CREATE EXTERNAL TABLE shop.sales LIKE PARQUET 's3://lake/sales/part-0.parquet'
+  PARTITIONED BY (year INT) STORED AS PARQUET;
+ALTER TABLE shop.sales RECOVER PARTITIONS;
+SHOW PARTITIONS shop.sales`)
+	if len(res[2].Rows) != 1 || res[2].Rows[0][1] != "s3://lake/sales/year=2024" {
+		t.Errorf("partitions: %v (%s)", res[2].Rows, res[1].Message)
+	}
+}

@@ -230,7 +230,7 @@ func (r *ddlRun) prefetch(ctx context.Context, stmts []grants.Located, changes [
 			var loc string
 			var cols []string
 			if c := created[s.Database+"."+s.Name]; c != nil {
-				loc = c.Location
+				loc = tableLocation(c)
 				for _, p := range c.PartitionedBy {
 					cols = append(cols, p.Name)
 				}
