@@ -134,19 +134,19 @@ func TestExecChanges(t *testing.T) {
 			setup: r1,
 			script: "GRANT SHOW ON SERVER TO ROLE r;" +
 				"GRANT CREATE, DROP ON DATABASE `my db` TO ROLE r;" +
-				"GRANT SELECT(a, `from`) ON TABLE db.`t.1` TO ROLE r;" +
+				"GRANT SELECT(a, `from`) ON TABLE db.`t-1` TO ROLE r;" +
 				"GRANT SELECT ON TABLE db.t WHERE  region = 'eu' TO ROLE r",
 			want: []authz.Result{
 				msg("GRANT SHOW ON SERVER TO ROLE r", "granted"),
 				msg("GRANT CREATE, DROP ON DATABASE `my db` TO ROLE r", "granted"),
-				msg("GRANT SELECT(a, `from`) ON TABLE db.`t.1` TO ROLE r", "granted"),
+				msg("GRANT SELECT(a, `from`) ON TABLE db.`t-1` TO ROLE r", "granted"),
 				msg("GRANT SELECT ON TABLE db.t WHERE region = 'eu' TO ROLE r", "granted"),
 			},
 			state: "role r\n  group g\n" +
 				"  CREATE DATABASE \"`my db`\"\n" +
 				"  DROP DATABASE \"`my db`\"\n" +
 				"  SHOW SERVER \"\"\n" +
-				"  SELECT TABLE \"db.`t.1`\" columns \"a, `from`\"\n" +
+				"  SELECT TABLE \"db.`t-1`\" columns \"a, `from`\"\n" +
 				"  SELECT TABLE \"db.t\" where \"region = 'eu'\"\n",
 		},
 		{

@@ -37,15 +37,27 @@ func (p *parser) name(what string) (string, error) {
 	return lowerASCII(s), err
 }
 
+// catalogName consumes a database or table name. It holds no '.':
+// "d.t" names a table (in grant objects, the policy and REST paths), so a
+// quoted `d.x` beside d.`x` would name two objects alike.
+func (p *parser) catalogName(what string) (string, error) {
+	t := p.peek()
+	s, err := p.name(what)
+	if err == nil && strings.Contains(s, ".") {
+		return "", p.errorf(t, "%s %q holds a '.', which catalog names cannot (tables are named database.table)", what, s)
+	}
+	return s, err
+}
+
 // tableName consumes a qualified db.table name.
 func (p *parser) tableName() (db, table string, err error) {
-	if db, err = p.name("database name"); err != nil {
+	if db, err = p.catalogName("database name"); err != nil {
 		return "", "", err
 	}
 	if err := p.expectPunct(".", ". (tables are named database.table)"); err != nil {
 		return "", "", err
 	}
-	if table, err = p.name("table name"); err != nil {
+	if table, err = p.catalogName("table name"); err != nil {
 		return "", "", err
 	}
 	return db, table, nil
@@ -224,7 +236,7 @@ func (p *parser) drop() (Statement, error) {
 		if st.IfExists, err = p.ifExists(); err != nil {
 			return nil, err
 		}
-		if st.Name, err = p.name("database name"); err != nil {
+		if st.Name, err = p.catalogName("database name"); err != nil {
 			return nil, err
 		}
 		switch {
@@ -259,7 +271,7 @@ func (p *parser) createDatabase() (Statement, error) {
 	if st.IfNotExists, err = p.ifNotExists(); err != nil {
 		return nil, err
 	}
-	if st.Name, err = p.name("database name"); err != nil {
+	if st.Name, err = p.catalogName("database name"); err != nil {
 		return nil, err
 	}
 	if st.Comment, err = p.optComment(); err != nil {
@@ -752,7 +764,7 @@ func (p *parser) showCatalog() (st Statement, ok bool, err error) {
 		st := &ShowTables{}
 		if p.isKeyword("IN") || p.isKeyword("FROM") {
 			p.next()
-			if st.Database, err = p.name("database name"); err != nil {
+			if st.Database, err = p.catalogName("database name"); err != nil {
 				return nil, true, err
 			}
 		}

@@ -462,7 +462,7 @@ func (p *parser) object() (Object, error) {
 		return Object{Kind: ObjectServer}, nil
 	case isKeyword(t, "DATABASE"):
 		p.next()
-		db, err := p.name("database name")
+		db, err := p.catalogName("database name")
 		if err != nil {
 			return Object{}, err
 		}

@@ -71,7 +71,7 @@ func TestStoreFormMatchesParser(t *testing.T) {
 		"GRANT SELECT ON URI 's3://bkt/' TO ROLE r",
 		"GRANT ALL ON SERVER TO ROLE r",
 		"GRANT CREATE ON DATABASE `my db` TO ROLE r",
-		"GRANT SELECT(a, `select`, `b c`) ON TABLE `x.y`.z TO ROLE r",
+		"GRANT SELECT(a, `select`, `b c`) ON TABLE `x-y`.z TO ROLE r",
 		"GRANT SELECT ON TABLE db . t TO ROLE r",
 	} {
 		stmts, err := Parse(src)
