@@ -712,9 +712,12 @@ func verdictText(vs []boundVerdict, decisionDelta string) string {
 		b.WriteString("**Within 5 %** on p50 and req/s at both concurrencies")
 		if len(unresolved) == 0 {
 			b.WriteString(", and the 95 % confidence intervals of the per-round ratios lie inside the bound too.")
+		} else if len(met) == 0 {
+			fmt.Fprintf(&b, ", but the run was too noisy to confirm it: every figure's confidence interval reaches beyond 5 %% (%s).",
+				strings.Join(unresolved, ", "))
 		} else {
-			fmt.Fprintf(&b, "; the run's noise resolves that for %s, not for %s, whose confidence interval reaches beyond 5 %%.",
-				orNone(met), strings.Join(unresolved, ", "))
+			fmt.Fprintf(&b, "; the confidence intervals confirm it for %s, not for %s, whose intervals reach beyond 5 %%.",
+				strings.Join(met, ", "), strings.Join(unresolved, ", "))
 		}
 	} else {
 		b.WriteString("**Not all within 5 %.** ")
@@ -747,13 +750,6 @@ func verdictText(vs []boundVerdict, decisionDelta string) string {
 		out += " For scale: " + decisionDelta + "."
 	}
 	return out
-}
-
-func orNone(s []string) string {
-	if len(s) == 0 {
-		return "none"
-	}
-	return strings.Join(s, ", ")
 }
 
 func plural(n int, word string) string {

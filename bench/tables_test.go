@@ -91,7 +91,7 @@ func TestVerdictText(t *testing.T) {
 		{name: "resolved", vs: []boundVerdict{v("c=16 p50", 1.01, 0.98, 1.03)},
 			want: []string{"**Within 5 %**", "lie inside the bound"}, dontWant: []string{"Not all within", "A/A"}},
 		{name: "met but noisy", vs: []boundVerdict{v("c=16 p50", 1.01, 0.98, 1.03), v("c=1 p50", 1.02, 0.9, 1.15)},
-			want: []string{"**Within 5 %**", "resolves that for c=16 p50 1.010× (CI 0.980–1.030), not for c=1 p50 1.020× (CI 0.900–1.150)"}},
+			want: []string{"**Within 5 %**", "confirm it for c=16 p50 1.010× (CI 0.980–1.030), not for c=1 p50 1.020× (CI 0.900–1.150)"}},
 		{name: "beyond but noise", vs: []boundVerdict{v("c=16 req/s", 1.08, 0.95, 1.2), v("c=16 p50", 1.0, 0.99, 1.01)},
 			want: []string{"**Not all within 5 %.**", "Within 5 %: c=16 p50 1.000× (CI 0.990–1.010).", "not distinguishable from the run's noise",
 				"c=16 req/s 1.080×, table side faster (CI 0.950–1.200)"}},
