@@ -5,6 +5,7 @@ package scan
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -24,10 +25,9 @@ var allowedRefs = map[string]bool{
 }
 
 // checkParse reads the answer of DuckDB's json_serialize_sql for a user's
-// query and returns the tables it names, each once, in order of first
-// appearance. It refuses (a *RefusedError) anything but one SELECT
-// statement whose FROM items are db.table names, CTE names in scope,
-// joins, subqueries and VALUES: no table function, no catalog-qualified
+// query and returns the tables it names, each once, sorted. It refuses
+// (a *RefusedError) anything but one SELECT statement whose FROM items
+// are db.table names, CTE names in scope, joins, subqueries and VALUES: no table function, no catalog-qualified
 // or unqualified table, no AT clause, no call of TokenizeFunc.
 func checkParse(serialized string) ([]tableName, error) {
 	var top struct {
@@ -54,6 +54,7 @@ func checkParse(serialized string) ([]tableName, error) {
 	if err := w.walk(tree, nil, 0); err != nil {
 		return nil, err
 	}
+	slices.SortFunc(w.tables, func(a, b tableName) int { return strings.Compare(a.String(), b.String()) })
 	return w.tables, nil
 }
 

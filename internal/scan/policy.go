@@ -54,7 +54,7 @@ func QuoteIdent(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
-// QuoteLiteral quotes s as a DuckDB string literal, doubling any '\''.
+// QuoteLiteral quotes s as a DuckDB string literal, doubling any '\”.
 // DuckDB's standard strings have no backslash escapes.
 func QuoteLiteral(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
@@ -161,7 +161,7 @@ func duckType(t grants.Type) (string, error) {
 //   - tokenize: hex HMAC-SHA256 of the value's text keyed with the
 //     engine's TokenizeKey; the same value gives the same token in every
 //     table (VARCHAR).
-//   - zero: 0, '', false, the epoch, an empty blob, by type.
+//   - zero: 0, ”, false, the epoch, an empty blob, by type.
 //   - round_date(unit): date_trunc to year, quarter, month, week, day,
 //     hour, minute or second, keeping the column's type (date, timestamp).
 //
