@@ -4,6 +4,12 @@
 // EXTERNAL TABLE, ALTER TABLE, DESCRIBE …; see catalog_ast.go) into a typed
 // syntax tree and prints that tree back in one canonical form.
 //
+// Table grants may be fine-grained: a column list, a row filter parsed into
+// an expression tree (predicate.go) that RenderSQL turns into quoted DuckDB
+// SQL (render.go), masks (TRANSFORM, transform.go) and attribute-based
+// column selection (HAVING ATTRIBUTE, attributes.go). Their stored form is
+// in storeform.go and options.go.
+//
 // It is pure: no I/O, no storage, no evaluation. Deciding what a grant allows
 // is the job of internal/policy.
 //
@@ -14,8 +20,11 @@
 // of the line; statements are separated by `;`, and the last one may omit it.
 // The keywords of the grant statements are reserved: a role, group,
 // database, table or column with such a name must be backquoted. The
-// catalog statements' keywords (EXTERNAL, LOCATION, COMMENT, STORED, …) are
-// contextual and stay usable as bare names.
+// catalog statements' keywords (EXTERNAL, LOCATION, COMMENT, STORED, …) and
+// those of the fine-grained clauses (HAVING, ATTRIBUTE, TRANSFORM, WITH,
+// ATTRIBUTES, UNSET) are contextual and stay usable as bare names; inside
+// a row filter its own keywords (AND, OR, IN, LIKE, NULL, …) need
+// backquotes to name a column.
 package grants
 
 import (

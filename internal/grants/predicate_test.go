@@ -132,6 +132,35 @@ func TestRenderSQL(t *testing.T) {
 	}
 }
 
+// TestRenderSQLDeepest renders the deepest predicates the parser accepts.
+func TestRenderSQLDeepest(t *testing.T) {
+	var parens, nots strings.Builder
+	for range MaxPredicateDepth {
+		parens.WriteString("a = (b OR c AND ")
+	}
+	parens.WriteString("d")
+	parens.WriteString(strings.Repeat(")", MaxPredicateDepth))
+	nots.WriteString(strings.Repeat("NOT ", MaxPredicateDepth) + "a")
+	for _, src := range []string{parens.String(), nots.String()} {
+		e, err := ParsePredicate(src)
+		if err != nil {
+			t.Fatalf("ParsePredicate: %v", err)
+		}
+		sql, err := RenderSQL(e, testEnv())
+		if err != nil {
+			t.Fatalf("RenderSQL: %v", err)
+		}
+		checkSQL(t, e, testEnv(), sql)
+	}
+	var deep Expr = &ColumnRef{Name: "a"}
+	for range maxRenderDepth + 1 {
+		deep = &Not{X: deep}
+	}
+	if _, err := RenderSQL(deep, testEnv()); !errors.Is(err, ErrInvalidExpr) {
+		t.Errorf("RenderSQL of a hand-built tree %d deep: %v, want ErrInvalidExpr", maxRenderDepth+1, err)
+	}
+}
+
 func TestRenderSQLErrors(t *testing.T) {
 	resolver := testEnv().Column
 	tests := []struct {

@@ -52,6 +52,8 @@ func RenderSQL(e Expr, env SQLEnv) (string, error) {
 	return r.b.String(), nil
 }
 
+const maxRenderDepth = 3*(MaxPredicateDepth+1) + 4
+
 type renderer struct {
 	env SQLEnv
 	b   strings.Builder
@@ -81,8 +83,10 @@ func (r *renderer) str(s, what string) error {
 var sqlCompareOps = map[CompareOp]bool{OpEq: true, OpNe: true, OpLt: true, OpLe: true, OpGt: true, OpGe: true}
 
 func (r *renderer) expr(e Expr, depth int) error {
-	if depth > 2*MaxPredicateDepth+2 {
-		return fmt.Errorf("%w: nested more than %d levels", ErrInvalidExpr, MaxPredicateDepth)
+	// A parsed predicate nests at most three nodes (a test, OR, AND) per
+	// level of parentheses or NOT: a deeper tree was built by hand.
+	if depth > maxRenderDepth {
+		return fmt.Errorf("%w: nested more than %d levels", ErrInvalidExpr, maxRenderDepth)
 	}
 	depth++
 	switch e := e.(type) {
