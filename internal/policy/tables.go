@@ -121,15 +121,14 @@ const s3Privileges = grants.Privileges(grants.All) | grants.Privileges(grants.Se
 	grants.Privileges(grants.Insert) | grants.Privileges(grants.Show) | grants.Privileges(grants.Delete)
 
 // Restricted reports whether g limits what its holder sees of a table's
-// data (a column list or a row filter), so that it gives no file access.
-func Restricted(g *grants.GrantPrivileges) bool {
-	return g.Object.Columns != nil || g.Where != ""
-}
+// data (a column list, a row filter, a mask or an attribute condition),
+// so that it gives no file access.
+func Restricted(g *grants.GrantPrivileges) bool { return g.Restricted() }
 
 // tableIndex is the table-derived part of a compiled policy.
 type tableIndex struct {
 	byDB    map[string][]*Table // database → its tables
-	byName  map[string]*Table   // "db.table" → table
+	byName  map[string]*Table   // tableKey → table
 	matches map[*Table][]*TableMatch
 }
 
@@ -137,8 +136,9 @@ func newTableIndex(tables []Table) *tableIndex {
 	ix := &tableIndex{byDB: map[string][]*Table{}, byName: map[string]*Table{}, matches: map[*Table][]*TableMatch{}}
 	for i := range tables {
 		t := &tables[i]
-		ix.byDB[t.Database] = append(ix.byDB[t.Database], t)
-		ix.byName[t.Database+"."+t.Name] = t
+		db := foldName(t.Database)
+		ix.byDB[db] = append(ix.byDB[db], t)
+		ix.byName[tableKey(t.Database, t.Name)] = t
 		root := &TableMatch{Database: t.Database, Table: t.Name, Location: canonical(t.Bucket, t.Path),
 			PartitionColumns: t.PartitionColumns, Root: t.Path}
 		ix.matches[t] = append(ix.matches[t], root)
@@ -182,18 +182,40 @@ func (p *Policy) Table(db, name string) *Table {
 	if p.tables == nil {
 		return nil
 	}
-	return p.tables.byName[db+"."+name]
+	return p.tables.byName[tableKey(db, name)]
 }
 
 // objectKey names a DATABASE or TABLE object in Policy.objects: "d" for a
-// database, "d.t" for a table (names hold no '.').
-// Catalog names are case-insensitive (the parser lower-cases them; a grant
-// stored before it did may not be).
+// database, tableKey for a table.
 func objectKey(o grants.Object) string {
 	if o.Kind == grants.ObjectTable {
-		return strings.ToLower(o.Database + "." + o.Table)
+		return tableKey(o.Database, o.Table)
 	}
-	return strings.ToLower(o.Database)
+	return foldName(o.Database)
+}
+
+// tableKey names table db.name: its folded names joined by a NUL, which
+// no catalog name holds, so that no table's key is another's (a stored
+// name may hold '.') nor a database's.
+func tableKey(db, name string) string { return foldName(db) + "\x00" + foldName(name) }
+
+// foldName is a catalog name as matched: ASCII letters lower-cased, as
+// the parser lower-cases names (a grant stored before it did may not be),
+// and nothing else, so that names the parser keeps apart (`Ä` and `ä`)
+// stay apart.
+func foldName(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 // Holds returns the grant through which groups hold priv on a catalog
@@ -212,9 +234,9 @@ func (p *Policy) Holds(groups []string, o grants.Object, priv grants.Privilege) 
 	var lists [][]entry
 	switch o.Kind {
 	case grants.ObjectTable:
-		lists = append(lists, p.objects[objectKey(o)], p.objects[strings.ToLower(o.Database)])
+		lists = append(lists, p.objects[objectKey(o)], p.objects[foldName(o.Database)])
 	case grants.ObjectDatabase:
-		lists = append(lists, p.objects[o.Database])
+		lists = append(lists, p.objects[foldName(o.Database)])
 	case grants.ObjectServer:
 	default:
 		return nil
