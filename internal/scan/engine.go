@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -105,7 +106,7 @@ func New(opt Options) (*Engine, error) {
 }
 
 func validMemoryLimit(s string) bool {
-	num := strings.TrimRight(s, "KMGTiBkmgtib ")
+	num := strings.TrimRightFunc(s, func(r rune) bool { return unicode.IsLetter(r) || r == ' ' })
 	unit := strings.TrimSpace(s[len(num):])
 	if _, err := strconv.ParseFloat(num, 64); err != nil || unit == "" {
 		return false
