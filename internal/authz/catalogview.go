@@ -62,10 +62,10 @@ func buildCatalogIndex(data store.PolicyData) *catalogIndex {
 		groups:    map[string]*holding{},
 	}
 	for i, db := range data.Databases {
-		ix.databases[strings.ToLower(db.Name)] = i
+		ix.databases[foldName(db.Name)] = i
 	}
 	for i, t := range data.Tables {
-		k := tableName{strings.ToLower(t.Database), strings.ToLower(t.Name)}
+		k := tableName{foldName(t.Database), foldName(t.Name)}
 		ix.tables[k] = i
 		ix.byDB[k.db] = append(ix.byDB[k.db], i)
 	}
@@ -105,7 +105,7 @@ func addHolding(h *holding, g store.Grant) {
 		if err != nil {
 			return
 		}
-		db := strings.ToLower(o.Database)
+		db := foldName(o.Database)
 		if h.inDB == nil {
 			h.inDB, h.onDB, h.onTable = map[string]bool{}, map[string]bool{}, map[tableName]bool{}
 		}
@@ -113,7 +113,7 @@ func addHolding(h *holding, g store.Grant) {
 		if kind == grants.ObjectDatabase {
 			h.onDB[db] = true
 		} else {
-			h.onTable[tableName{db, strings.ToLower(o.Table)}] = true
+			h.onTable[tableName{db, foldName(o.Table)}] = true
 		}
 	}
 }
@@ -143,7 +143,7 @@ func (h *holding) merge(o *holding) {
 // "database db does not exist" to p, whichever of the two it is.
 func (s *snapshot) seesDatabase(p Principal, admin bool, db string) bool {
 	ix := s.catalog()
-	db = strings.ToLower(db)
+	db = foldName(db)
 	if _, ok := ix.databases[db]; !ok {
 		return false
 	}
@@ -163,7 +163,7 @@ func (s *snapshot) seesDatabase(p Principal, admin bool, db string) bool {
 // to p.
 func (s *snapshot) seesTable(p Principal, admin bool, db, table string) bool {
 	ix := s.catalog()
-	k := tableName{strings.ToLower(db), strings.ToLower(table)}
+	k := tableName{foldName(db), foldName(table)}
 	if _, ok := ix.tables[k]; !ok {
 		return false
 	}
@@ -211,7 +211,7 @@ func (e *Engine) VisibleTables(p Principal, db string) ([]store.Table, error) {
 		return nil, unseenDatabase(db)
 	}
 	out := []store.Table{}
-	for _, i := range snap.catalog().byDB[strings.ToLower(db)] {
+	for _, i := range snap.catalog().byDB[foldName(db)] {
 		t := snap.data.Tables[i]
 		if snap.seesTable(p, admin, t.Database, t.Name) {
 			out = append(out, t)
@@ -232,7 +232,7 @@ func (e *Engine) VisibleTable(p Principal, db, table string) (store.Table, error
 	if !snap.seesTable(p, snap.pol.IsCatalogAdmin(p.Groups), db, table) {
 		return store.Table{}, unseenTable(db, table)
 	}
-	return snap.data.Tables[snap.catalog().tables[tableName{strings.ToLower(db), strings.ToLower(table)}]], nil
+	return snap.data.Tables[snap.catalog().tables[tableName{foldName(db), foldName(table)}]], nil
 }
 
 // unseenDatabase is the error for a database that does not exist, or that
@@ -304,7 +304,7 @@ func (e *Engine) CheckTable(caller, p Principal, db, table string, priv grants.P
 	if priv.String() == "" {
 		return TableAccess{}, fmt.Errorf("%w: invalid privilege %d", ErrInvalid, priv)
 	}
-	t := snap.data.Tables[snap.catalog().tables[tableName{strings.ToLower(db), strings.ToLower(table)}]]
+	t := snap.data.Tables[snap.catalog().tables[tableName{foldName(db), foldName(table)}]]
 	a := TableAccess{Database: t.Database, Table: t.Name, Privilege: priv.String(), Access: AccessNone,
 		Location: t.Location, Grants: []string{}}
 	bucket, path, err := splitLocation(t.Location)
@@ -445,4 +445,17 @@ func accessReason(p Principal, priv grants.Privilege, a TableAccess, d Decision)
 	}
 	return fmt.Sprintf("no role granted to groups %v holds %s on table %s, its database or SERVER, nor on %s",
 		p.Groups, a.Privilege, name, files)
+}
+
+// foldName is a catalog name as matched: ASCII letters lower-cased, as
+// the parser lower-cases names (a grant stored before it did may not be),
+// and nothing else, as the policy matches them, so that names the parser
+// keeps apart (`Ä` and `ä`) stay apart.
+func foldName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
 }
