@@ -78,7 +78,8 @@ func isCatalogChange(st grants.Statement) bool {
 	switch st.(type) {
 	case *grants.CreateDatabase, *grants.DropDatabase, *grants.CreateTable, *grants.DropTable,
 		*grants.AlterTableSetLocation, *grants.AlterTableAddColumns, *grants.AlterTableRename,
-		*grants.AlterTableRecoverPartitions, *grants.AlterTableAddPartition, *grants.AlterTableDropPartition:
+		*grants.AlterTableRecoverPartitions, *grants.AlterTableAddPartition, *grants.AlterTableDropPartition,
+		*grants.AlterTableSetAttributes:
 		return true
 	}
 	return false
@@ -178,6 +179,10 @@ func (r *ddlRun) authorize(st grants.Statement) error {
 		return need(table(s.Database, s.Name), grants.Alter)
 	case *grants.AlterTableDropPartition:
 		return need(table(s.Database, s.Name), grants.Alter)
+	case *grants.AlterTableSetAttributes:
+		// Attributes decide masks and visibility for every grant
+		// written on them: only catalog admins tag columns.
+		return fmt.Errorf("%w: only catalog admins (ALL ON SERVER) may set column attributes", ErrForbidden)
 	}
 	return fmt.Errorf("%w: only catalog admins (ALL ON SERVER) may change the policy", ErrForbidden)
 }
@@ -365,6 +370,25 @@ func (r *ddlRun) applyCatalog(ctx context.Context, tx store.PolicyTx, i int, st 
 		return "partition " + spec + " dropped (its files are untouched)", nil
 	case *grants.AlterTableRecoverPartitions:
 		return r.recoverPartitions(ctx, tx, i, s)
+	case *grants.AlterTableSetAttributes:
+		return r.alterTable(ctx, tx, s.Database, s.Name, func(t *store.Table) (string, error) {
+			i := slices.IndexFunc(t.Columns, func(c store.Column) bool { return c.Name == s.Column })
+			if i < 0 {
+				return "", fmt.Errorf("%w: table %s.%s has no column %s", ErrInvalid, s.Database, s.Name, s.Column)
+			}
+			c := &t.Columns[i]
+			if s.Unset {
+				c.Attributes = slices.DeleteFunc(slices.Clone(c.Attributes), func(a string) bool { return slices.Contains(s.Attributes, a) })
+			} else {
+				c.Attributes = append(slices.Clone(c.Attributes), s.Attributes...)
+				slices.Sort(c.Attributes)
+				c.Attributes = slices.Compact(c.Attributes)
+			}
+			if len(c.Attributes) == 0 {
+				c.Attributes = nil
+			}
+			return fmt.Sprintf("attributes of %s.%s.%s: %s", s.Database, s.Name, s.Column, strings.Join(c.Attributes, ", ")), nil
+		})
 	}
 	return "", fmt.Errorf("%w: statement %T is not a catalog change", ErrInvalid, st)
 }

@@ -289,3 +289,41 @@ func TestLikeParquetNeedsFiles(t *testing.T) {
 		t.Errorf("without Files: %v", err)
 	}
 }
+
+func TestFineGrainedGrantsStoredAndRevoked(t *testing.T) {
+	e, st := bootstrapped(t, `CREATE DATABASE hr;
+CREATE EXTERNAL TABLE hr.people (id BIGINT, name STRING, ssn STRING, region STRING) STORED AS PARQUET LOCATION 's3://hr-lake/people';
+CREATE ROLE masked; GRANT ROLE masked TO GROUP m;
+GRANT SELECT ON TABLE hr.people WHERE region = 'EU' TRANSFORM ssn WITH mask_last(4) TO ROLE masked;
+GRANT SELECT ON TABLE hr.people HAVING ATTRIBUTE NOT IN (pii) TO ROLE masked;
+ALTER TABLE hr.people ALTER COLUMN ssn SET ATTRIBUTES pii.ssn, pii.any;
+ALTER TABLE hr.people ALTER COLUMN ssn UNSET ATTRIBUTES pii.any`)
+	res := mustExec(t, e, admin, "SHOW GRANTS ON ROLE masked; DESCRIBE hr.people")
+	var shown []string
+	for _, r := range res[0].Rows {
+		shown = append(shown, r[2])
+	}
+	want := []string{
+		"GRANT SELECT ON TABLE hr.people HAVING ATTRIBUTE NOT IN (pii) TO ROLE masked",
+		"GRANT SELECT ON TABLE hr.people WHERE region = 'EU' TRANSFORM ssn WITH mask_last(4) TO ROLE masked",
+	}
+	if strings.Join(shown, "\n") != strings.Join(want, "\n") {
+		t.Errorf("SHOW GRANTS:\n%s\nwant\n%s", strings.Join(shown, "\n"), strings.Join(want, "\n"))
+	}
+	data, _ := st.LoadPolicy(t.Context())
+	if a := data.Tables[0].Columns[2].Attributes; len(a) != 1 || a[0] != "pii.ssn" {
+		t.Errorf("ssn's attributes = %v", a)
+	}
+	m := authz.Principal{User: "u", Groups: []string{"m"}}
+	if d := e.Decide(m, getObject, "hr-lake", "people/part-0.parquet"); d.Allowed || !d.Restricted {
+		t.Errorf("masked and attribute-filtered grants are restricted: %+v", d)
+	}
+	mustExec(t, e, admin, "REVOKE SELECT ON TABLE hr.people FROM ROLE masked")
+	if s := state(t, st); strings.Contains(s, "hr.people") {
+		t.Errorf("REVOKE without a column list removes every variant:\n%s", s)
+	}
+	fx := authz.Principal{User: "s", Groups: []string{"m"}}
+	if _, err := e.Exec(t.Context(), fx, "ALTER TABLE hr.people ALTER COLUMN ssn SET ATTRIBUTES pii.x"); !errors.Is(err, authz.ErrForbidden) {
+		t.Errorf("a non-admin tags columns: %v", err)
+	}
+}

@@ -290,7 +290,7 @@ func compile(data store.PolicyData) (*snapshot, error) {
 
 // grantObject is what one stored row grants on, without the privilege.
 type grantObject struct {
-	kind, object, columns, where string
+	kind, object, columns, where, options string
 }
 
 // mergeGrants folds the one-privilege rows of a role into one grant per
@@ -303,7 +303,7 @@ func mergeGrants(rows []store.Grant) ([]grants.GrantPrivileges, error) {
 		if !ok {
 			return nil, fmt.Errorf("stored privilege %q is unknown", g.Privilege)
 		}
-		k := grantObject{g.ObjectKind, g.Object, g.Columns, g.RowFilter}
+		k := grantObject{g.ObjectKind, g.Object, g.Columns, g.RowFilter, g.Options}
 		if i, ok := index[k]; ok {
 			out[i].Privileges |= grants.Privileges(priv)
 			continue
@@ -316,9 +316,14 @@ func mergeGrants(rows []store.Grant) ([]grants.GrantPrivileges, error) {
 		if err != nil {
 			return nil, err
 		}
+		attrs, transforms, err := grants.ParseOptionsKey(g.Options)
+		if err != nil {
+			return nil, err
+		}
 		index[k] = len(out)
 		out = append(out, grants.GrantPrivileges{
 			Privileges: grants.Privileges(priv), Object: obj, Where: g.RowFilter, Role: g.Role,
+			Attributes: attrs, Transforms: transforms,
 		})
 	}
 	return out, nil

@@ -197,7 +197,7 @@ func apply(ctx context.Context, tx store.PolicyTx, st grants.Statement) (string,
 		if err := requireRole(ctx, tx, s.Role); err != nil {
 			return "", err
 		}
-		for _, row := range grantRows(s.Role, s.Privileges, s.Object, s.Where) {
+		for _, row := range grantRows(s.Role, s.Privileges, s.Object, s.Where, s.OptionsKey()) {
 			if err := tx.AddGrant(ctx, row); err != nil {
 				return "", err
 			}
@@ -213,11 +213,21 @@ func apply(ctx context.Context, tx store.PolicyTx, st grants.Statement) (string,
 			privs = grants.Privileges(grants.All)
 		}
 		n := 0
-		for _, row := range grantRows(s.Role, privs, s.Object, "") {
+		for _, row := range grantRows(s.Role, privs, s.Object, "", "") {
 			if privs == grants.Privileges(grants.All) {
 				row.Privilege = ""
 			}
-			removed, err := tx.RemoveGrants(ctx, row)
+			var removed int
+			var err error
+			if s.Object.Columns == nil {
+				// Every variant: whatever row filter, masks or
+				// attribute condition the grants carry.
+				removed, err = tx.RemoveObjectPrivilegeGrants(ctx, row.Role, row.ObjectKind, row.Object, row.Privilege)
+			} else {
+				// The grant with exactly this column list, no filter
+				// and no mask.
+				removed, err = tx.RemoveGrants(ctx, row)
+			}
 			if err != nil {
 				return "", err
 			}
@@ -245,12 +255,12 @@ func requireRole(ctx context.Context, tx store.PolicyTx, role string) error {
 }
 
 // grantRows are the stored rows of privs on o, one per privilege.
-func grantRows(role string, privs grants.Privileges, o grants.Object, where string) []store.Grant {
+func grantRows(role string, privs grants.Privileges, o grants.Object, where, options string) []store.Grant {
 	var rows []store.Grant
 	for _, p := range privs.List() {
 		rows = append(rows, store.Grant{
 			Role: role, Privilege: p.String(), ObjectKind: o.Kind.String(),
-			Object: o.ObjectKey(), Columns: o.ColumnsKey(), RowFilter: where,
+			Object: o.ObjectKey(), Columns: o.ColumnsKey(), RowFilter: where, Options: options,
 		})
 	}
 	return rows
