@@ -29,7 +29,7 @@ var allowedRefs = map[string]bool{
 // (a *RefusedError) anything but one SELECT statement whose FROM items
 // are db.table names, CTE names in scope, joins, subqueries and VALUES: no table function, no catalog-qualified
 // or unqualified table, no AT clause, no call of TokenizeFunc.
-func checkParse(serialized string) ([]tableName, error) {
+func checkParse(serialized string) (*parsed, error) {
 	var top struct {
 		Error      bool              `json:"error"`
 		Message    string            `json:"error_message"`
@@ -50,17 +50,36 @@ func checkParse(serialized string) ([]tableName, error) {
 	if err := dec.Decode(&tree); err != nil {
 		return nil, refused("the query could not be read: %v", err)
 	}
-	w := &walker{seen: map[tableName]bool{}}
+	w := &walker{seen: map[tableName]bool{}, refs: map[tableName][][]pred{}}
 	if err := w.walk(tree, nil, 0); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(w.tables, func(a, b tableName) int { return strings.Compare(a.String(), b.String()) })
-	return w.tables, nil
+	return &parsed{tables: w.tables, refs: w.refs}, nil
+}
+
+// parsed is what checkParse learns of a query.
+type parsed struct {
+	// tables the query names, each once, sorted.
+	tables []tableName
+	// refs holds, for each table, one entry per reference: the equality
+	// predicates on columns that the WHERE clause of the SELECT reading
+	// the table directly puts on its rows (none for a table read in a
+	// join, or with no such predicate). See prunes.
+	refs map[tableName][][]pred
+}
+
+// pred is "col = v" or "col IN (v, …)" with constant values: strings, or
+// json.Numbers for integers. Other constants are not kept.
+type pred struct {
+	col  string
+	vals []any
 }
 
 type walker struct {
 	tables []tableName
 	seen   map[tableName]bool
+	refs   map[tableName][][]pred
 }
 
 // scope is the CTE names visible at a point of the tree.
@@ -97,7 +116,7 @@ func (w *walker) walkObject(m map[string]any, ctes scope, depth int) error {
 			return refused("FROM item %q is not allowed", typ)
 		}
 		if typ == "BASE_TABLE" {
-			if err := w.table(m, ctes); err != nil {
+			if err := w.table(m, ctes, nil); err != nil {
 				return err
 			}
 		}
@@ -126,8 +145,17 @@ func (w *walker) walkObject(m map[string]any, ctes scope, depth int) error {
 		}
 		ctes = inner
 	}
+	skip := ""
+	if ft, ok := m["from_table"].(map[string]any); ok && ft["type"] == "BASE_TABLE" {
+		if _, isSelect := m["select_list"]; isSelect {
+			if err := w.table(ft, ctes, wherePreds(m["where_clause"], ft)); err != nil {
+				return err
+			}
+			skip = "from_table"
+		}
+	}
 	for k, e := range m {
-		if k == "cte_map" {
+		if k == "cte_map" || k == skip {
 			continue
 		}
 		if err := w.walk(e, ctes, depth+1); err != nil {
@@ -137,16 +165,20 @@ func (w *walker) walkObject(m map[string]any, ctes scope, depth int) error {
 	return nil
 }
 
-// table checks one BASE_TABLE and records it.
-func (w *walker) table(m map[string]any, ctes scope) error {
+// table checks one BASE_TABLE and records it with the predicates its
+// SELECT's WHERE puts on it.
+func (w *walker) table(m map[string]any, ctes scope, preds []pred) error {
+	if at, ok := m["at_clause"]; ok && at != nil {
+		return refused("AT is not allowed")
+	}
+	if s, ok := m["sample"]; ok && s != nil {
+		preds = nil
+	}
 	catalog, _ := m["catalog_name"].(string)
 	schema, _ := m["schema_name"].(string)
 	name, _ := m["table_name"].(string)
 	if catalog != "" {
 		return refused("table %q: name tables as database.table", catalog+"."+schema+"."+name)
-	}
-	if at, ok := m["at_clause"]; ok && at != nil {
-		return refused("table %q: AT is not allowed", schema+"."+name)
 	}
 	if name == "" {
 		return refused("a table without a name")
@@ -162,7 +194,103 @@ func (w *walker) table(m map[string]any, ctes scope) error {
 		w.seen[t] = true
 		w.tables = append(w.tables, t)
 	}
+	w.refs[t] = append(w.refs[t], preds)
 	return nil
+}
+
+// wherePreds returns the equality predicates among the top-level AND
+// terms of where that name a column of the table ref (unqualified, or
+// qualified with its alias or name) and constants.
+func wherePreds(where any, ref map[string]any) []pred {
+	qual, _ := ref["alias"].(string)
+	if qual == "" {
+		qual, _ = ref["table_name"].(string)
+	}
+	column := func(e any) (string, bool) {
+		m, _ := e.(map[string]any)
+		if m["class"] != "COLUMN_REF" {
+			return "", false
+		}
+		names, _ := m["column_names"].([]any)
+		switch len(names) {
+		case 1:
+			c, ok := names[0].(string)
+			return strings.ToLower(c), ok
+		case 2:
+			q, _ := names[0].(string)
+			c, ok := names[1].(string)
+			return strings.ToLower(c), ok && strings.EqualFold(q, qual)
+		}
+		return "", false
+	}
+	var out []pred
+	var terms func(e any, depth int)
+	terms = func(e any, depth int) {
+		m, _ := e.(map[string]any)
+		if m == nil || depth > maxParseDepth {
+			return
+		}
+		switch {
+		case m["class"] == "CONJUNCTION" && m["type"] == "CONJUNCTION_AND":
+			children, _ := m["children"].([]any)
+			for _, c := range children {
+				terms(c, depth+1)
+			}
+		case m["class"] == "COMPARISON" && m["type"] == "COMPARE_EQUAL":
+			l, r := m["left"], m["right"]
+			if _, ok := column(l); !ok {
+				l, r = r, l
+			}
+			if c, ok := column(l); ok {
+				if v, ok := constant(r); ok {
+					out = append(out, pred{col: c, vals: []any{v}})
+				}
+			}
+		case m["class"] == "OPERATOR" && m["type"] == "COMPARE_IN":
+			children, _ := m["children"].([]any)
+			if len(children) < 2 {
+				return
+			}
+			c, ok := column(children[0])
+			if !ok {
+				return
+			}
+			p := pred{col: c}
+			for _, ch := range children[1:] {
+				v, ok := constant(ch)
+				if !ok {
+					return
+				}
+				p.vals = append(p.vals, v)
+			}
+			out = append(out, p)
+		}
+	}
+	terms(where, 0)
+	return out
+}
+
+// constant returns a non-null VARCHAR constant as a string, an integer
+// one as a json.Number.
+func constant(e any) (any, bool) {
+	m, _ := e.(map[string]any)
+	if m["class"] != "CONSTANT" {
+		return nil, false
+	}
+	v, _ := m["value"].(map[string]any)
+	if isNull, _ := v["is_null"].(bool); isNull {
+		return nil, false
+	}
+	t, _ := v["type"].(map[string]any)
+	switch t["id"] {
+	case "VARCHAR":
+		s, ok := v["value"].(string)
+		return s, ok
+	case "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT":
+		n, ok := v["value"].(json.Number)
+		return n, ok
+	}
+	return nil, false
 }
 
 // refused builds a *RefusedError.

@@ -21,7 +21,7 @@ func FuzzCheckParse(f *testing.F) {
 			}
 			return
 		}
-		for _, tn := range tables {
+		for _, tn := range tables.tables {
 			if tn.DB == "" || tn.Table == "" {
 				t.Fatalf("accepted unqualified table %q", tn)
 			}

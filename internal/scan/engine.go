@@ -148,17 +148,17 @@ func (e *Engine) Query(ctx context.Context, req Request) (res *Result, err error
 	if err := q.open(); err != nil {
 		return nil, err
 	}
-	tables, err := q.check(req.SQL)
+	parsed, err := q.check(req.SQL)
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, 0, len(tables))
-	for i, tn := range tables {
+	names := make([]string, 0, len(parsed.tables))
+	for i, tn := range parsed.tables {
 		t, pol, err := req.Resolve(ctx, tn.DB, tn.Table)
 		if err != nil {
 			return nil, fmt.Errorf("scan: table %s: %w", tn, err)
 		}
-		if err := q.stage(i, tn, t, pol); err != nil {
+		if err := q.stage(i, tn, t, pol, parsed.refs[tn]); err != nil {
 			return nil, err
 		}
 		names = append(names, tn.String())
@@ -270,7 +270,7 @@ func (q *query) open() error {
 }
 
 // check parses sql with DuckDB's parser and returns the tables it names.
-func (q *query) check(sqlText string) ([]tableName, error) {
+func (q *query) check(sqlText string) (*parsed, error) {
 	if strings.TrimSpace(sqlText) == "" {
 		return nil, refused("empty query")
 	}

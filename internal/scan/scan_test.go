@@ -34,6 +34,7 @@ import (
 type dirObjects struct {
 	root string
 	read int64
+	keys []string // keys read, in order
 }
 
 func (d *dirObjects) ListObjects(ctx context.Context, bucket, prefix, delimiter string, fn func(upstream.Entry) error) error {
@@ -72,6 +73,7 @@ func (d *dirObjects) NewReaderAt(ctx context.Context, bucket, key string, size i
 		return errReaderAt{err}
 	}
 	d.read += int64(len(raw))
+	d.keys = append(d.keys, key)
 	return bytes.NewReader(raw)
 }
 

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -49,8 +50,9 @@ type dataFile struct {
 }
 
 // stage reads table t into main.raw_i and secures it as "<db>"."<table>"
-// under pol, dropping the raw table.
-func (q *query) stage(i int, tn tableName, t store.Table, pol TablePolicy) error {
+// under pol, dropping the raw table. Partitions no reference of the query
+// can read (refs) are not read.
+func (q *query) stage(i int, tn tableName, t store.Table, pol TablePolicy, refs [][]pred) error {
 	if len(pol.Columns) == 0 {
 		return refused("table %s: no column is visible", tn)
 	}
@@ -82,7 +84,7 @@ func (q *query) stage(i int, tn tableName, t store.Table, pol TablePolicy) error
 	if err := q.exec("CREATE TABLE " + raw + " (" + strings.Join(defs, ", ") + ")"); err != nil {
 		return fmt.Errorf("scan: staging %s: %w", tn, err)
 	}
-	files, err := q.listFiles(tn, t)
+	files, err := q.listFiles(tn, t, keeper(refs, t, pol))
 	if err != nil {
 		return err
 	}
@@ -164,7 +166,7 @@ func hidden(rel string, size int64) bool {
 // listFiles lists the table's data files: every file below its location
 // for an unpartitioned table, every file below each partition's location
 // for a partitioned one; it enforces MaxFiles and MaxBytes on the sizes.
-func (q *query) listFiles(tn tableName, t store.Table) ([]dataFile, error) {
+func (q *query) listFiles(tn tableName, t store.Table, keep func([]*string) bool) ([]dataFile, error) {
 	type place struct {
 		loc   string
 		parts []*string
@@ -177,6 +179,9 @@ func (q *query) listFiles(tn tableName, t store.Table) ([]dataFile, error) {
 			vals, err := partitionValues(p.Spec, t.PartitionColumns)
 			if err != nil {
 				return nil, fmt.Errorf("scan: table %s: %w", tn, err)
+			}
+			if !keep(vals) {
+				continue
 			}
 			places = append(places, place{loc: p.Location, parts: vals})
 		}
@@ -461,4 +466,78 @@ func (q *query) loadText(t store.Table, ra io.ReaderAt, f dataFile, ncols int, s
 		return errors.Join(err, app.Close())
 	}
 	return app.Close()
+}
+
+// keeper returns whether the query may read rows of a partition with
+// values vals (in partition column order): some reference of the table
+// has no predicate on a partition column that the partition fails.
+// Only predicates on partition columns the policy shows unchanged count
+// (a masked or hidden one compares other values than the partition's);
+// when in doubt a partition is kept, never pruned.
+func keeper(refs [][]pred, t store.Table, pol TablePolicy) func([]*string) bool {
+	usable := map[string]int{}
+	kinds := make([]grants.TypeKind, len(t.PartitionColumns))
+	for i, pc := range t.PartitionColumns {
+		ht, err := grants.ParseType(pc.Type)
+		if err != nil {
+			continue
+		}
+		kinds[i] = ht.Kind
+		name := strings.ToLower(pc.Name)
+		for _, c := range pol.Columns {
+			if strings.EqualFold(c.Name, name) && strings.TrimSpace(c.Expr) == QuoteIdent(name) {
+				usable[name] = i
+			}
+		}
+	}
+	return func(vals []*string) bool {
+		if len(refs) == 0 {
+			return true
+		}
+		for _, ref := range refs {
+			ok := true
+			for _, p := range ref {
+				i, use := usable[p.col]
+				if use && i < len(vals) && !holds(p, vals[i], kinds[i]) {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// holds reports whether partition value v may satisfy p: false only when
+// it certainly does not (a null, a different string, a different integer).
+func holds(p pred, v *string, kind grants.TypeKind) bool {
+	if v == nil {
+		return false // col = constant is never true of null
+	}
+	for _, c := range p.vals {
+		switch c := c.(type) {
+		case string:
+			if kind != grants.TypeString && kind != grants.TypeVarchar {
+				return true
+			}
+			if *v == c {
+				return true
+			}
+		case json.Number:
+			if kind != grants.TypeTinyint && kind != grants.TypeSmallint && kind != grants.TypeInt && kind != grants.TypeBigint {
+				return true
+			}
+			n, err1 := strconv.ParseInt(*v, 10, 64)
+			m, err2 := c.Int64()
+			if err1 != nil || err2 != nil || n == m {
+				return true
+			}
+		default:
+			return true
+		}
+	}
+	return false
 }
