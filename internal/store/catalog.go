@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The catalog: databases, external tables over s3:// locations and their
@@ -638,9 +639,14 @@ func (p *policyTx) RemoveObjectGrants(ctx context.Context, kind, object string) 
 // are case-insensitive: the policy applies a grant stored before the
 // parser lower-cased them ("Sales.Orders") to table sales.orders, so
 // revoking, dropping and renaming must reach it too.
+//
+// The parser and the policy fold ASCII letters only (`Ä` and `ä` are two
+// tables). SQL's LOWER folds more in PostgreSQL and MySQL, so a name with
+// any other character is matched exactly, as the parser wrote it.
 func (p *policyTx) objectNameMatch(kind, object string) (cond, arg string) {
+	ascii := !strings.ContainsFunc(object, func(r rune) bool { return r >= utf8.RuneSelf })
 	switch {
-	case kind != "DATABASE" && kind != "TABLE":
+	case kind != "DATABASE" && kind != "TABLE" || !ascii:
 	case p.d.name == "mysql": // object_name is a BLOB, which LOWER leaves alone
 		return "LOWER(CONVERT(object_name USING utf8mb4)) = ?", strings.ToLower(object)
 	default:
