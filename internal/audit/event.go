@@ -17,6 +17,9 @@ import (
 const (
 	SourceProxy = "proxy"
 	SourceREST  = "rest"
+	// SourceScan is a data plane scan (REST /api/scan, Flight SQL,
+	// lakegate query): one event per query.
+	SourceScan = "scan"
 
 	DecisionAllow = "allow"
 	DecisionDeny  = "deny"
@@ -35,7 +38,7 @@ type Event struct {
 	// RequestID ties the decision and completion records together; Decide
 	// sets a random one when empty.
 	RequestID string `json:"request_id"`
-	// Source is SourceProxy or SourceREST.
+	// Source is SourceProxy, SourceREST or SourceScan.
 	Source string `json:"source"`
 	// Node is the lakegate process that recorded the event; the broker
 	// sets it.
@@ -81,6 +84,19 @@ type Event struct {
 	// URIs left out.
 	Truncated   bool `json:"truncated,omitempty"`
 	URIsOmitted int  `json:"uris_omitted,omitempty"`
+	// Query is a scan's statement (SourceScan).
+	Query string `json:"query,omitempty"`
+	// Tables are the catalog tables a scan read ("db.table").
+	Tables []string `json:"tables,omitempty"`
+	// Columns are the columns a scan returned.
+	Columns []string `json:"columns,omitempty"`
+	// Policy is the effective policy a scan applied to each table (row
+	// filters, masks, hidden columns).
+	Policy string `json:"policy,omitempty"`
+	// Rows counts the rows a scan returned; RowsTruncated says the row
+	// limit stopped it.
+	Rows          int64 `json:"rows,omitempty"`
+	RowsTruncated bool  `json:"rows_truncated,omitempty"`
 	// Incomplete is set by the reader on a decision that has no completion
 	// record (the process stopped while the request ran). Never written.
 	Incomplete bool `json:"incomplete,omitempty"`
@@ -123,7 +139,7 @@ var ErrInvalidEvent = errors.New("audit: invalid event")
 // one JSON line of the given kind, ending in '\n'.
 func encodeRecord(ev *Event, kind, node string, maxBytes int) ([]byte, error) {
 	switch ev.Source {
-	case SourceProxy, SourceREST:
+	case SourceProxy, SourceREST, SourceScan:
 	default:
 		return nil, fmt.Errorf("%w: source %q", ErrInvalidEvent, ev.Source)
 	}
@@ -162,6 +178,10 @@ func encodeRecord(ev *Event, kind, node string, maxBytes int) ([]byte, error) {
 	e.SourceTable = clip(e.SourceTable, maxStringLen)
 	e.Reason = clip(e.Reason, maxReasonLen)
 	e.UserAgent = clip(e.UserAgent, maxStringLen)
+	e.Query = clip(e.Query, maxReasonLen)
+	e.Policy = clip(e.Policy, maxReasonLen)
+	e.Tables = clipList(e.Tables, clip, &trunc)
+	e.Columns = clipList(e.Columns, clip, &trunc)
 	if !isAccessKeyID(e.AccessKeyID) {
 		e.AccessKeyID = redacted
 	}
@@ -274,4 +294,20 @@ func NewContext(ctx context.Context, ev *Event) context.Context {
 func FromContext(ctx context.Context) *Event {
 	ev, _ := ctx.Value(ctxKey{}).(*Event)
 	return ev
+}
+
+// clipList bounds a list of names (a scan's tables or columns) to
+// maxGroups entries of maxStringLen bytes each.
+func clipList(list []string, clip func(string, int) string, trunc *bool) []string {
+	if len(list) == 0 {
+		return nil
+	}
+	if len(list) > maxGroups {
+		list, *trunc = list[:maxGroups], true
+	}
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = clip(s, maxStringLen)
+	}
+	return out
 }

@@ -1,0 +1,7 @@
+//go:build !duckdb_arrow
+
+package dataplane
+
+// NewEngine returns ErrNoEngine: this build has no scan engine (build
+// with -tags duckdb_arrow).
+func NewEngine(EngineOptions) (Engine, error) { return nil, ErrNoEngine }
