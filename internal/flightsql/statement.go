@@ -1,0 +1,224 @@
+package flightsql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/lakegate/lakegate/internal/authz"
+	"github.com/lakegate/lakegate/internal/scan"
+	"github.com/lakegate/lakegate/internal/store"
+)
+
+func metadataAuthorization(v string) metadata.MD { return metadata.Pairs("authorization", v) }
+
+// checkSQL refuses statement text that is empty, too long or not UTF-8
+// before it is sealed.
+func (s *Server) checkSQL(sql string) error {
+	switch {
+	case strings.TrimSpace(sql) == "":
+		return status.Error(codes.InvalidArgument, "empty statement")
+	case len(sql) > s.o.MaxSQLBytes:
+		return status.Errorf(codes.ResourceExhausted, "the statement is longer than %d bytes", s.o.MaxSQLBytes)
+	case !utf8.ValidString(sql):
+		return status.Error(codes.InvalidArgument, "the statement is not UTF-8")
+	}
+	return nil
+}
+
+// statementInfo answers GetFlightInfo for sql with one endpoint whose
+// ticket is sql sealed for the caller.
+func (s *Server) statementInfo(ctx context.Context, sql string, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	c, ok := callerFrom(ctx)
+	if !ok {
+		return nil, errNoCaller
+	}
+	if err := s.checkSQL(sql); err != nil {
+		return nil, err
+	}
+	handle, err := s.ticket.seal(c.id.User, sql)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	t, err := flightsql.CreateStatementQueryTicket(handle)
+	if err != nil {
+		return nil, status.Error(codes.Internal, "internal error")
+	}
+	return &flight.FlightInfo{
+		FlightDescriptor: desc,
+		Endpoint:         []*flight.FlightEndpoint{{Ticket: &flight.Ticket{Ticket: t}}},
+		TotalRecords:     -1,
+		TotalBytes:       -1,
+	}, nil
+}
+
+// GetFlightInfoStatement seals the query for the caller; it runs at DoGet.
+func (s *Server) GetFlightInfoStatement(ctx context.Context, q flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	return s.statementInfo(ctx, q.GetQuery(), desc)
+}
+
+// DoGetStatement runs the query a ticket holds, as the caller, when the
+// ticket was sealed for the caller and has not expired.
+func (s *Server) DoGetStatement(ctx context.Context, t flightsql.StatementQueryTicket) (*arrow.Schema, <-chan flight.StreamChunk, error) {
+	c, ok := callerFrom(ctx)
+	if !ok {
+		return nil, nil, errNoCaller
+	}
+	sql, err := s.ticket.open(t.GetStatementHandle(), c.id.User)
+	if err != nil {
+		s.log.Warn("Flight SQL ticket refused", "user", c.id.User)
+		return nil, nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	return s.run(ctx, c.p, sql)
+}
+
+// CreatePreparedStatement prepares a query without parameters: its handle
+// is the sealed query.
+func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.ActionCreatePreparedStatementRequest) (flightsql.ActionCreatePreparedStatementResult, error) {
+	c, ok := callerFrom(ctx)
+	if !ok {
+		return flightsql.ActionCreatePreparedStatementResult{}, errNoCaller
+	}
+	if len(req.GetTransactionId()) > 0 {
+		return flightsql.ActionCreatePreparedStatementResult{}, status.Error(codes.Unimplemented, "transactions are not supported")
+	}
+	if err := s.checkSQL(req.GetQuery()); err != nil {
+		return flightsql.ActionCreatePreparedStatementResult{}, err
+	}
+	h, err := s.ticket.seal(c.id.User, req.GetQuery())
+	if err != nil {
+		return flightsql.ActionCreatePreparedStatementResult{}, status.Error(codes.InvalidArgument, err.Error())
+	}
+	query := false
+	return flightsql.ActionCreatePreparedStatementResult{Handle: h, IsUpdate: &query}, nil
+}
+
+// ClosePreparedStatement has nothing to free: handles live in the client.
+func (s *Server) ClosePreparedStatement(ctx context.Context, req flightsql.ActionClosePreparedStatementRequest) error {
+	return nil
+}
+
+// preparedSQL opens a prepared statement's handle for the caller.
+func (s *Server) preparedSQL(ctx context.Context, q flightsql.PreparedStatementQuery) (caller, string, error) {
+	c, ok := callerFrom(ctx)
+	if !ok {
+		return caller{}, "", errNoCaller
+	}
+	sql, err := s.ticket.open(q.GetPreparedStatementHandle(), c.id.User)
+	if err != nil {
+		return caller{}, "", status.Error(codes.InvalidArgument, err.Error())
+	}
+	return c, sql, nil
+}
+
+// GetFlightInfoPreparedStatement answers with a statement ticket for the
+// prepared query.
+func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, q flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	_, sql, err := s.preparedSQL(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return s.statementInfo(ctx, sql, desc)
+}
+
+// DoGetPreparedStatement runs a prepared query.
+func (s *Server) DoGetPreparedStatement(ctx context.Context, q flightsql.PreparedStatementQuery) (*arrow.Schema, <-chan flight.StreamChunk, error) {
+	c, sql, err := s.preparedSQL(ctx, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.run(ctx, c.p, sql)
+}
+
+// DoPutPreparedStatementQuery binds parameters: a prepared statement
+// without parameters accepts an empty bind only.
+func (s *Server) DoPutPreparedStatementQuery(ctx context.Context, q flightsql.PreparedStatementQuery, r flight.MessageReader, _ flight.MetadataWriter) ([]byte, error) {
+	if _, _, err := s.preparedSQL(ctx, q); err != nil {
+		return nil, err
+	}
+	for r.Next() {
+		if r.RecordBatch().NumCols() > 0 {
+			return nil, status.Error(codes.Unimplemented, "statement parameters are not supported")
+		}
+	}
+	return q.GetPreparedStatementHandle(), nil
+}
+
+// run runs sql as p and streams its batches.
+func (s *Server) run(ctx context.Context, p authz.Principal, sql string) (*arrow.Schema, <-chan flight.StreamChunk, error) {
+	if s.o.Queryer == nil {
+		return nil, nil, status.Error(codes.Unavailable, "the data plane is not available on this server")
+	}
+	res, err := s.o.Queryer.Query(ctx, p, sql)
+	if err != nil {
+		s.log.Info("Flight SQL query failed", "user", p.User, "err", err.Error())
+		return nil, nil, toStatus(err)
+	}
+	ch := make(chan flight.StreamChunk)
+	go func() {
+		defer close(ch)
+		defer func() { _ = res.Close() }()
+		for res.Next() {
+			rb := res.RecordBatch()
+			rb.Retain()
+			select {
+			case ch <- flight.StreamChunk{Data: rb}:
+			case <-ctx.Done():
+				rb.Release()
+				return
+			}
+		}
+		if err := res.Err(); err != nil {
+			s.log.Info("Flight SQL query failed while streaming", "user", p.User, "err", err.Error())
+			select {
+			case ch <- flight.StreamChunk{Err: toStatus(err)}:
+			case <-ctx.Done():
+			}
+		}
+	}()
+	return res.Schema(), ch, nil
+}
+
+// toStatus maps a data plane or policy error to a gRPC status whose text
+// says what the client may know: the reason of a refusal, not internals.
+func toStatus(err error) error {
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	var refused *scan.RefusedError
+	var limit *scan.LimitError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	case errors.As(err, &refused):
+		return status.Error(codes.InvalidArgument, "query refused: "+refused.Reason)
+	case errors.As(err, &limit):
+		return status.Error(codes.ResourceExhausted, limit.Error())
+	case errors.Is(err, scan.ErrRefused):
+		return status.Error(codes.InvalidArgument, "query refused")
+	case errors.Is(err, scan.ErrLimit):
+		return status.Error(codes.ResourceExhausted, "limit reached")
+	case errors.Is(err, scan.ErrQuery):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, scan.ErrUnsupported):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, authz.ErrForbidden):
+		return status.Error(codes.PermissionDenied, "permission denied")
+	case errors.Is(err, authz.ErrInvalid):
+		return status.Error(codes.NotFound, strings.TrimPrefix(err.Error(), authz.ErrInvalid.Error()+": "))
+	case errors.Is(err, store.ErrUnavailable):
+		return status.Error(codes.Unavailable, "the policy store is unavailable")
+	}
+	return status.Error(codes.Internal, fmt.Sprintf("internal error (%s)", "see the server log"))
+}
