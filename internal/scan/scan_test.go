@@ -388,6 +388,8 @@ func TestGetAroundPolicy(t *testing.T) {
 		{"quoting trick in a table name", `SELECT * FROM d."people""; DROP TABLE x; --"`, nil, errUnknown},
 		{"unknown table", "SELECT * FROM d.nope", nil, errUnknown},
 		{"raw staging table", "SELECT * FROM main.raw_0", nil, errUnknown},
+		{"system views go to Resolve", "SELECT * FROM information_schema.tables", nil, errUnknown},
+		{"pg_catalog goes to Resolve", "SELECT * FROM pg_catalog.pg_tables", nil, errUnknown},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -441,6 +443,13 @@ func TestRefused(t *testing.T) {
 		"SELECT * FROM memory.d.people",
 		"SELECT * FROM sqlite_master",
 		"SELECT lakegate_tokenize('Alice')",
+		"SELECT 'Alice'.lakegate_tokenize()",
+		`SELECT main."LAKEGATE_TOKENIZE"('Alice')`,
+		"SELECT list_transform(['Alice'], x -> lakegate_tokenize(x))",
+		"SELECT * FROM d.people AT (VERSION => 1)",
+		"SELECT * FROM d.people, LATERAL (SELECT * FROM read_parquet('x'))",
+		"SELECT (SELECT count(*) FROM duckdb_tables())",
+		"WITH x AS (SELECT * FROM glob('/*')) SELECT * FROM x",
 		"",
 	} {
 		t.Run(sql, func(t *testing.T) {
@@ -610,5 +619,35 @@ func TestMaskValues(t *testing.T) {
 		token("Alice"), "0", "", "1970-01-01", "1980-01-01", "XXX00"}, "|")
 	if len(rows) != 1 || rows[0] != want {
 		t.Errorf("rows %q\nwant %q", rows, want)
+	}
+}
+
+// TestConcurrentQueries runs queries with different policies at once:
+// each has its own database, and each gets its own policy's rows.
+func TestConcurrentQueries(t *testing.T) {
+	f := newFixture(t)
+	e := f.engine(t, Options{})
+	us := euPolicy(t)
+	us.Filter = "region = 'US'"
+	done := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			pols := map[string]TablePolicy{}
+			want := "3"
+			if i%2 == 1 {
+				pols["d.people"] = us
+				want = "1"
+			}
+			rows, _, err := run(t, e, f.resolver(t, pols), "SELECT count(*) FROM d.people")
+			if err == nil && !slices.Equal(rows, []string{want}) {
+				err = fmt.Errorf("query %d: rows %q, want %s", i, rows, want)
+			}
+			done <- err
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
