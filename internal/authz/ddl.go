@@ -327,11 +327,7 @@ func (r *ddlRun) applyCatalog(ctx context.Context, tx store.PolicyTx, i int, st 
 		}
 		return fmt.Sprintf("table %s.%s dropped (its files are untouched; %d grant(s) on it removed)", s.Database, s.Name, n), nil
 	case *grants.AlterTableSetLocation:
-		return r.alterTable(ctx, tx, s.Database, s.Name, func(t *store.Table) (string, error) {
-			old := t.Location
-			t.Location = s.Location
-			return "location of " + s.Database + "." + s.Name + " changed from " + old + " to " + s.Location, nil
-		})
+		return r.setLocation(ctx, tx, s)
 	case *grants.AlterTableAddColumns:
 		return r.alterTable(ctx, tx, s.Database, s.Name, func(t *store.Table) (string, error) {
 			for _, c := range s.Columns {
@@ -520,6 +516,41 @@ func (r *ddlRun) alterTable(ctx context.Context, tx store.PolicyTx, db, name str
 	}
 	if err := tx.PutTable(ctx, t); err != nil {
 		return "", err
+	}
+	return msg, nil
+}
+
+// setLocation moves a table, and with it the partitions that lay under
+// its old location (to the same place under the new one): the old path is
+// no longer the table's, so no grant on the table reaches it any more.
+// Partitions with locations of their own elsewhere stay where they are.
+func (r *ddlRun) setLocation(ctx context.Context, tx store.PolicyTx, s *grants.AlterTableSetLocation) (string, error) {
+	var moved []store.Partition
+	msg, err := r.alterTable(ctx, tx, s.Database, s.Name, func(t *store.Table) (string, error) {
+		old := t.Location
+		for _, p := range t.Partitions {
+			if rest, ok := strings.CutPrefix(p.Location, old+"/"); ok {
+				moved = append(moved, store.Partition{Spec: p.Spec, Location: childLocation(s.Location, rest)})
+			} else if p.Location == old {
+				moved = append(moved, store.Partition{Spec: p.Spec, Location: s.Location})
+			}
+		}
+		t.Location = s.Location
+		return "location of " + s.Database + "." + s.Name + " changed from " + old + " to " + s.Location, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	for _, p := range moved {
+		if err := tx.DropPartition(ctx, s.Database, s.Name, p.Spec); err != nil {
+			return "", err
+		}
+		if err := tx.AddPartition(ctx, s.Database, s.Name, p); err != nil {
+			return "", err
+		}
+	}
+	if len(moved) > 0 {
+		msg += fmt.Sprintf(" (%d partition(s) under it moved along)", len(moved))
 	}
 	return msg, nil
 }

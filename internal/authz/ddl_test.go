@@ -327,3 +327,29 @@ ALTER TABLE hr.people ALTER COLUMN ssn UNSET ATTRIBUTES pii.any`)
 		t.Errorf("a non-admin tags columns: %v", err)
 	}
 }
+
+func TestSetLocationMovesPartitionsUnderIt(t *testing.T) {
+	e, _ := bootstrapped(t, `CREATE DATABASE d;
+CREATE EXTERNAL TABLE d.t (id INT) PARTITIONED BY (year INT) STORED AS PARQUET LOCATION 's3://lake/t';
+ALTER TABLE d.t ADD PARTITION (year=2024);
+ALTER TABLE d.t ADD PARTITION (year=2019) LOCATION 's3://archive/t-2019';
+CREATE ROLE r; GRANT ROLE r TO GROUP g; GRANT SELECT ON TABLE d.t TO ROLE r;
+ALTER TABLE d.t SET LOCATION 's3://lake/t_new'`)
+	g := authz.Principal{User: "u", Groups: []string{"g"}}
+	for _, tc := range []struct {
+		bucket, key string
+		allowed     bool
+	}{
+		{"lake", "t/year=2024/part-0", false},
+		{"lake", "t_new/year=2024/part-0", true},
+		{"archive", "t-2019/part-0", true},
+	} {
+		if d := e.Decide(g, getObject, tc.bucket, tc.key); d.Allowed != tc.allowed {
+			t.Errorf("%s/%s: allowed %v, want %v (%s)", tc.bucket, tc.key, d.Allowed, tc.allowed, d.Reason)
+		}
+	}
+	res := mustExec(t, e, admin, "SHOW PARTITIONS d.t")
+	if got := fmt.Sprint(res[0].Rows); got != "[[year=2019 s3://archive/t-2019] [year=2024 s3://lake/t_new/year=2024]]" {
+		t.Errorf("partitions: %s", got)
+	}
+}
