@@ -2,6 +2,9 @@
 
 GO          ?= go
 export GOTOOLCHAIN := local
+# The scan data plane's DuckDB engine reads Arrow streams, which duckdb-go
+# builds only with this tag; every target builds and checks with it.
+export GOFLAGS ?= -tags=duckdb_arrow
 
 GOBIN       := $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
 STATICCHECK_VERSION := v0.8.2

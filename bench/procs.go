@@ -42,7 +42,7 @@ func moduleRoot() (string, error) {
 // buildLakegate compiles ./cmd/lakegate into dir with the local toolchain.
 func buildLakegate(ctx context.Context, root, dir string) (string, error) {
 	bin := filepath.Join(dir, "lakegate")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/lakegate")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "duckdb_arrow", "-o", bin, "./cmd/lakegate")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
 	out, err := cmd.CombinedOutput()

@@ -35,7 +35,7 @@ func readmeSection(t *testing.T, title string) string {
 func TestQuickstartInstallsTheCLI(t *testing.T) {
 	skipShort(t)
 	section := readmeSection(t, "Quickstart")
-	for _, want := range []string{"go install ./cmd/lakegate", "make install", "first build takes a couple of minutes"} {
+	for _, want := range []string{"go install -tags duckdb_arrow ./cmd/lakegate", "make install", "first build takes a couple of minutes"} {
 		if !strings.Contains(section, want) {
 			t.Errorf("README's Quickstart section does not say %q", want)
 		}

@@ -72,7 +72,7 @@ func runMain(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	lakegateBin = filepath.Join(dir, "lakegate")
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	cmd := exec.CommandContext(ctx, goTool(), "build", "-o", lakegateBin, "./cmd/lakegate")
+	cmd := exec.CommandContext(ctx, goTool(), "build", "-tags", "duckdb_arrow", "-o", lakegateBin, "./cmd/lakegate")
 	cmd.Dir = ".."
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
 	if out, err := cmd.CombinedOutput(); err != nil {
