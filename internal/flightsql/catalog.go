@@ -222,7 +222,8 @@ func arrowType(t grants.Type) (arrow.DataType, error) {
 	case grants.TypeDate:
 		return arrow.FixedWidthTypes.Date32, nil
 	case grants.TypeTimestamp:
-		return arrow.FixedWidthTypes.Timestamp_us, nil
+		// DuckDB's TIMESTAMP has no time zone.
+		return &arrow.TimestampType{Unit: arrow.Microsecond}, nil
 	case grants.TypeBinary:
 		return arrow.BinaryTypes.Binary, nil
 	case grants.TypeArray:
