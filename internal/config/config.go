@@ -30,6 +30,7 @@ type Config struct {
 
 	Proxy    Proxy    `yaml:"proxy"`
 	REST     REST     `yaml:"rest"`
+	SQL      SQL      `yaml:"sql"`
 	Store    Store    `yaml:"store"`
 	Upstream Upstream `yaml:"upstream"`
 	Admin    Admin    `yaml:"admin"`
@@ -252,6 +253,30 @@ type REST struct {
 	// default, http(s)://<Addr's host, 127.0.0.1 when unspecified>:<port>,
 	// and for `lakegate proxy` the policy server it talks to.
 	PublicURL string `yaml:"public_url"`
+}
+
+// SQL configures the Arrow Flight SQL listener of the data plane, for BI
+// tools and JDBC/ADBC drivers (Okera's SQL API port is 14050). It
+// authenticates as the REST API does: bearer lakegate tokens and JWTs,
+// Basic with a user name and a lakegate token or an LDAP/SSO password.
+type SQL struct {
+	// Addr is the listen address, e.g. ":14050"; empty (the default)
+	// disables the listener.
+	Addr string `yaml:"addr"`
+	// TLSCertFile and TLSKeyFile, when both set, make Addr serve gRPC
+	// over TLS.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// MaxConnections bounds the connections served at once; more wait to
+	// be accepted.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxConcurrentStreams bounds the calls in flight on one connection.
+	MaxConcurrentStreams int `yaml:"max_concurrent_streams"`
+	// IdleTimeout closes a connection without calls for that long.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// TicketTTL is how long a statement ticket (a query accepted by
+	// GetFlightInfo, run at DoGet) stays valid.
+	TicketTTL time.Duration `yaml:"ticket_ttl"`
 }
 
 // RESTURL returns rest.public_url, or when it is empty the URL of the
@@ -479,6 +504,10 @@ const (
 	DefaultPreAuthMaxBytes   = 64 << 10
 	DefaultMaxConnections    = 4096
 	DefaultRESTConnections   = 1024
+	DefaultSQLConnections    = 1024
+	DefaultSQLStreams        = 64
+	DefaultSQLIdleTimeout    = 5 * time.Minute
+	DefaultSQLTicketTTL      = 10 * time.Minute
 	DefaultJWTMaxLifetime    = 24 * time.Hour
 	DefaultSystemTokenTTL    = 24 * time.Hour
 	DefaultUserPermissionTTL = time.Hour
@@ -511,8 +540,10 @@ func Default() *Config {
 			UserPermissionTTL: DefaultUserPermissionTTL,
 			MaxStaleness:      DefaultMaxStaleness,
 		},
-		System:        System{TokenDuration: DefaultSystemTokenTTL},
-		REST:          REST{Addr: DefaultRESTAddr, MaxConnections: DefaultRESTConnections},
+		System: System{TokenDuration: DefaultSystemTokenTTL},
+		REST:   REST{Addr: DefaultRESTAddr, MaxConnections: DefaultRESTConnections},
+		SQL: SQL{MaxConnections: DefaultSQLConnections, MaxConcurrentStreams: DefaultSQLStreams,
+			IdleTimeout: DefaultSQLIdleTimeout, TicketTTL: DefaultSQLTicketTTL},
 		Auth:          Auth{JWT: JWT{MaxLifetime: DefaultJWTMaxLifetime}},
 		Groups:        Groups{CacheTTL: DefaultGroupCacheTTL},
 		CredentialTTL: DefaultCredentialTTL,

@@ -549,6 +549,24 @@ func TestValidate(t *testing.T) {
 			},
 		},
 		{
+			name: "Flight SQL listener",
+			modify: func(c *config.Config) {
+				c.SQL = config.SQL{Addr: c.REST.Addr, TLSKeyFile: "/x.key", MaxConnections: 0, MaxConcurrentStreams: -1, IdleTimeout: 0, TicketTTL: -time.Second}
+			},
+			want: []string{
+				`sql.addr: ":8083" is also rest.addr`,
+				"sql: set both tls_cert_file and tls_key_file",
+				"sql.max_connections: must be at least 1",
+				"sql.max_concurrent_streams: must be at least 1",
+				"sql.idle_timeout: must be positive",
+				"sql.ticket_ttl: must be positive",
+			},
+		},
+		{
+			name:   "Flight SQL on Okera's port",
+			modify: func(c *config.Config) { c.SQL.Addr = ":14050" },
+		},
+		{
 			name: "allowed origins and a metrics address",
 			modify: func(c *config.Config) {
 				c.REST.AllowedOrigins = []string{"https://ui.example.com", "http://127.0.0.1:3000"}

@@ -300,6 +300,7 @@ func (c *Config) Resolve() error {
 	for _, p := range []*string{
 		&c.DataDir, &c.Proxy.TLSCertFile, &c.Proxy.TLSKeyFile,
 		&c.REST.TLSCertFile, &c.REST.TLSKeyFile, &c.Store.EncryptionKeyFile,
+		&c.SQL.TLSCertFile, &c.SQL.TLSKeyFile,
 	} {
 		if err := expandHome(p); err != nil {
 			errs = append(errs, err)

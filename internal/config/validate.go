@@ -103,9 +103,17 @@ func (c *Config) Validate() error {
 
 	v.publicURL("rest.public_url", c.REST.PublicURL)
 
+	// sql
+	v.listenAddr("sql.addr", c.SQL.Addr)
+	v.tlsPair("sql", c.SQL.TLSCertFile, c.SQL.TLSKeyFile)
+	v.atLeastOne("sql.max_connections", c.SQL.MaxConnections)
+	v.atLeastOne("sql.max_concurrent_streams", c.SQL.MaxConcurrentStreams)
+	v.positive("sql.idle_timeout", c.SQL.IdleTimeout)
+	v.positive("sql.ticket_ttl", c.SQL.TicketTTL)
+
 	v.distinctAddrs(map[string]string{
 		"proxy.addr": c.Proxy.Addr, "proxy.tls_addr": c.Proxy.TLSAddr, "rest.addr": c.REST.Addr,
-		"rest.metrics_addr": c.REST.MetricsAddr,
+		"rest.metrics_addr": c.REST.MetricsAddr, "sql.addr": c.SQL.Addr,
 	})
 
 	// store
