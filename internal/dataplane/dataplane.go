@@ -347,12 +347,13 @@ func PublicError(err error) string { return publicError(err) }
 // filters rendered with p's user and groups, masks with scan.MaskExpr,
 // each column's value a CASE over the grants that show it.
 func SecuredPolicy(p authz.Principal, f authz.Effective) (scan.TablePolicy, error) {
+	// RenderSQL quotes the names the resolver gives.
 	names := map[string]string{}
 	for _, c := range f.Record.Columns {
-		names[strings.ToLower(c.Name)] = scan.QuoteIdent(c.Name)
+		names[strings.ToLower(c.Name)] = c.Name
 	}
 	for _, c := range f.Record.PartitionColumns {
-		names[strings.ToLower(c.Name)] = scan.QuoteIdent(c.Name)
+		names[strings.ToLower(c.Name)] = c.Name
 	}
 	env := grants.SQLEnv{User: p.User, Groups: p.Groups, Column: func(n string) (string, bool) {
 		s, ok := names[strings.ToLower(n)]
@@ -391,6 +392,7 @@ func SecuredPolicy(p authz.Principal, f authz.Effective) (scan.TablePolicy, erro
 		tp.Filter = s
 	}
 	for _, c := range f.Columns {
+		c = implied(c, f)
 		expr, err := columnExpr(c, orOf, render)
 		if err != nil {
 			return scan.TablePolicy{}, fmt.Errorf("dataplane: table %s.%s: %w", f.Database, f.Table, err)
@@ -398,6 +400,24 @@ func SecuredPolicy(p authz.Principal, f authz.Effective) (scan.TablePolicy, erro
 		tp.Columns = append(tp.Columns, scan.SecuredColumn{Name: c.Name, Expr: expr})
 	}
 	return tp, nil
+}
+
+// implied simplifies c knowing that only rows of f's row filter are
+// seen: a column shown unmasked (or masked one way) under exactly the row
+// filter is shown so on every visible row.
+func implied(c authz.EffectiveColumn, f authz.Effective) authz.EffectiveColumn {
+	if f.AllRows || c.Unmasked {
+		return c
+	}
+	rows := exprs(f.Filters)
+	switch {
+	case len(c.Masks) == 0 && exprs(c.Raw) == rows:
+		return authz.EffectiveColumn{Name: c.Name, Type: c.Type, Unmasked: true}
+	case len(c.Raw) == 0 && len(c.Masks) == 1 && c.Masks[0].When != nil && c.Masks[0].When.String() == rows:
+		return authz.EffectiveColumn{Name: c.Name, Type: c.Type,
+			Masks: []authz.EffectiveMask{{Transform: c.Masks[0].Transform}}}
+	}
+	return c
 }
 
 // columnExpr is the value of column c: the raw column, a mask, or a CASE
@@ -485,6 +505,7 @@ func Summary(f authz.Effective) string {
 	visible := map[string]bool{}
 	for _, c := range f.Columns {
 		visible[c.Name] = true
+		c = implied(c, f)
 		if c.Unmasked {
 			continue
 		}
