@@ -76,6 +76,8 @@ type Server struct {
 	closers []func(context.Context) error
 	// auditor records every request (the proxy's and the REST API's).
 	auditor *audit.Broker
+	// sql is the Arrow Flight SQL listener (flightsql.go); nil when off.
+	sql *sqlListener
 }
 
 // listener is one bound address and the http.Server that serves it.
@@ -91,6 +93,7 @@ type Addrs struct {
 	Proxy    string
 	ProxyTLS string
 	REST     string
+	SQL      string
 }
 
 // Run builds a Server from cfg, logging to stderr as cfg.Log says, and serves
@@ -239,6 +242,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	}
 	rest, err := api.New(ao)
 	if err != nil {
+		return nil, err
+	}
+	// The data plane is not wired here yet: statements answer Unavailable.
+	if err := s.buildSQL(ctx, cfg, engine, ao, st, nil); err != nil {
 		return nil, err
 	}
 	internalAPI, err := internalHandler(system, nscale.HandlerOptions{
@@ -445,7 +452,7 @@ func (s *Server) bindListeners(cfg *config.Config) error {
 			return err
 		}
 	}
-	return nil
+	return s.bindSQL(cfg)
 }
 
 // connLimits bound a listener: connections served at once, and the idle
@@ -500,6 +507,9 @@ func (s *Server) Addrs() Addrs {
 			a.REST = addr
 		}
 	}
+	if s.sql != nil {
+		a.SQL = s.sql.ln.Addr().String()
+	}
 	return a
 }
 
@@ -514,7 +524,16 @@ func (s *Server) Serve(ctx context.Context) error {
 	for _, run := range s.background {
 		background.Go(func() { run(bgCtx) })
 	}
-	errc := make(chan error, len(s.listeners))
+	errc := make(chan error, len(s.listeners)+1)
+	if s.sql != nil {
+		go func() {
+			if err := s.sql.srv.Serve(s.sql.ln); err != nil {
+				errc <- fmt.Errorf("sql: %w", err)
+				return
+			}
+			errc <- nil
+		}()
+	}
 	for _, l := range s.listeners {
 		go func() {
 			err := l.srv.Serve(l.ln)
@@ -560,6 +579,9 @@ func (s *Server) shutdown() error {
 			}
 		})
 	}
+	if s.sql != nil {
+		wg.Go(func() { s.sql.srv.Stop(ctx) })
+	}
 	wg.Wait()
 	for _, c := range s.closers {
 		cctx, cancel := context.WithTimeout(context.Background(), auditCloseTimeout)
@@ -584,6 +606,9 @@ func (s *Server) Close() { s.closeAll() }
 func (s *Server) closeAll() {
 	for _, l := range s.listeners {
 		_ = l.ln.Close()
+	}
+	if s.sql != nil {
+		_ = s.sql.ln.Close()
 	}
 	for _, c := range s.closers {
 		cctx, cancel := context.WithTimeout(context.Background(), auditCloseTimeout)
