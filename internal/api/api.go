@@ -99,6 +99,9 @@ type Options struct {
 	// AuditQuery answers GET /api/audit (audit.QueryHandler) for catalog
 	// admins; nil: the endpoint answers 404.
 	AuditQuery http.Handler
+	// Scanner runs the data plane's scans (GET /api/scan/{db.table},
+	// POST /api/scan); nil: those endpoints answer 404.
+	Scanner Scanner
 	// Metrics answers GET /metrics for catalog admins and the system token
 	// (process and cache figures are not for every user); nil: 404.
 	Metrics http.Handler
@@ -139,6 +142,8 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("/api/databases", only("GET", h.authed(h.databases)))
 	mux.HandleFunc("/api/databases/{db}/tables", only("GET", h.authed(h.tables)))
 	mux.HandleFunc("/api/datasets/{name}", only("GET", h.authed(h.dataset)))
+	mux.HandleFunc("/api/scan", only("POST", h.authed(h.scanQuery)))
+	mux.HandleFunc("/api/scan/{name}", only("GET", h.authed(h.scanTable)))
 	mux.HandleFunc("/api/users", only("POST", h.authed(h.createUser)))
 	mux.HandleFunc("/api/users/{name}", only("DELETE", h.authed(h.deleteUser)))
 	mux.HandleFunc("/api/audit", only("GET", h.authed(h.auditQuery)))
