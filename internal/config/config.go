@@ -31,6 +31,7 @@ type Config struct {
 	Proxy    Proxy    `yaml:"proxy"`
 	REST     REST     `yaml:"rest"`
 	SQL      SQL      `yaml:"sql"`
+	Scan     Scan     `yaml:"scan"`
 	Store    Store    `yaml:"store"`
 	Upstream Upstream `yaml:"upstream"`
 	Admin    Admin    `yaml:"admin"`
@@ -43,6 +44,33 @@ type Config struct {
 	// /api/aws-credentials last (Okera: GO_REST_AWS_TOKEN_EXPIRY).
 	CredentialTTL time.Duration `yaml:"credential_ttl"`
 }
+
+// Scan bounds the data plane's queries (REST /api/scan, Flight SQL,
+// lakegate query), each run in an embedded DuckDB database of its own.
+type Scan struct {
+	// MaxRows bounds the rows one result returns; past it the result is
+	// cut and marked truncated.
+	MaxRows int64 `yaml:"max_rows"`
+	// MaxBytes bounds the bytes of files one query reads.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// Timeout bounds one query, from its start to its last row.
+	Timeout time.Duration `yaml:"timeout"`
+	// MemoryLimit is DuckDB's memory_limit per query ("1GB", "512MB").
+	MemoryLimit string `yaml:"memory_limit"`
+	// Threads is DuckDB's threads per query; 0 means DuckDB's default
+	// (the CPUs).
+	Threads int `yaml:"threads"`
+	// TempDir holds each query's spill files; "" means the data dir.
+	TempDir string `yaml:"temp_dir"`
+}
+
+// Defaults of Scan.
+const (
+	DefaultScanMaxRows     = 100_000
+	DefaultScanMaxBytes    = 10 << 30
+	DefaultScanTimeout     = 5 * time.Minute
+	DefaultScanMemoryLimit = "1GB"
+)
 
 // Auth configures how users prove who they are to the REST API (seed
 // 002). lakegate's own tokens always work; each method below is on when
@@ -544,6 +572,8 @@ func Default() *Config {
 		REST:   REST{Addr: DefaultRESTAddr, MaxConnections: DefaultRESTConnections},
 		SQL: SQL{MaxConnections: DefaultSQLConnections, MaxConcurrentStreams: DefaultSQLStreams,
 			IdleTimeout: DefaultSQLIdleTimeout, TicketTTL: DefaultSQLTicketTTL},
+		Scan: Scan{MaxRows: DefaultScanMaxRows, MaxBytes: DefaultScanMaxBytes, Timeout: DefaultScanTimeout,
+			MemoryLimit: DefaultScanMemoryLimit},
 		Auth:          Auth{JWT: JWT{MaxLifetime: DefaultJWTMaxLifetime}},
 		Groups:        Groups{CacheTTL: DefaultGroupCacheTTL},
 		CredentialTTL: DefaultCredentialTTL,

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/lakegate/lakegate/internal/store"
 )
@@ -104,6 +105,19 @@ func (c *Config) Validate() error {
 	v.publicURL("rest.public_url", c.REST.PublicURL)
 
 	// sql
+	if c.Scan.MaxRows < 1 {
+		v.add("scan.max_rows", "must be at least 1")
+	}
+	if c.Scan.MaxBytes < 1 {
+		v.add("scan.max_bytes", "must be at least 1")
+	}
+	v.positive("scan.timeout", c.Scan.Timeout)
+	if !validMemoryLimit(c.Scan.MemoryLimit) {
+		v.add("scan.memory_limit", fmt.Sprintf("%q: want a number and a unit such as 512MB or 2GB", c.Scan.MemoryLimit))
+	}
+	if c.Scan.Threads < 0 || c.Scan.Threads > 1024 {
+		v.add("scan.threads", "must be between 0 (DuckDB's default) and 1024")
+	}
 	v.listenAddr("sql.addr", c.SQL.Addr)
 	v.tlsPair("sql", c.SQL.TLSCertFile, c.SQL.TLSKeyFile)
 	v.atLeastOne("sql.max_connections", c.SQL.MaxConnections)
@@ -390,4 +404,19 @@ func (v *validator) region(path, region string, required bool) {
 	if !regionRE.MatchString(region) {
 		v.add(path, fmt.Sprintf("%q is not a region name", region))
 	}
+}
+
+// validMemoryLimit reports whether s is a DuckDB memory_limit: a number
+// and a unit (KB, MB, GB, TB, KiB…).
+func validMemoryLimit(s string) bool {
+	num := strings.TrimRightFunc(s, func(r rune) bool { return unicode.IsLetter(r) || r == ' ' })
+	unit := strings.TrimSpace(s[len(num):])
+	if f, err := strconv.ParseFloat(num, 64); err != nil || f <= 0 || unit == "" {
+		return false
+	}
+	switch strings.ToUpper(unit) {
+	case "KB", "MB", "GB", "TB", "KIB", "MIB", "GIB", "TIB":
+		return true
+	}
+	return false
 }
