@@ -145,6 +145,7 @@ type env struct {
 	q      *fakeQueryer
 	srv    *Server
 	client *flightsql.Client
+	addr   string
 }
 
 func start(t *testing.T, edit func(*Options)) *env {
@@ -181,7 +182,7 @@ func start(t *testing.T, edit func(*Options)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	return &env{fx: fx, q: q, srv: srv, client: c}
+	return &env{fx: fx, q: q, srv: srv, client: c, addr: l.Addr().String()}
 }
 
 func bearer(ctx context.Context, tok string) context.Context {
