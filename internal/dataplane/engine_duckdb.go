@@ -34,3 +34,6 @@ var (
 	_ Rows         = (*scan.Result)(nil)
 	_ scan.Objects = Objects(nil)
 )
+
+// Available reports whether this build has the scan engine.
+func Available() bool { return true }

@@ -240,12 +240,18 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	if system != nil {
 		ao.TokenAuthenticators = append([]identity.TokenAuthenticator{system}, ao.TokenAuthenticators...)
 	}
+	plane, err := s.newDataPlane(ctx, cfg, engine, up, st, logger)
+	if err != nil {
+		return nil, err
+	}
+	if plane != nil {
+		ao.Scanner = plane
+	}
 	rest, err := api.New(ao)
 	if err != nil {
 		return nil, err
 	}
-	// The data plane is not wired here yet: statements answer Unavailable.
-	if err := s.buildSQL(ctx, cfg, engine, ao, st, nil); err != nil {
+	if err := s.buildSQL(ctx, cfg, engine, ao, st, planeQueryer(plane)); err != nil {
 		return nil, err
 	}
 	internalAPI, err := internalHandler(system, nscale.HandlerOptions{
