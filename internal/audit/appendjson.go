@@ -76,6 +76,29 @@ func appendRecord(b []byte, r *wireRecord) []byte {
 		b = append(b, `,"uris_omitted":`...)
 		b = strconv.AppendInt(b, int64(e.URIsOmitted), 10)
 	}
+	if e.Query != "" {
+		b = append(b, `,"query":`...)
+		b = appendJSONString(b, e.Query)
+	}
+	if len(e.Tables) > 0 {
+		b = append(b, `,"tables":`...)
+		b = appendJSONStrings(b, e.Tables)
+	}
+	if len(e.Columns) > 0 {
+		b = append(b, `,"columns":`...)
+		b = appendJSONStrings(b, e.Columns)
+	}
+	if e.Policy != "" {
+		b = append(b, `,"policy":`...)
+		b = appendJSONString(b, e.Policy)
+	}
+	if e.Rows != 0 {
+		b = append(b, `,"rows":`...)
+		b = strconv.AppendInt(b, e.Rows, 10)
+	}
+	if e.RowsTruncated {
+		b = append(b, `,"rows_truncated":true`...)
+	}
 	if e.Incomplete {
 		b = append(b, `,"incomplete":true`...)
 	}

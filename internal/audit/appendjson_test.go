@@ -44,6 +44,8 @@ func randomRecord(rng *rand.Rand) *wireRecord {
 		Decision: pick(), Reason: pick(), Status: rng.IntN(600), BytesIn: rng.Int64N(1 << 40), BytesOut: rng.Int64N(1 << 40),
 		DurationMS: float64(rng.IntN(1e9)) / 1000, Mode: pick(), UserAgent: pick(),
 		Truncated: rng.IntN(2) == 0, URIsOmitted: rng.IntN(3), Incomplete: rng.IntN(2) == 0,
+		Query: pick(), Tables: list(), Columns: list(), Policy: pick(), Rows: rng.Int64N(3) * rng.Int64N(1<<40),
+		RowsTruncated: rng.IntN(2) == 0,
 	}}
 }
 

@@ -338,12 +338,16 @@ func (m *merger) add(r wireRecord, pos time.Time) {
 		case isDecision && !e.decision:
 			// The decision is the evidence: its fields win; the outcome
 			// comes from the completion.
+			// A scan's rows are an outcome too.
 			status, in, out, dur := e.ev.Status, e.ev.BytesIn, e.ev.BytesOut, e.ev.DurationMS
+			rows, rowsTrunc := e.ev.Rows, e.ev.RowsTruncated
 			e.ev = r.Event
 			e.ev.Status, e.ev.BytesIn, e.ev.BytesOut, e.ev.DurationMS = status, in, out, dur
+			e.ev.Rows, e.ev.RowsTruncated = rows, rowsTrunc
 			e.decision = true
 		case !isDecision && !e.completion:
 			e.ev.Status, e.ev.BytesIn, e.ev.BytesOut, e.ev.DurationMS = r.Status, r.BytesIn, r.BytesOut, r.DurationMS
+			e.ev.Rows, e.ev.RowsTruncated = r.Rows, r.RowsTruncated
 			e.completion = true
 		}
 		return
@@ -352,6 +356,7 @@ func (m *merger) add(r wireRecord, pos time.Time) {
 	if isDecision {
 		// No outcome yet.
 		e.ev.Status, e.ev.BytesIn, e.ev.BytesOut, e.ev.DurationMS = 0, 0, 0, 0
+		e.ev.Rows, e.ev.RowsTruncated = 0, false
 	}
 	m.byID[r.RequestID] = e
 	// Insert in time order; records arrive nearly sorted.

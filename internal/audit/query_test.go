@@ -165,6 +165,19 @@ func TestMergeKeepsDecisionFieldsAndCompletionOutcome(t *testing.T) {
 	if len(got) != 1 || got[0].Reason != "the grant" || got[0].Status != 200 || got[0].BytesOut != 42 || got[0].Incomplete {
 		t.Errorf("merged %+v", got)
 	}
+	// A scan's rows come with its completion, whichever record is read
+	// first; its tables and policy with the decision.
+	scan := func(e *Event) { e.Source, e.Tables, e.Policy = SourceScan, []string{"d.t"}, "d.t: full" }
+	done := func(e *Event) { scan(e); e.Rows, e.RowsTruncated = 7, true }
+	for name, recs := range map[string][]wireRecord{
+		"decision first":   {rec(recordDecision, "s", 0, scan), rec(recordCompletion, "s", 0, done)},
+		"completion first": {rec(recordCompletion, "s", 0, done), rec(recordDecision, "s", 0, scan)},
+	} {
+		got := merged(t, 100, recs)
+		if len(got) != 1 || got[0].Rows != 7 || !got[0].RowsTruncated || got[0].Policy != "d.t: full" || len(got[0].Tables) != 1 {
+			t.Errorf("%s: merged %+v", name, got)
+		}
+	}
 }
 
 func TestFilter(t *testing.T) {
