@@ -789,6 +789,7 @@ type lakegateServer struct {
 	TLSURL      string // https://…
 	RESTAddr    string // 127.0.0.1:port (http)
 	RESTURL     string // http://…, the client commands' --server
+	SQLAddr     string // 127.0.0.1:port, Arrow Flight SQL (sql.addr)
 	AdminKey    string
 	AdminSecret string
 	AdminToken  string // admin.token, when lakegateOptions.AdminToken is set
@@ -905,6 +906,7 @@ func lakegateConfig(dataDir string, lg *lakegateServer, upstreamURL string, m *m
 		"data_dir": dataDir,
 		"proxy":    proxy,
 		"rest":     map[string]any{"addr": lg.RESTAddr},
+		"sql":      map[string]any{"addr": lg.SQLAddr},
 		"store":    map[string]any{"driver": "sqlite"},
 		"upstream": map[string]any{
 			"endpoint":          upstreamURL,
@@ -952,6 +954,7 @@ func startLakegate(t testing.TB, upstreamURL string, m *minioServer, o lakegateO
 		ProxyAddr:   freeAddr(t),
 		TLSAddr:     freeAddr(t),
 		RESTAddr:    freeAddr(t),
+		SQLAddr:     freeAddr(t),
 		AdminKey:    "LGADMIN" + randString(13, upperAlnum),
 		AdminSecret: randString(40, anyAlnum),
 		CA:          newTestCA(t),

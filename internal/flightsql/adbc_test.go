@@ -12,10 +12,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// The ADBC Flight SQL driver (pure Go, arrow-adbc v1.8; later releases
-// ship it as a C library only) against the listener: a password login
-// through the Flight handshake, a query, GetObjects limited to what the
-// user may see.
+// The ADBC Flight SQL driver in pure Go (arrow-adbc v1.8.0; the Go
+// module's v1.13.0 no longer holds the driver package) against the
+// listener: a password login through the Flight handshake, a query,
+// GetObjects limited to what the user may see.
 
 func adbcConn(t *testing.T, addr string, opts map[string]string) (adbc.Connection, error) {
 	t.Helper()
