@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/lakegate/lakegate/internal/credentials"
+	"github.com/lakegate/lakegate/internal/dataplane"
 )
 
 // TestFlightSQLListener: sql.addr serves Flight SQL over TLS with the REST
@@ -81,6 +82,18 @@ func TestFlightSQLListener(t *testing.T) {
 	info, err = c.Execute(ctx, "SELECT 1")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if dataplane.Available() {
+		// Built with the scan engine: the statement runs.
+		rd, err := c.DoGet(ctx, info.Endpoint[0].Ticket)
+		if err != nil {
+			t.Fatalf("a statement through the data plane: %v", err)
+		}
+		defer rd.Release()
+		if !rd.Next() || rd.RecordBatch().NumRows() != 1 {
+			t.Fatalf("SELECT 1 through the data plane: no row (%v)", rd.Err())
+		}
+		return
 	}
 	if rd, err := c.DoGet(ctx, info.Endpoint[0].Ticket); status.Code(err) != codes.Unavailable {
 		if err == nil {
