@@ -2,8 +2,6 @@ package flightsql
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -15,8 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/lakegate/lakegate/internal/authz"
-	"github.com/lakegate/lakegate/internal/scan"
-	"github.com/lakegate/lakegate/internal/store"
+	"github.com/lakegate/lakegate/internal/dataplane"
 )
 
 func metadataAuthorization(v string) metadata.MD { return metadata.Pairs("authorization", v) }
@@ -160,7 +157,7 @@ func (s *Server) run(ctx context.Context, p authz.Principal, sql string) (*arrow
 	}
 	res, err := s.o.Queryer.Query(ctx, p, sql)
 	if err != nil {
-		s.log.Info("Flight SQL query failed", "user", p.User, "err", err.Error())
+		s.logQueryError(p, err)
 		return nil, nil, toStatus(err)
 	}
 	ch := make(chan flight.StreamChunk)
@@ -178,7 +175,7 @@ func (s *Server) run(ctx context.Context, p authz.Principal, sql string) (*arrow
 			}
 		}
 		if err := res.Err(); err != nil {
-			s.log.Info("Flight SQL query failed while streaming", "user", p.User, "err", err.Error())
+			s.logQueryError(p, err)
 			select {
 			case ch <- flight.StreamChunk{Err: toStatus(err)}:
 			case <-ctx.Done():
@@ -188,37 +185,42 @@ func (s *Server) run(ctx context.Context, p authz.Principal, sql string) (*arrow
 	return res.Schema(), ch, nil
 }
 
-// toStatus maps a data plane or policy error to a gRPC status whose text
-// says what the client may know: the reason of a refusal, not internals.
+// logQueryError logs a failed statement: an internal failure as an
+// error, a refusal as information.
+func (s *Server) logQueryError(p authz.Principal, err error) {
+	if dataplane.Status(err) == 500 {
+		s.log.Error("Flight SQL query failed", "user", p.User, "err", err.Error())
+		return
+	}
+	s.log.Info("Flight SQL query refused", "user", p.User, "err", err.Error())
+}
+
+// toStatus maps a data plane or policy error to a gRPC status, with the
+// data plane's own classification (dataplane.Status) and client-safe
+// text (dataplane.PublicError): the reason of a refusal, never internals.
 func toStatus(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	var refused *scan.RefusedError
-	var limit *scan.LimitError
-	switch {
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, "canceled")
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
-	case errors.As(err, &refused):
-		return status.Error(codes.InvalidArgument, "query refused: "+refused.Reason)
-	case errors.As(err, &limit):
-		return status.Error(codes.ResourceExhausted, limit.Error())
-	case errors.Is(err, scan.ErrRefused):
-		return status.Error(codes.InvalidArgument, "query refused")
-	case errors.Is(err, scan.ErrLimit):
-		return status.Error(codes.ResourceExhausted, "limit reached")
-	case errors.Is(err, scan.ErrQuery):
-		return status.Error(codes.InvalidArgument, err.Error())
-	case errors.Is(err, scan.ErrUnsupported):
-		return status.Error(codes.FailedPrecondition, err.Error())
-	case errors.Is(err, authz.ErrForbidden):
-		return status.Error(codes.PermissionDenied, "permission denied")
-	case errors.Is(err, authz.ErrInvalid):
-		return status.Error(codes.NotFound, strings.TrimPrefix(err.Error(), authz.ErrInvalid.Error()+": "))
-	case errors.Is(err, store.ErrUnavailable):
-		return status.Error(codes.Unavailable, "the policy store is unavailable")
+	msg := strings.TrimPrefix(dataplane.PublicError(err), authz.ErrInvalid.Error()+": ")
+	var c codes.Code
+	switch dataplane.Status(err) {
+	case 400:
+		c = codes.InvalidArgument
+	case 403:
+		c = codes.PermissionDenied
+	case 404:
+		c = codes.NotFound
+	case 408:
+		c = codes.DeadlineExceeded
+	case 413:
+		c = codes.ResourceExhausted
+	case 499:
+		c = codes.Canceled
+	case 503:
+		c = codes.Unavailable
+	default:
+		return status.Error(codes.Internal, "internal error: the server log says why")
 	}
-	return status.Error(codes.Internal, fmt.Sprintf("internal error (%s)", "see the server log"))
+	return status.Error(c, msg)
 }
