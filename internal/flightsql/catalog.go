@@ -2,6 +2,7 @@ package flightsql
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/grants"
 	"github.com/lakegate/lakegate/internal/store"
 )
@@ -160,9 +162,9 @@ func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arr
 				b.Field(2).(*array.StringBuilder).Append(t.Name)
 				b.Field(3).(*array.StringBuilder).Append(tableType)
 				if cmd.GetIncludeSchema() {
-					ts, err := TableSchema(t)
+					ts, err := s.visibleSchema(c, t)
 					if err != nil {
-						return status.Errorf(codes.Internal, "table %s.%s: %v", t.Database, t.Name, err)
+						return err
 					}
 					b.Field(4).(*array.BinaryBuilder).Append(flight.SerializeSchema(ts, memory.DefaultAllocator))
 				}
@@ -172,11 +174,39 @@ func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arr
 	})
 }
 
+// visibleSchema is the schema of the columns of t the caller may read
+// (its SELECT * answer): a column list hides the others; none when the
+// caller sees the table but may read nothing of it.
+func (s *Server) visibleSchema(c caller, t store.Table) (*arrow.Schema, error) {
+	eff, err := s.o.Engine.EffectivePolicy(c.p, t.Database, t.Name)
+	switch {
+	case errors.Is(err, authz.ErrForbidden):
+		return arrow.NewSchema(nil, nil), nil
+	case err != nil:
+		return nil, toStatus(err)
+	}
+	cols := make([]store.Column, 0, len(eff.Columns))
+	for _, col := range eff.Columns {
+		cols = append(cols, store.Column{Name: col.Name, Type: col.Type})
+	}
+	ts, err := columnsSchema(t, cols)
+	if err != nil {
+		s.log.Error("Flight SQL: a table's schema", "table", t.Database+"."+t.Name, "err", err.Error())
+		return nil, status.Error(codes.Internal, "internal error: the server log says why")
+	}
+	return ts, nil
+}
+
 // TableSchema is the Arrow schema of a catalog table: its columns, then
 // its partition columns, typed from their Hive types.
 func TableSchema(t store.Table) (*arrow.Schema, error) {
-	fields := make([]arrow.Field, 0, len(t.Columns)+len(t.PartitionColumns))
-	for _, col := range append(append([]store.Column(nil), t.Columns...), t.PartitionColumns...) {
+	return columnsSchema(t, append(append([]store.Column(nil), t.Columns...), t.PartitionColumns...))
+}
+
+// columnsSchema is the Arrow schema of cols of table t.
+func columnsSchema(t store.Table, cols []store.Column) (*arrow.Schema, error) {
+	fields := make([]arrow.Field, 0, len(cols))
+	for _, col := range cols {
 		at, err := ArrowType(col.Type)
 		if err != nil {
 			return nil, fmt.Errorf("column %s: %w", col.Name, err)

@@ -69,6 +69,9 @@ type Engine interface {
 	SessionPrincipal(user string, session *identity.Groups) authz.Principal
 	VisibleDatabases(p authz.Principal) []store.Database
 	VisibleTables(p authz.Principal, db string) ([]store.Table, error)
+	// EffectivePolicy gives the columns p sees of a table (GetTables'
+	// schemas); ErrForbidden when p sees the table but may read none.
+	EffectivePolicy(p authz.Principal, db, table string) (authz.Effective, error)
 }
 
 var _ Engine = (*authz.Engine)(nil)
