@@ -351,6 +351,100 @@ func TestScanRestrictedFilesRefusedDataServed(t *testing.T) {
 	t.Logf("TestScanRestrictedFilesRefusedDataServed took %s", time.Since(start).Round(time.Millisecond))
 }
 
+// lakegateQuery runs `lakegate query --server … [--format f] SQL` with
+// token in LAKEGATE_TOKEN.
+func lakegateQuery(t testing.TB, lg *lakegateServer, token, format, sql string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	home := t.TempDir()
+	args := []string{"query", "--server", lg.RESTURL}
+	if format != "" {
+		args = append(args, "--format", format)
+	}
+	return runCmd(ctx, append(baseEnv(home), "LAKEGATE_TOKEN="+token), home, lakegateBin, append(args, sql)...)
+}
+
+// tableLines are the lines of a text table that carry values, split into
+// their cells (borders and separator lines dropped).
+func tableLines(out string) [][]string {
+	var rows [][]string
+	for line := range strings.SplitSeq(out, "\n") {
+		cells := strings.FieldsFunc(line, func(r rune) bool {
+			return r == ' ' || r == '\t' || r == '|' || r == '│' || r == '┃'
+		})
+		if len(cells) == 0 || strings.Trim(strings.Join(cells, ""), "+-=─━┼┿╋┌┐└┘├┤┬┴╞╡╪═") == "" {
+			continue
+		}
+		rows = append(rows, cells)
+	}
+	return rows
+}
+
+// TestScanQueryCLI: `lakegate query` of a grouped count as the restricted
+// users eu (row filter: EU only) and both (union: every region), with
+// each format; the column names are those the REST API's Arrow answer
+// gives the same statement.
+func TestScanQueryCLI(t *testing.T) {
+	start := time.Now()
+	w := newScanWorld(t)
+	lg := w.st.LG
+	const sql = "SELECT region, count(*) FROM hr.people GROUP BY region ORDER BY region"
+	for _, name := range []string{"eu", "both"} {
+		u := w.users[name]
+		t.Run(name, func(t *testing.T) {
+			res := curlScan(t, lg, u.token, http.MethodPost, "/api/scan?format=arrow", queryBody(t, sql))
+			_, names, err := arrowRecords(res.Body)
+			if res.Status != http.StatusOK || err != nil || len(names) != 2 {
+				t.Fatalf("POST /api/scan?format=arrow %q: %s (%v)", sql, res, err)
+			}
+			var want []map[string]any
+			for _, r := range u.expectAggregate(false) {
+				want = append(want, map[string]any{names[0]: r["region"], names[1]: r["n"]})
+			}
+
+			stdout, stderr, code := lakegateQuery(t, lg, u.token, "json", sql)
+			if code != 0 {
+				t.Errorf("lakegate query --format json: exit %d\n%s", code, stderr)
+			} else if got, err := decodeRecords([]byte(stdout)); err != nil || !inOrder(got, want) {
+				t.Errorf("lakegate query --format json (%v):\n%s\nwant\n%s", err, stdout, showRecords(want))
+			}
+
+			stdout, stderr, code = lakegateQuery(t, lg, u.token, "csv", sql)
+			if wantCSV := csvOf(names, want); code != 0 || stdout != wantCSV {
+				t.Errorf("lakegate query --format csv: exit %d\n%s\nwant\n%s\nstderr:\n%s", code, stdout, wantCSV, stderr)
+			}
+
+			wantTable := [][]string{names}
+			for _, r := range want {
+				wantTable = append(wantTable, []string{r[names[0]].(string), strconv.FormatInt(r[names[1]].(int64), 10)})
+			}
+			for _, format := range []string{"table", ""} {
+				stdout, stderr, code = lakegateQuery(t, lg, u.token, format, sql)
+				if format == "table" {
+					t.Logf("lakegate query --format table:\n%s", stdout)
+				}
+				got := tableLines(stdout)
+				// A table may end with a row count line; only the lines
+				// before it are the table's.
+				if len(got) > len(wantTable) {
+					got = got[:len(wantTable)]
+				}
+				if code != 0 || !slices.EqualFunc(got, wantTable, slices.Equal[[]string]) {
+					t.Errorf("lakegate query --format %q: exit %d\n%s\nwant the cells %v\nstderr:\n%s", format, code, stdout, wantTable, stderr)
+				}
+			}
+		})
+	}
+	t.Run("refused", func(t *testing.T) {
+		stdout, stderr, code := lakegateQuery(t, lg, w.users["eu"].token, "", "SELECT * FROM read_parquet('s3://lake/people/part-0.parquet')")
+		if code == 0 || !strings.Contains(strings.ToLower(stderr), "refused") {
+			t.Errorf("lakegate query read_parquet: exit %d, want non-zero saying refused\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+	})
+	t.Logf("TestScanQueryCLI took %s", time.Since(start).Round(time.Millisecond))
+}
+
 // TestScanAudit: each scan (GET with columns, POST join, the analyst's
 // full scan, a refused statement) writes an audit event with the user,
 // the tables, the columns returned, the effective policy (row filter and
