@@ -362,7 +362,7 @@ func SecuredPolicy(p authz.Principal, f authz.Effective) (scan.TablePolicy, erro
 	render := func(x grants.Expr) (string, error) {
 		s, err := grants.RenderSQL(x, env)
 		if err != nil {
-			return "", fmt.Errorf("dataplane: table %s.%s: row filter %s: %w", f.Database, f.Table, x, err)
+			return "", fmt.Errorf("dataplane: row filter %s: %w", x, err)
 		}
 		return s, nil
 	}
@@ -395,7 +395,7 @@ func SecuredPolicy(p authz.Principal, f authz.Effective) (scan.TablePolicy, erro
 		c = implied(c, f)
 		expr, err := columnExpr(c, orOf, render)
 		if err != nil {
-			return scan.TablePolicy{}, fmt.Errorf("dataplane: table %s.%s: %w", f.Database, f.Table, err)
+			return scan.TablePolicy{}, fmt.Errorf("table %s.%s: %w", f.Database, f.Table, err)
 		}
 		tp.Columns = append(tp.Columns, scan.SecuredColumn{Name: c.Name, Expr: expr})
 	}
