@@ -9,8 +9,10 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/csv"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/dataplane"
@@ -145,6 +147,12 @@ func (h *handler) writeScan(w http.ResponseWriter, r *http.Request, res *datapla
 		write, finish = jw.write, jw.close
 	}
 	w.WriteHeader(http.StatusOK)
+	if !more && format == "csv" {
+		// No rows: the header line still names the columns.
+		if err := write(emptyBatch(res.Schema())); err != nil {
+			panic(http.ErrAbortHandler)
+		}
+	}
 	for more {
 		if err := write(res.RecordBatch()); err != nil {
 			h.log.Warn("scan: writing the result failed", "err", err)
@@ -227,4 +235,13 @@ func (j *jsonRecords) close() error {
 	}
 	_, err := j.w.WriteString("]\n")
 	return err
+}
+
+// emptyBatch is a batch of schema with no rows.
+func emptyBatch(schema *arrow.Schema) arrow.RecordBatch {
+	cols := make([]arrow.Array, schema.NumFields())
+	for i, f := range schema.Fields() {
+		cols[i] = array.MakeArrayOfNull(memory.DefaultAllocator, f.Type, 0)
+	}
+	return array.NewRecordBatch(schema, cols, 0)
 }

@@ -166,6 +166,23 @@ func TestScanFormats(t *testing.T) {
 			t.Errorf("%d %q", resp.StatusCode, body)
 		}
 	})
+	t.Run("csv without rows has the header", func(t *testing.T) {
+		resp, body := f.do(t, "POST", "/api/scan?format=csv", f.alice, "application/json",
+			`{"query": "SELECT id, name FROM hr.people WHERE id > 100"}`)
+		if resp.StatusCode != 200 || string(body) != "id,name\n" {
+			t.Errorf("%d %q", resp.StatusCode, body)
+		}
+	})
+	t.Run("json without rows", func(t *testing.T) {
+		resp, body := f.do(t, "GET", "/api/scan/hr.people?records=0&columns=id", f.alice, "", "")
+		if resp.StatusCode != 200 || !strings.HasPrefix(string(body), `[{"id":1}`) {
+			t.Errorf("records=0 means the server's limit: %d %q", resp.StatusCode, body)
+		}
+		resp, body = f.do(t, "POST", "/api/scan", f.alice, "application/json", `{"query": "SELECT id FROM hr.people WHERE false"}`)
+		if resp.StatusCode != 200 || string(body) != "[]\n" {
+			t.Errorf("%d %q", resp.StatusCode, body)
+		}
+	})
 	t.Run("arrow", func(t *testing.T) {
 		resp, body := f.do(t, "GET", "/api/scan/hr.people?format=arrow", f.alice, "", "")
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != api.ContentTypeArrow {
