@@ -58,6 +58,10 @@ func catalogRESTServer(t *testing.T) (aliceToken string) {
 
 func TestCheckTableCommand(t *testing.T) {
 	aliceToken := catalogRESTServer(t)
+	// The scan service's policy for alice, which check prints for SELECT.
+	const alicePolicy = "effective policy of user alice on table sales.orders:\ngrants:\n" +
+		"  GRANT SELECT(id) ON TABLE sales.orders TO ROLE analyst (role analyst via group analysts)\n" +
+		"rows: all\ncolumns:\n  id: unmasked\nhidden columns: amount\n"
 	tests := []struct {
 		name   string
 		token  string // "" for the admin's
@@ -71,7 +75,7 @@ func TestCheckTableCommand(t *testing.T) {
 			args: []string{"check", "--user", "alice", "--table", "sales.orders"},
 			stdout: "RESTRICTED\nholds only restricted grants of SELECT on table sales.orders (column list (id)): the files under " +
 				"s3://lake/sales/orders are refused; the data is read through the scan API /api/scan/sales.orders\n" +
-				"location: s3://lake/sales/orders\n",
+				"location: s3://lake/sales/orders\n" + alicePolicy,
 		},
 		{
 			name: "full, privilege in any case",
@@ -91,7 +95,9 @@ func TestCheckTableCommand(t *testing.T) {
 			args: []string{"check", "--user", "alice", "--groups", "sales", "--table", "sales.refunds", "SELECT"},
 			stdout: "ALLOW\nmay read the files under s3://lake/sales/refunds through the access proxy (bypass): " +
 				"GRANT ALL ON DATABASE sales TO ROLE seller (role seller via group sales; table sales.refunds at s3://lake/sales/refunds)\n" +
-				"location: s3://lake/sales/refunds\n",
+				"location: s3://lake/sales/refunds\n" +
+				"effective policy of user alice on table sales.refunds:\ngrants:\n" +
+				"  GRANT ALL ON DATABASE sales TO ROLE seller (role seller via group sales)\nrows: all\ncolumns:\n  id: unmasked\n  amount: unmasked\n",
 		},
 		{
 			name:  "a user checks itself",
@@ -99,7 +105,7 @@ func TestCheckTableCommand(t *testing.T) {
 			args:  []string{"check", "--table", "sales.orders"},
 			stdout: "RESTRICTED\nholds only restricted grants of SELECT on table sales.orders (column list (id)): the files under " +
 				"s3://lake/sales/orders are refused; the data is read through the scan API /api/scan/sales.orders\n" +
-				"location: s3://lake/sales/orders\n",
+				"location: s3://lake/sales/orders\n" + alicePolicy,
 		},
 		{
 			name:   "a table the user may not see",

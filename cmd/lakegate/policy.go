@@ -257,6 +257,9 @@ are not catalog admins may check only themselves, on tables they can see.`,
 					return err
 				}
 				fmt.Fprintf(stdout, "%s\n%s\nlocation: %s\n", res.Decision, res.Reason, res.Location)
+				if res.Access.Policy != "" {
+					fmt.Fprintln(stdout, strings.TrimRight(res.Access.Policy, "\n"))
+				}
 				return nil
 			}
 			res, err := c.Check(cmd.Context(), user, gs, args[0], args[1])

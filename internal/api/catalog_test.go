@@ -274,7 +274,9 @@ func TestCheckTable(t *testing.T) {
 		`"access":{"database":"hr","table":"people","privilege":"SELECT","access":"full","files":true,"location":"s3://lake/hr/people",` +
 		`"reason":"may read the files under s3://lake/hr/people through the access proxy (bypass): ` +
 		`GRANT SELECT ON TABLE hr.people TO ROLE hr_role (role hr_role via group hr; table hr.people at s3://lake/hr/people)",` +
-		`"grants":["GRANT SELECT ON TABLE hr.people TO ROLE hr_role (role hr_role via group hr)"]}}`
+		`"grants":["GRANT SELECT ON TABLE hr.people TO ROLE hr_role (role hr_role via group hr)"],` +
+		`"policy":"effective policy of user carol on table hr.people:\ngrants:\n  GRANT SELECT ON TABLE hr.people TO ROLE hr_role (role hr_role via group hr)\n` +
+		`rows: all\ncolumns:\n  id: unmasked\n  amount: unmasked\n"}}`
 	if r.body != want {
 		t.Errorf("body %s\nwant %s", r.body, want)
 	}

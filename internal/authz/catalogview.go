@@ -285,6 +285,11 @@ type TableAccess struct {
 	// database, SERVER or (for the files) a URI over the location, in
 	// canonical text with the role and group through which they are held.
 	Grants []string `json:"grants"`
+	// Policy, for SELECT, is the effective policy the scan service
+	// applies to the user's queries of the table (EffectivePolicy's
+	// explanation: columns, row filter, masks); "" when they may not
+	// query it.
+	Policy string `json:"policy,omitempty"`
 }
 
 // CheckTable explains what p may do with table db.table with priv, for
@@ -334,6 +339,11 @@ func (e *Engine) CheckTable(caller, p Principal, db, table string, priv grants.P
 		a.Files = d.Allowed
 	}
 	a.Reason = accessReason(p, priv, a, d)
+	if priv == grants.Select {
+		if eff, err := e.EffectivePolicy(p, t.Database, t.Name); err == nil {
+			a.Policy = eff.Explanation
+		}
+	}
 	return a, nil
 }
 
