@@ -17,10 +17,10 @@ func TestSmallMemoryLimit(t *testing.T) {
 	f := newFixture(t)
 	var many []person
 	for i := range 400_000 {
-		many = append(many, person{int64(100 + i), fmt.Sprintf("name %d with some padding to be big", i),
-			fmt.Sprintf("%09d", i), []string{"EU", "US"}[i%2], int64(i), "2000-01-01"})
+		many = append(many, person{ID: int64(100 + i), Name: fmt.Sprintf("name %d with some padding to be big", i),
+			SSN: fmt.Sprintf("%09d", i), Region: []string{"EU", "US"}[i%2], Salary: int64(i), BirthDate: "2000-01-01"})
 	}
-	writeParquet(t, filepath.Join(f.objects.root, "lake/people/big.parquet"), many)
+	writeParquet(t, filepath.Join(f.objects.Root, "lake/people/big.parquet"), many)
 	e := f.engine(t, Options{MemoryLimit: "40MB", Threads: 1})
 	rows, _, err := run(t, e, f.resolver(t, nil), "SELECT count(*), count(DISTINCT name) FROM d.people")
 	if err != nil {

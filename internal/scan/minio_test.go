@@ -35,7 +35,7 @@ func TestThroughMinIO(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := newFixture(t)
-	base := filepath.Join(f.objects.root, "lake")
+	base := filepath.Join(f.objects.Root, "lake")
 	err = filepath.WalkDir(base, func(p string, de fs.DirEntry, err error) error {
 		if err != nil || de.IsDir() {
 			return err

@@ -41,7 +41,7 @@ func TestPartitionPruning(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f.objects.keys = nil
+			f.objects.ResetKeys()
 			rows, _, err := run(t, e, f.resolver(t, map[string]TablePolicy{"d.people_csv": tc.pol}), tc.sql)
 			if err != nil {
 				t.Fatal(err)
@@ -50,7 +50,7 @@ func TestPartitionPruning(t *testing.T) {
 				t.Errorf("rows %q, want %q", rows, tc.want)
 			}
 			var regions []string
-			for _, k := range f.objects.keys {
+			for _, k := range f.objects.KeysRead() {
 				r, _, _ := strings.Cut(strings.TrimPrefix(k, "csv/region="), "/")
 				if !slices.Contains(regions, r) {
 					regions = append(regions, r)

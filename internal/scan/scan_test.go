@@ -3,15 +3,12 @@
 package scan
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,84 +16,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
-
+	"github.com/lakegate/lakegate/internal/lakefixture"
 	"github.com/lakegate/lakegate/internal/store"
-	"github.com/lakegate/lakegate/internal/upstream"
 )
 
-// dirObjects serves buckets from directories below root: bucket b, key k
-// is root/b/k. It counts the bytes read.
-type dirObjects struct {
-	root string
-	read int64
-	keys []string // keys read, in order
-}
-
-func (d *dirObjects) ListObjects(ctx context.Context, bucket, prefix, delimiter string, fn func(upstream.Entry) error) error {
-	base := filepath.Join(d.root, bucket)
-	var keys []upstream.Entry
-	err := filepath.WalkDir(base, func(p string, de fs.DirEntry, err error) error {
-		if err != nil || de.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(base, p)
-		key := filepath.ToSlash(rel)
-		if !strings.HasPrefix(key, prefix) {
-			return nil
-		}
-		info, err := de.Info()
-		if err != nil {
-			return err
-		}
-		keys = append(keys, upstream.Entry{Key: key, Size: info.Size()})
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, e := range keys {
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (d *dirObjects) NewReaderAt(ctx context.Context, bucket, key string, size int64) io.ReaderAt {
-	raw, err := os.ReadFile(filepath.Join(d.root, bucket, filepath.FromSlash(key)))
-	if err != nil {
-		return errReaderAt{err}
-	}
-	d.read += int64(len(raw))
-	d.keys = append(d.keys, key)
-	return bytes.NewReader(raw)
-}
-
-type errReaderAt struct{ err error }
-
-func (e errReaderAt) ReadAt([]byte, int64) (int, error) { return 0, e.err }
-
 // person is a row of the fixture.
-type person struct {
-	id        int64
-	name, ssn string
-	region    string
-	salary    int64
-	birth     string
-}
+type person = lakefixture.Person
 
-var people = []person{
-	{1, "Alice", "123-45-6789", "EU", 50000, "1980-05-17"},
-	{2, "Bob", "987-65-4321", "US", 60000, "1975-11-02"},
-	{3, "Carol", "555-12-3456", "EU", 70000, "1990-01-30"},
-	{4, "Dave", "111-22-3333", "APAC", 40000, "1985-07-04"},
-	{5, "Eve", "222-33-4444", "EU", 50000, "2000-12-31"},
-}
+var people = lakefixture.People
 
 var peopleColumns = []store.Column{
 	{Name: "id", Type: "bigint"}, {Name: "name", Type: "string"}, {Name: "ssn", Type: "string"},
@@ -111,62 +38,17 @@ func token(s string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-func writeFile(t *testing.T, p string, data []byte) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // writeParquet writes rows as a Parquet file with arrow-go.
 func writeParquet(t *testing.T, p string, rows []person) {
 	t.Helper()
-	schema := arrow.NewSchema([]arrow.Field{
-		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "name", Type: arrow.BinaryTypes.String},
-		{Name: "ssn", Type: arrow.BinaryTypes.String},
-		{Name: "region", Type: arrow.BinaryTypes.String},
-		{Name: "salary", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "birth_date", Type: arrow.FixedWidthTypes.Date32},
-	}, nil)
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	for _, r := range rows {
-		b.Field(0).(*array.Int64Builder).Append(r.id)
-		b.Field(1).(*array.StringBuilder).Append(r.name)
-		b.Field(2).(*array.StringBuilder).Append(r.ssn)
-		b.Field(3).(*array.StringBuilder).Append(r.region)
-		b.Field(4).(*array.Int64Builder).Append(r.salary)
-		d, err := time.Parse(time.DateOnly, r.birth)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.Field(5).(*array.Date32Builder).Append(arrow.Date32FromTime(d))
-	}
-	rec := b.NewRecordBatch()
-	defer rec.Release()
-	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(schema, &buf, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, p, buf.Bytes())
+	lakefixture.WriteFile(t, p, lakefixture.PeopleParquet(t, rows, "lakegate scan test (arrow-go)"))
 }
 
 // fixture is a lake with the people table as Parquet (d.people, two
 // files), as CSV partitioned by region (d.people_csv) and as JSON lines
 // (d.people_json), with files every reader must skip.
 type fixture struct {
-	objects *dirObjects
+	objects *lakefixture.Dir
 	tables  map[string]store.Table
 }
 
@@ -176,9 +58,9 @@ func newFixture(t *testing.T) *fixture {
 	lake := filepath.Join(root, "lake")
 	writeParquet(t, filepath.Join(lake, "people/part-0.parquet"), people[:3])
 	writeParquet(t, filepath.Join(lake, "people/sub/part-1.parquet"), people[3:])
-	writeFile(t, filepath.Join(lake, "people/_SUCCESS"), []byte("not parquet"))
-	writeFile(t, filepath.Join(lake, "people/.part-0.parquet.crc"), []byte("not parquet"))
-	writeFile(t, filepath.Join(lake, "people/_temporary/0/part-9.parquet"), []byte("not parquet"))
+	lakefixture.WriteFile(t, filepath.Join(lake, "people/_SUCCESS"), []byte("not parquet"))
+	lakefixture.WriteFile(t, filepath.Join(lake, "people/.part-0.parquet.crc"), []byte("not parquet"))
+	lakefixture.WriteFile(t, filepath.Join(lake, "people/_temporary/0/part-9.parquet"), []byte("not parquet"))
 
 	var parts []store.Partition
 	for _, region := range []string{"APAC", "EU", "US"} {
@@ -186,25 +68,25 @@ func newFixture(t *testing.T) *fixture {
 		csv.WriteString("id,name,ssn,salary,birth_date\n")
 		var js strings.Builder
 		for _, p := range people {
-			if p.region == region {
-				fmt.Fprintf(&csv, "%d,%s,%s,%d,%s\n", p.id, p.name, p.ssn, p.salary, p.birth)
+			if p.Region == region {
+				fmt.Fprintf(&csv, "%d,%s,%s,%d,%s\n", p.ID, p.Name, p.SSN, p.Salary, p.BirthDate)
 			}
 		}
-		writeFile(t, filepath.Join(lake, "csv/region="+region+"/part-0.csv"), []byte(csv.String()))
+		lakefixture.WriteFile(t, filepath.Join(lake, "csv/region="+region+"/part-0.csv"), []byte(csv.String()))
 		_ = js
 		parts = append(parts, store.Partition{Spec: "region=" + region, Location: "s3://lake/csv/region=" + region})
 	}
-	writeFile(t, filepath.Join(lake, "csv/region=EU/_SUCCESS"), []byte("99,Mallory,000-00-0000,1,2000-01-01\n"))
+	lakefixture.WriteFile(t, filepath.Join(lake, "csv/region=EU/_SUCCESS"), []byte("99,Mallory,000-00-0000,1,2000-01-01\n"))
 	var js strings.Builder
 	for _, p := range people {
-		fmt.Fprintf(&js, `{"id":%d,"name":%q,"ssn":%q,"region":%q,"salary":%d,"birth_date":%q}`+"\n", p.id, p.name, p.ssn, p.region, p.salary, p.birth)
+		fmt.Fprintf(&js, `{"id":%d,"name":%q,"ssn":%q,"region":%q,"salary":%d,"birth_date":%q}`+"\n", p.ID, p.Name, p.SSN, p.Region, p.Salary, p.BirthDate)
 	}
 	js.WriteString("not json\n")
-	writeFile(t, filepath.Join(lake, "json/people.json"), []byte(js.String()))
+	lakefixture.WriteFile(t, filepath.Join(lake, "json/people.json"), []byte(js.String()))
 
 	dataCols := slices.DeleteFunc(slices.Clone(peopleColumns), func(c store.Column) bool { return c.Name == "region" })
 	return &fixture{
-		objects: &dirObjects{root: root},
+		objects: &lakefixture.Dir{Root: root},
 		tables: map[string]store.Table{
 			"d.people": {Database: "d", Name: "people", Location: "s3://lake/people", Format: "PARQUET", Columns: peopleColumns},
 			"d.people_csv": {Database: "d", Name: "people_csv", Location: "s3://lake/csv", Format: "TEXTFILE",
@@ -297,10 +179,10 @@ func run(t *testing.T, e *Engine, resolve ResolveFunc, sql string) ([]string, *R
 func euRows() []string {
 	var rows []string
 	for _, p := range people {
-		if p.region != "EU" {
+		if p.Region != "EU" {
 			continue
 		}
-		rows = append(rows, fmt.Sprintf("%d|%s|XXXXXXX%s|%s|%s-01", p.id, token(p.name), p.ssn[len(p.ssn)-4:], p.region, p.birth[:7]))
+		rows = append(rows, fmt.Sprintf("%d|%s|XXXXXXX%s|%s|%s-01", p.ID, token(p.Name), p.SSN[len(p.SSN)-4:], p.Region, p.BirthDate[:7]))
 	}
 	return rows
 }
@@ -349,7 +231,7 @@ func TestNoPolicy(t *testing.T) {
 	}
 	var want []string
 	for _, p := range people {
-		want = append(want, fmt.Sprintf("%d|%s|%s|%s|%d|%s", p.id, p.name, p.ssn, p.region, p.salary, p.birth))
+		want = append(want, fmt.Sprintf("%d|%s|%s|%s|%d|%s", p.ID, p.Name, p.SSN, p.Region, p.Salary, p.BirthDate))
 	}
 	for _, table := range []string{"d.people", "d.people_csv", "d.people_json"} {
 		pols := map[string]TablePolicy{table: all}
@@ -490,14 +372,14 @@ func TestJoinEachSecured(t *testing.T) {
 		{Name: "salary", Expr: QuoteIdent("salary")},
 	}}}
 	rows, res, err := run(t, e, f.resolver(t, pols),
-		"SELECT p.id, c.salary, p.name = c.name FROM d.people p JOIN d.people_csv c ON p.name = c.name ORDER BY p.id")
+		"SELECT p.ID, c.salary, p.Name = c.name FROM d.people p JOIN d.people_csv c ON p.Name = c.name ORDER BY p.ID")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var want []string
 	for _, p := range people {
-		if p.region == "EU" {
-			want = append(want, fmt.Sprintf("%d|%d|true", p.id, p.salary))
+		if p.Region == "EU" {
+			want = append(want, fmt.Sprintf("%d|%d|true", p.ID, p.Salary))
 		}
 	}
 	if !slices.Equal(rows, want) {
