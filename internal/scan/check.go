@@ -200,8 +200,13 @@ func (w *walker) table(m map[string]any, ctes scope, preds []pred) error {
 
 // wherePreds returns the equality predicates among the top-level AND
 // terms of where that name a column of the table ref (unqualified, or
-// qualified with its alias or name) and constants.
+// qualified with its alias or name) and constants. A ref with column
+// aliases (FROM db.t AS x(a, b)) gives none: its names are not the
+// table's, and "b" may be another column than the table's b.
 func wherePreds(where any, ref map[string]any) []pred {
+	if aliases, _ := ref["column_name_alias"].([]any); len(aliases) > 0 {
+		return nil
+	}
 	qual, _ := ref["alias"].(string)
 	if qual == "" {
 		qual, _ = ref["table_name"].(string)

@@ -37,6 +37,8 @@ func TestPartitionPruning(t *testing.T) {
 		{"or reads all", all, "SELECT id FROM d.people_csv WHERE region = 'US' OR id = 1 ORDER BY id", []string{"1", "2"}, []string{"APAC", "EU", "US"}},
 		{"join reads all", all, "SELECT a.id FROM d.people_csv a JOIN d.people_csv b ON a.id = b.id WHERE a.region = 'US'", []string{"2"}, []string{"APAC", "EU", "US"}},
 		{"masked partition column reads all", masked, "SELECT id FROM d.people_csv WHERE region = 'eu' ORDER BY id", []string{"1", "3", "5"}, []string{"APAC", "EU", "US"}},
+		{"column aliases rename the partition column", all, "SELECT part FROM d.people_csv AS p(id, region, part) WHERE region = 'Bob'", []string{"US"}, []string{"APAC", "EU", "US"}},
+		{"column alias names another column region", all, "SELECT region FROM d.people_csv AS p(region) WHERE region IN ('3', '4') ORDER BY region", []string{"3", "4"}, []string{"APAC", "EU", "US"}},
 		{"masked value that is a raw value", masked, "SELECT id FROM d.people_csv WHERE region = 'EU'", nil, []string{"APAC", "EU", "US"}},
 	}
 	for _, tc := range tests {

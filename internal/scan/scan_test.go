@@ -166,7 +166,9 @@ func run(t *testing.T, e *Engine, resolve ResolveFunc, sql string) ([]string, *R
 		for i := range int(rec.NumRows()) {
 			vals := make([]string, rec.NumCols())
 			for j := range vals {
-				vals[j] = rec.Column(j).ValueStr(i)
+				// ValueStr of a string column aliases the batch's
+				// memory, which Next releases: copy it.
+				vals[j] = strings.Clone(rec.Column(j).ValueStr(i))
 			}
 			rows = append(rows, strings.Join(vals, "|"))
 		}
@@ -372,7 +374,7 @@ func TestJoinEachSecured(t *testing.T) {
 		{Name: "salary", Expr: QuoteIdent("salary")},
 	}}}
 	rows, res, err := run(t, e, f.resolver(t, pols),
-		"SELECT p.ID, c.salary, p.Name = c.name FROM d.people p JOIN d.people_csv c ON p.Name = c.name ORDER BY p.ID")
+		"SELECT p.id, c.salary, p.name = c.name FROM d.people p JOIN d.people_csv c ON p.name = c.name ORDER BY p.id")
 	if err != nil {
 		t.Fatal(err)
 	}
