@@ -3,97 +3,31 @@
 package dataplane_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
-
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/lakegate/lakegate/internal/audit"
 	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/authz/authztest"
 	"github.com/lakegate/lakegate/internal/dataplane"
+	"github.com/lakegate/lakegate/internal/lakefixture"
 	"github.com/lakegate/lakegate/internal/scan"
-	"github.com/lakegate/lakegate/internal/upstream"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
-// dirObjects serves bucket b, key k from root/b/k.
-type dirObjects struct{ root string }
-
-func (d dirObjects) ListObjects(_ context.Context, bucket, prefix, _ string, fn func(upstream.Entry) error) error {
-	base := filepath.Join(d.root, bucket)
-	var entries []upstream.Entry
-	err := filepath.WalkDir(base, func(p string, de fs.DirEntry, err error) error {
-		if err != nil || de.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(base, p)
-		key := filepath.ToSlash(rel)
-		if !strings.HasPrefix(key, prefix) {
-			return nil
-		}
-		info, err := de.Info()
-		if err != nil {
-			return err
-		}
-		entries = append(entries, upstream.Entry{Key: key, Size: info.Size()})
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (d dirObjects) NewReaderAt(_ context.Context, bucket, key string, _ int64) io.ReaderAt {
-	raw, err := os.ReadFile(filepath.Join(d.root, bucket, filepath.FromSlash(key)))
-	if err != nil {
-		return errReaderAt{err}
-	}
-	return bytes.NewReader(raw)
-}
-
-type errReaderAt struct{ err error }
-
-func (e errReaderAt) ReadAt([]byte, int64) (int, error) { return 0, e.err }
-
 // person is a row of the fixture.
-type person struct {
-	id                int64
-	name, ssn, region string
-	salary            int64
-	birth             string
-}
+type person = lakefixture.Person
 
-var people = []person{
-	{1, "Alice", "123-45-6789", "EU", 50000, "1980-05-17"},
-	{2, "Bob", "987-65-4321", "US", 60000, "1975-11-02"},
-	{3, "Carol", "555-12-3456", "EU", 70000, "1990-01-30"},
-	{4, "Dave", "111-22-3333", "APAC", 40000, "1985-07-04"},
-	{5, "Eve", "222-33-4444", "EU", 50000, "2000-12-31"},
-}
+var people = lakefixture.People
 
 // Policy is the PII fixture's: hr.people (Parquet) and hr.people_csv (the
 // same rows as CSV), hr.regions; one role per kind of grant, each granted
@@ -193,14 +127,11 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	root := t.TempDir()
 	lake := filepath.Join(root, "lake")
-	writeParquet(t, filepath.Join(lake, "people/part-0.parquet"), people[:3])
-	writeParquet(t, filepath.Join(lake, "people/part-1.parquet"), people[3:])
-	var csv strings.Builder
-	for _, p := range people {
-		fmt.Fprintf(&csv, "%d,%s,%s,%s,%d,%s\n", p.id, p.name, p.ssn, p.region, p.salary, p.birth)
-	}
-	writeFile(t, filepath.Join(lake, "people_csv/data.csv"), []byte(csv.String()))
-	writeFile(t, filepath.Join(lake, "regions/r.csv"), []byte("EU,Erin\nUS,Uma\nAPAC,Pat\n"))
+	const createdBy = "lakegate dataplane test (arrow-go)"
+	lakefixture.WriteFile(t, filepath.Join(lake, "people/part-0.parquet"), lakefixture.PeopleParquet(t, people[:3], createdBy))
+	lakefixture.WriteFile(t, filepath.Join(lake, "people/part-1.parquet"), lakefixture.PeopleParquet(t, people[3:], createdBy))
+	lakefixture.WriteFile(t, filepath.Join(lake, "people_csv/data.csv"), lakefixture.CSV(people))
+	lakefixture.WriteFile(t, filepath.Join(lake, "regions/r.csv"), []byte("EU,Erin\nUS,Uma\nAPAC,Pat\n"))
 
 	var script strings.Builder
 	script.WriteString(policyScript)
@@ -227,7 +158,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	fx := authztest.New(t, authztest.Options{Script: script.String()})
 	go fx.Engine.Run(t.Context()) // keeps the policy Fresh
-	eng, err := dataplane.NewEngine(dataplane.EngineOptions{Objects: dirObjects{root}, TokenizeKey: testKey, TempDir: t.TempDir()})
+	eng, err := dataplane.NewEngine(dataplane.EngineOptions{Objects: &lakefixture.Dir{Root: root}, TokenizeKey: testKey, TempDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,56 +168,6 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	return &fixture{svc: svc, rec: rec, fx: fx}
-}
-
-func writeFile(t *testing.T, p string, data []byte) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func writeParquet(t *testing.T, p string, rows []person) {
-	t.Helper()
-	schema := arrow.NewSchema([]arrow.Field{
-		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "name", Type: arrow.BinaryTypes.String},
-		{Name: "ssn", Type: arrow.BinaryTypes.String},
-		{Name: "region", Type: arrow.BinaryTypes.String},
-		{Name: "salary", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "birth_date", Type: arrow.FixedWidthTypes.Date32},
-	}, nil)
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	for _, r := range rows {
-		d, err := time.Parse(time.DateOnly, r.birth)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.Field(0).(*array.Int64Builder).Append(r.id)
-		b.Field(1).(*array.StringBuilder).Append(r.name)
-		b.Field(2).(*array.StringBuilder).Append(r.ssn)
-		b.Field(3).(*array.StringBuilder).Append(r.region)
-		b.Field(4).(*array.Int64Builder).Append(r.salary)
-		b.Field(5).(*array.Date32Builder).Append(arrow.Date32FromTime(d))
-	}
-	rec := b.NewRecordBatch()
-	defer rec.Release()
-	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(schema, &buf, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, p, buf.Bytes())
 }
 
 // collect reads a result as "v|v|v" lines, closing it.
@@ -412,8 +293,8 @@ func checkInvariants(t *testing.T, u authz.Principal, name, sql string, rows []s
 	ssnRaw := has("full") || has("eu") || has("self")
 	if !ssnRaw {
 		for _, p := range people {
-			if strings.Contains(text, p.ssn) {
-				t.Errorf("%s: %s: raw ssn %s returned:\n%s", u.User, name, p.ssn, text)
+			if strings.Contains(text, p.SSN) {
+				t.Errorf("%s: %s: raw ssn %s returned:\n%s", u.User, name, p.SSN, text)
 			}
 		}
 		if name == "where on a masked column" && len(rows) > 0 {
@@ -424,8 +305,8 @@ func checkInvariants(t *testing.T, u authz.Principal, name, sql string, rows []s
 	euOnly := !slices.ContainsFunc(u.Groups, func(g string) bool { return g != "eu" && g != "combo" })
 	if euOnly {
 		for _, p := range people {
-			if p.region != "EU" && strings.Contains(text, p.name) {
-				t.Errorf("%s: %s: non-EU row of %s returned", u.User, name, p.name)
+			if p.Region != "EU" && strings.Contains(text, p.Name) {
+				t.Errorf("%s: %s: non-EU row of %s returned", u.User, name, p.Name)
 			}
 		}
 		if name == "count past the row filter" && err == nil && text != "3" {
