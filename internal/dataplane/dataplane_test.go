@@ -24,9 +24,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
-// person is a row of the fixture.
-type person = lakefixture.Person
-
+// people are the fixture's rows.
 var people = lakefixture.People
 
 // Policy is the PII fixture's: hr.people (Parquet) and hr.people_csv (the
