@@ -40,6 +40,7 @@ const (
 	DefaultMaxFiles    = 100_000
 	DefaultTimeout     = 5 * time.Minute
 	DefaultMemoryLimit = "1GB"
+	DefaultMaxTempSize = "10GB"
 )
 
 // Options configure an Engine; zero fields take the defaults.
@@ -61,6 +62,11 @@ type Options struct {
 	Timeout time.Duration
 	// MemoryLimit is DuckDB's memory_limit for one query (default "1GB").
 	MemoryLimit string
+	// MaxTempSize is DuckDB's max_temp_directory_size for one query: how
+	// much it may spill to disk past MemoryLimit (default "10GB"; DuckDB's
+	// own default is 90% of the free disk, which one recursive query could
+	// fill within its timeout).
+	MaxTempSize string
 	// Threads is DuckDB's threads for one query (default GOMAXPROCS).
 	Threads int
 	// TempDir holds each query's spill directory, removed after the query
@@ -94,6 +100,12 @@ func New(opt Options) (*Engine, error) {
 	}
 	if !validMemoryLimit(opt.MemoryLimit) {
 		return nil, fmt.Errorf("scan: memory limit %q: want a number and a unit such as 512MB or 2GB", opt.MemoryLimit)
+	}
+	if opt.MaxTempSize == "" {
+		opt.MaxTempSize = DefaultMaxTempSize
+	}
+	if !validMemoryLimit(opt.MaxTempSize) {
+		return nil, fmt.Errorf("scan: temporary directory size %q: want a number and a unit such as 512MB or 2GB", opt.MaxTempSize)
 	}
 	if opt.Threads <= 0 {
 		opt.Threads = runtime.GOMAXPROCS(0)
@@ -241,6 +253,7 @@ func (q *query) open() error {
 		"SET memory_limit = " + QuoteLiteral(q.e.opt.MemoryLimit),
 		"SET threads = " + strconv.Itoa(q.e.opt.Threads),
 		"SET temp_directory = " + QuoteLiteral(tmp),
+		"SET max_temp_directory_size = " + QuoteLiteral(q.e.opt.MaxTempSize),
 		"SET autoinstall_known_extensions = false",
 		"SET autoload_known_extensions = false",
 		"SET allow_community_extensions = false",
