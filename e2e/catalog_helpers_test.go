@@ -11,8 +11,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/lakegate/lakegate/internal/lakefixture"
 )
 
 // Helpers for the catalog suites (TestCatalog*): seed 000's transactions
@@ -28,6 +28,10 @@ ip_address STRING,
 address STRING,
 country STRING,
 region STRING`
+
+// e2eParquetWriter is the writer name in the Parquet files the suites
+// write.
+const e2eParquetWriter = "lakegate e2e (arrow-go)"
 
 // txnSchema is seed 000's transactions table as arrow-go writes it.
 var txnSchema = arrow.NewSchema([]arrow.Field{
@@ -79,22 +83,11 @@ func txnParquet(t testing.TB, first, rows int) []byte {
 		t.Fatal(err)
 	}
 	defer rec.Release()
-	var buf bytes.Buffer
-	props := parquet.NewWriterProperties(parquet.WithCreatedBy("lakegate e2e (arrow-go)"))
-	w, err := pqarrow.NewFileWriter(txnSchema, &buf, props, pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.HasPrefix(buf.Bytes(), []byte("PAR1")) {
+	data := lakefixture.Parquet(t, rec, e2eParquetWriter)
+	if !bytes.HasPrefix(data, []byte("PAR1")) {
 		t.Fatal("arrow-go wrote no Parquet magic")
 	}
-	return buf.Bytes()
+	return data
 }
 
 // status sends r as u and returns the HTTP status and the S3 error code.

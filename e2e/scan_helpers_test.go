@@ -17,11 +17,10 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/lakegate/lakegate/internal/lakefixture"
 )
 
 // Helpers for the scan data plane suites (TestScan*): a PII table written
@@ -30,27 +29,14 @@ import (
 // which the expected records are derived.
 
 // piiRow is a row of the PII fixture.
-type piiRow struct {
-	ID        int64
-	Name      string
-	SSN       string
-	Region    string
-	Salary    int64
-	BirthDate string // YYYY-MM-DD
-}
+type piiRow = lakefixture.Person
 
 // piiRows is the fixture: two regions besides EU, so that a row filter
 // shows and hides rows.
-var piiRows = []piiRow{
-	{1, "Alice", "123-45-6789", "EU", 50000, "1980-05-17"},
-	{2, "Bob", "987-65-4321", "US", 60000, "1975-11-02"},
-	{3, "Carol", "555-12-3456", "EU", 70000, "1990-01-30"},
-	{4, "Dave", "111-22-3333", "APAC", 40000, "1985-07-04"},
-	{5, "Eve", "222-33-4444", "EU", 50000, "2000-12-31"},
-}
+var piiRows = lakefixture.People
 
 // piiColumns is the table's column order.
-var piiColumns = []string{"id", "name", "ssn", "region", "salary", "birth_date"}
+var piiColumns = lakefixture.PeopleColumns
 
 // regionManagers is the joined table scan.regions.
 var regionManagers = map[string]string{"EU": "Erin", "US": "Uma", "APAC": "Pat"}
@@ -62,57 +48,6 @@ const (
 	scanCSVTable  = "hr.people_csv" // the same rows as CSV (TEXTFILE)
 	scanPIIColumn = "id BIGINT, name STRING, ssn STRING, region STRING, salary BIGINT, birth_date DATE"
 )
-
-var piiSchema = arrow.NewSchema([]arrow.Field{
-	{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
-	{Name: "name", Type: arrow.BinaryTypes.String, Nullable: true},
-	{Name: "ssn", Type: arrow.BinaryTypes.String, Nullable: true},
-	{Name: "region", Type: arrow.BinaryTypes.String, Nullable: true},
-	{Name: "salary", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
-	{Name: "birth_date", Type: arrow.FixedWidthTypes.Date32, Nullable: true},
-}, nil)
-
-// piiParquet writes rows as one Parquet file with arrow-go.
-func piiParquet(t testing.TB, rows []piiRow) []byte {
-	t.Helper()
-	b := array.NewRecordBuilder(memory.DefaultAllocator, piiSchema)
-	defer b.Release()
-	for _, r := range rows {
-		d, err := time.Parse(time.DateOnly, r.BirthDate)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.Field(0).(*array.Int64Builder).Append(r.ID)
-		b.Field(1).(*array.StringBuilder).Append(r.Name)
-		b.Field(2).(*array.StringBuilder).Append(r.SSN)
-		b.Field(3).(*array.StringBuilder).Append(r.Region)
-		b.Field(4).(*array.Int64Builder).Append(r.Salary)
-		b.Field(5).(*array.Date32Builder).Append(arrow.Date32FromTime(d))
-	}
-	rec := b.NewRecordBatch()
-	defer rec.Release()
-	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(piiSchema, &buf, parquet.NewWriterProperties(parquet.WithCreatedBy("lakegate e2e (arrow-go)")), pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// piiCSV is rows as comma-separated text without a header.
-func piiCSV(rows []piiRow) []byte {
-	var b bytes.Buffer
-	for _, r := range rows {
-		fmt.Fprintf(&b, "%d,%s,%s,%s,%d,%s\n", r.ID, r.Name, r.SSN, r.Region, r.Salary, r.BirthDate)
-	}
-	return b.Bytes()
-}
 
 // scanUser is a user of the scan world: a key for the proxy and a
 // lakegate token for the REST API, and the model of their policy.
@@ -185,9 +120,9 @@ func newScanWorld(t *testing.T) *scanWorld {
 	if code, s3code := w.admin.status(t, rawReq{Method: http.MethodPut, Path: "/" + scanBucket}); code != http.StatusOK {
 		t.Fatalf("admin CreateBucket %s through the proxy: %d %s", scanBucket, code, s3code)
 	}
-	w.files["people/part-0.parquet"] = piiParquet(t, piiRows[:3])
-	w.files["people/part-1.parquet"] = piiParquet(t, piiRows[3:])
-	w.files["people_csv/part-0.csv"] = piiCSV(piiRows)
+	w.files["people/part-0.parquet"] = lakefixture.PeopleParquet(t, piiRows[:3], e2eParquetWriter)
+	w.files["people/part-1.parquet"] = lakefixture.PeopleParquet(t, piiRows[3:], e2eParquetWriter)
+	w.files["people_csv/part-0.csv"] = lakefixture.CSV(piiRows)
 	var regions bytes.Buffer
 	for _, r := range []string{"EU", "US", "APAC"} {
 		fmt.Fprintf(&regions, "%s,%s\n", r, regionManagers[r])

@@ -11,8 +11,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/lakegate/lakegate/internal/lakefixture"
 )
 
 // Regenerate testdata/arrow.parquet with
@@ -82,19 +82,7 @@ func writeArrowFixture(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	defer rec.Release()
-	var buf bytes.Buffer
-	props := parquet.NewWriterProperties(parquet.WithCreatedBy("lakegate catalog test fixture (arrow-go)"))
-	w, err := pqarrow.NewFileWriter(arrowFixtureSchema, &buf, props, pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return lakefixture.Parquet(t, rec, "lakegate catalog test fixture (arrow-go)")
 }
 
 // TestArrowFixture: the committed fixture is what writeArrowFixture
