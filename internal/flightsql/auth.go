@@ -11,8 +11,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/lakegate/lakegate/internal/audit"
 	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/credentials"
 	"github.com/lakegate/lakegate/internal/identity"
@@ -177,6 +179,18 @@ func (s *Server) authorize(ctx context.Context, method string) (context.Context,
 		return nil, status.Error(codes.Unavailable, "the groups could not be resolved")
 	}
 	c.granted, c.basic = granted, basic
+	// The data plane copies where the call came from and how its caller
+	// authenticated into the scan's audit record, as for REST scans.
+	ev := &audit.Event{Source: audit.SourceScan, AuthMethod: id.Method}
+	if pr, ok := peer.FromContext(ctx); ok && pr.Addr != nil {
+		ev.ClientIP = audit.ClientIP(pr.Addr.String())
+	}
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if ua := md.Get("user-agent"); len(ua) > 0 {
+			ev.UserAgent = ua[0]
+		}
+	}
+	ctx = audit.NewContext(ctx, ev)
 	return context.WithValue(ctx, callerKey{}, c), nil
 }
 

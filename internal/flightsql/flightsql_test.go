@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/lakegate/lakegate/internal/audit"
 	"github.com/lakegate/lakegate/internal/authz"
 	"github.com/lakegate/lakegate/internal/authz/authztest"
 	"github.com/lakegate/lakegate/internal/identity"
@@ -57,6 +58,7 @@ type fakeQueryer struct {
 type fakeCall struct {
 	p   authz.Principal
 	sql string
+	ev  *audit.Event // the request's audit event in the query's context
 }
 
 var fakeSchema = arrow.NewSchema([]arrow.Field{
@@ -64,9 +66,9 @@ var fakeSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "n", Type: arrow.PrimitiveTypes.Int64},
 }, nil)
 
-func (f *fakeQueryer) Query(_ context.Context, p authz.Principal, sql string) (Records, error) {
+func (f *fakeQueryer) Query(ctx context.Context, p authz.Principal, sql string) (Records, error) {
 	f.mu.Lock()
-	f.calls = append(f.calls, fakeCall{p, sql})
+	f.calls = append(f.calls, fakeCall{p, sql, audit.FromContext(ctx)})
 	f.mu.Unlock()
 	switch sql {
 	case "refused":
@@ -477,6 +479,11 @@ func TestQueryStreams(t *testing.T) {
 	c := e.q.calls[0]
 	if c.sql != "SELECT * FROM sales.orders" || c.p.User != "alice" || !slices.Equal(c.p.Groups, []string{"analysts"}) {
 		t.Errorf("query ran as %+v with %q", c.p, c.sql)
+	}
+	// The scan's audit record says where the call came from and how its
+	// caller authenticated, as a REST scan's does.
+	if c.ev == nil || c.ev.ClientIP != "127.0.0.1" || c.ev.AuthMethod != "token" || !strings.Contains(c.ev.UserAgent, "grpc-go") {
+		t.Errorf("audit context of the query: %+v", c.ev)
 	}
 
 	// Prepared statements run the same way.
