@@ -20,6 +20,7 @@
 //	go run ./bench [-out docs/BENCHMARKS.md] [-quick]
 //	go run ./bench -stores [-out docs/BENCHMARKS.md] [-quick]
 //	go run ./bench -tables [-out docs/BENCHMARKS.md] [-quick]
+//	go run ./bench -scan [-out docs/BENCHMARKS.md] [-quick]
 //
 // -stores measures only the policy stores (two servers on one SQLite file,
 // PostgreSQL or MariaDB database: the time from a GRANT's acknowledgement
@@ -30,6 +31,11 @@
 // (a TABLE grant) against GETs under a URI grant, in one run, and the
 // policy engine's benchmarks of the two decisions; it writes its own
 // section above the marker.
+//
+// -scan measures only the scan data plane: a ≥ 1 GiB Parquet table (64 MiB
+// with -quick) read by DuckDB from local disk and through POST /api/scan by
+// a full-access user and by one under a row filter and two masks, in one
+// run; it writes its own section above the marker.
 //
 // Every figure in the report is written by this program; with -out, text
 // above the marker line of an existing file is kept.
@@ -67,6 +73,7 @@ func mainErr() error {
 		reps     = flag.Int("reps", 0, "repetitions of each large-object measurement per endpoint (default 5, quick 2)")
 		stores   = flag.Bool("stores", false, "measure only the policy stores (SQLite, PostgreSQL, MariaDB: GRANT-to-enforcement across two servers, policy reload) and write their section, above the marker, keeping the rest of -out")
 		tables   = flag.Bool("tables", false, "measure only dynamic bypass (4 KiB GETs under a table location vs under a URI grant, and the two policy decisions) and write its section, above the marker, keeping the rest of -out")
+		scan     = flag.Bool("scan", false, "measure only the scan data plane (a Parquet table through /api/scan, full and restricted, vs DuckDB on the local files) and write its section, above the marker, keeping the rest of -out")
 	)
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -98,11 +105,25 @@ func mainErr() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if *stores && *tables {
-		return errors.New("-stores and -tables are separate runs: give one")
+	// The runs that each write one section of the report, above its marker.
+	sections := []struct {
+		on         bool
+		run        func(context.Context, config) (string, error)
+		begin, end string
+		what       string
+	}{
+		{*stores, runStores, storesBegin, storesEnd, "policy stores"},
+		{*tables, runTables, tablesBegin, tablesEnd, "dynamic bypass"},
+		{*scan, runScan, scanBegin, scanEnd, "scan data plane"},
 	}
-	if *tables {
-		md, err := runTables(ctx, cfg)
+	if n := countTrue(*stores, *tables, *scan); n > 1 {
+		return errors.New("-stores, -tables and -scan are separate runs: give one")
+	}
+	for _, s := range sections {
+		if !s.on {
+			continue
+		}
+		md, err := s.run(ctx, cfg)
 		if err != nil {
 			return err
 		}
@@ -110,25 +131,10 @@ func mainErr() error {
 			_, err := io.WriteString(os.Stdout, md)
 			return err
 		}
-		if err := writeTablesSection(*out, md); err != nil {
+		if err := writeSection(*out, s.begin, s.end, md); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "bench: dynamic bypass section written to %s\n", *out)
-		return nil
-	}
-	if *stores {
-		md, err := runStores(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		if *out == "" {
-			_, err := io.WriteString(os.Stdout, md)
-			return err
-		}
-		if err := writeStoresSection(*out, md); err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "bench: policy stores section written to %s\n", *out)
+		fmt.Fprintf(os.Stderr, "bench: %s section written to %s\n", s.what, *out)
 		return nil
 	}
 
@@ -149,6 +155,17 @@ func mainErr() error {
 		fmt.Fprintf(os.Stderr, "bench: targets not met: %s\n", strings.Join(res.Unmet, "; "))
 	}
 	return nil
+}
+
+// countTrue is how many of bs are true.
+func countTrue(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // commandLine reconstructs how the program was invoked, for the report.

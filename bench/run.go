@@ -91,6 +91,8 @@ type env struct {
 	restURL    string // lakegate's REST API, http://127.0.0.1:port
 	adminToken string // admin.token: the REST API's bearer token
 	systemKey  string // system.private_key: a PEM P-256 key file
+
+	extraYAML string // appended to lakegate's configuration (top-level keys)
 }
 
 func (e *env) logf(format string, args ...any) {
@@ -105,37 +107,14 @@ func run(ctx context.Context, cfg config) (res *results, err error) {
 	res = &results{Command: cfg.Command, Quick: cfg.Quick, Date: time.Now().UTC(), Config: cfg}
 	res.Machine = describeMachine()
 
-	minioBin, err := findMinio(cfg.MinioBin)
+	e, minioBin, root, err := newRunEnv(ctx, cfg, "lakegate-bench-")
 	if err != nil {
 		return nil, err
 	}
-	root, err := moduleRoot()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "lakegate-bench-")
-	if err != nil {
-		return nil, err
-	}
-	e := &env{cfg: cfg, dir: dir}
-	defer func() {
-		e.stop()
-		if cfg.Keep {
-			e.logf("kept %s", dir)
-		} else {
-			os.RemoveAll(dir)
-		}
-	}()
+	defer e.close()
 
 	res.Software = describeSoftware(ctx, root, minioBin)
-	lakegateBin := cfg.LakegateBin
-	if lakegateBin == "" {
-		e.logf("building lakegate")
-		if lakegateBin, err = buildLakegate(ctx, root, dir); err != nil {
-			return nil, err
-		}
-	}
-	if err := e.start(ctx, minioBin, lakegateBin); err != nil {
+	if err := e.start(ctx, minioBin, e.lakegateBin); err != nil {
 		return nil, err
 	}
 	loadStart := loadAvg()
@@ -169,6 +148,42 @@ func run(ctx context.Context, cfg config) (res *results, err error) {
 	res.Machine.Load = loadStart + " at start, " + loadAvg() + " at end"
 	res.evaluate()
 	return res, nil
+}
+
+// newRunEnv prepares a run: finds MinIO and the module root, makes the
+// temporary directory (named after prefix) and builds lakegate into it
+// unless cfg names a binary (e.lakegateBin). Close the env when done.
+func newRunEnv(ctx context.Context, cfg config, prefix string) (e *env, minioBin, root string, err error) {
+	if minioBin, err = findMinio(cfg.MinioBin); err != nil {
+		return nil, "", "", err
+	}
+	if root, err = moduleRoot(); err != nil {
+		return nil, "", "", err
+	}
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, "", "", err
+	}
+	e = &env{cfg: cfg, dir: dir, lakegateBin: cfg.LakegateBin}
+	if e.lakegateBin == "" {
+		e.logf("building lakegate")
+		if e.lakegateBin, err = buildLakegate(ctx, root, dir); err != nil {
+			e.close()
+			return nil, "", "", err
+		}
+	}
+	return e, minioBin, root, nil
+}
+
+// close stops the processes and removes the temporary directory, unless
+// the configuration keeps it.
+func (e *env) close() {
+	e.stop()
+	if e.cfg.Keep {
+		e.logf("kept %s", e.dir)
+	} else {
+		_ = os.RemoveAll(e.dir)
+	}
 }
 
 type step struct {
@@ -275,7 +290,7 @@ admin:
   token: %q
 system:
   private_key: %q
-`, filepath.Join(e.dir, "lakegate-data"), proxyAddr, restAddr, minioAddr, rootUser, rootPass, adminAK, adminSK, e.adminToken, e.systemKey)
+`, filepath.Join(e.dir, "lakegate-data"), proxyAddr, restAddr, minioAddr, rootUser, rootPass, adminAK, adminSK, e.adminToken, e.systemKey) + e.extraYAML
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -64,36 +63,13 @@ type storeResult struct {
 // runStores performs the -stores run and returns the section's markdown.
 func runStores(ctx context.Context, cfg config) (string, error) {
 	sizes := storesSizes(cfg.Quick)
-	minioBin, err := findMinio(cfg.MinioBin)
+	e, minioBin, _, err := newRunEnv(ctx, cfg, "lakegate-bench-stores-")
 	if err != nil {
 		return "", err
 	}
-	root, err := moduleRoot()
-	if err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp("", "lakegate-bench-stores-")
-	if err != nil {
-		return "", err
-	}
-	e := &env{cfg: cfg, dir: dir}
-	defer func() {
-		e.stop()
-		if cfg.Keep {
-			e.logf("kept %s", dir)
-		} else {
-			_ = os.RemoveAll(dir)
-		}
-	}()
-	lakegateBin := cfg.LakegateBin
-	if lakegateBin == "" {
-		e.logf("building lakegate")
-		if lakegateBin, err = buildLakegate(ctx, root, dir); err != nil {
-			return "", err
-		}
-	}
+	defer e.close()
 	// MinIO and a first lakegate (SQLite) as the usual harness starts them.
-	if err := e.start(ctx, minioBin, lakegateBin); err != nil {
+	if err := e.start(ctx, minioBin, e.lakegateBin); err != nil {
 		return "", err
 	}
 	if _, err := e.direct.aws.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("stores/x"), Body: strings.NewReader("x")}); err != nil {
@@ -381,26 +357,5 @@ func latencies(d []time.Duration) [3]time.Duration {
 // path, above the report's marker, replacing an earlier one; the rest of
 // the file is kept as it is.
 func writeStoresSection(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	block := []byte(storesBegin + "\n\n" + strings.TrimRight(section, "\n") + "\n\n" + storesEnd + "\n")
-	var out []byte
-	if i := bytes.Index(old, []byte(storesBegin)); i >= 0 {
-		j := bytes.Index(old[i:], []byte(storesEnd))
-		if j < 0 {
-			return fmt.Errorf("%s: %q without %q", path, storesBegin, storesEnd)
-		}
-		end := i + j + len(storesEnd)
-		if end < len(old) && old[end] == '\n' {
-			end++
-		}
-		out = append(append(append(out, old[:i]...), block...), old[end:]...)
-	} else if i := bytes.Index(old, []byte(marker)); i >= 0 {
-		out = append(append(append(append(out, old[:i]...), block...), '\n'), old[i:]...)
-	} else {
-		out = append(append(old, '\n'), block...)
-	}
-	return os.WriteFile(path, out, 0o644)
+	return writeSection(path, storesBegin, storesEnd, section)
 }

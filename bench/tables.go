@@ -138,37 +138,14 @@ type tablesResult struct {
 // runTables performs the -tables run and returns the section's markdown.
 func runTables(ctx context.Context, cfg config) (string, error) {
 	sizes := tablesSizes(cfg.Quick)
-	minioBin, err := findMinio(cfg.MinioBin)
+	e, minioBin, root, err := newRunEnv(ctx, cfg, "lakegate-bench-tables-")
 	if err != nil {
 		return "", err
 	}
-	root, err := moduleRoot()
-	if err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp("", "lakegate-bench-tables-")
-	if err != nil {
-		return "", err
-	}
-	e := &env{cfg: cfg, dir: dir}
-	defer func() {
-		e.stop()
-		if cfg.Keep {
-			e.logf("kept %s", dir)
-		} else {
-			_ = os.RemoveAll(dir)
-		}
-	}()
+	defer e.close()
 	r := &tablesResult{Sizes: sizes, ObjectSize: cfg.SmallSize, LoadStart: loadAvg()}
 	r.Commit = describeSoftware(ctx, root, minioBin).Commit
-	lakegateBin := cfg.LakegateBin
-	if lakegateBin == "" {
-		e.logf("building lakegate")
-		if lakegateBin, err = buildLakegate(ctx, root, dir); err != nil {
-			return "", err
-		}
-	}
-	if err := e.start(ctx, minioBin, lakegateBin); err != nil {
+	if err := e.start(ctx, minioBin, e.lakegateBin); err != nil {
 		return "", err
 	}
 	e.logf("catalog, grants and users")
@@ -763,26 +740,5 @@ func plural(n int, word string) string {
 // path, above the report's marker, replacing an earlier one; the rest of
 // the file is kept as it is.
 func writeTablesSection(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	block := []byte(tablesBegin + "\n\n" + strings.TrimRight(section, "\n") + "\n\n" + tablesEnd + "\n")
-	var out []byte
-	if i := bytes.Index(old, []byte(tablesBegin)); i >= 0 {
-		j := bytes.Index(old[i:], []byte(tablesEnd))
-		if j < 0 {
-			return fmt.Errorf("%s: %q without %q", path, tablesBegin, tablesEnd)
-		}
-		end := i + j + len(tablesEnd)
-		if end < len(old) && old[end] == '\n' {
-			end++
-		}
-		out = slices.Concat(old[:i], block, old[end:])
-	} else if i := bytes.Index(old, []byte(marker)); i >= 0 {
-		out = slices.Concat(old[:i], block, []byte("\n"), old[i:])
-	} else {
-		out = slices.Concat(old, []byte("\n"), block)
-	}
-	return os.WriteFile(path, out, 0o644)
+	return writeSection(path, tablesBegin, tablesEnd, section)
 }
