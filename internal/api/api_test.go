@@ -72,11 +72,25 @@ type response struct {
 // empty) of content type ctype, and checks that the answer is JSON.
 func (f *fixture) do(t *testing.T, method, path, token, ctype, body string) response {
 	t.Helper()
+	resp, b := send(t, f.srv, method, path, token, ctype, body)
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s %s: Content-Type %q, want application/json", method, path, ct)
+	}
+	if method != http.MethodHead && !json.Valid(b) {
+		t.Errorf("%s %s: body is not JSON: %q", method, path, b)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: strings.TrimSuffix(string(b), "\n")}
+}
+
+// send sends srv a request with token (none when empty) and body (none
+// when empty) of content type ctype; it returns the answer and its body.
+func send(t *testing.T, srv *httptest.Server, method, path, token, ctype, body string) (*http.Response, []byte) {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(t.Context(), method, f.srv.URL+path, rd)
+	req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +100,7 @@ func (f *fixture) do(t *testing.T, method, path, token, ctype, body string) resp
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
-	resp, err := f.srv.Client().Do(req)
+	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,13 +109,7 @@ func (f *fixture) do(t *testing.T, method, path, token, ctype, body string) resp
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("%s %s: Content-Type %q, want application/json", method, path, ct)
-	}
-	if method != http.MethodHead && !json.Valid(b) {
-		t.Errorf("%s %s: body is not JSON: %q", method, path, b)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: strings.TrimSuffix(string(b), "\n")}
+	return resp, b
 }
 
 func TestNewRequiresEverything(t *testing.T) {

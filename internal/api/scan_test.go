@@ -4,75 +4,19 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
 	"github.com/lakegate/lakegate/internal/api"
-	"github.com/lakegate/lakegate/internal/audit"
-	"github.com/lakegate/lakegate/internal/authz/authztest"
-	"github.com/lakegate/lakegate/internal/credentials"
-	"github.com/lakegate/lakegate/internal/dataplane"
-	"github.com/lakegate/lakegate/internal/upstream"
+	"github.com/lakegate/lakegate/internal/api/apitest"
 )
 
-// lakeDir serves bucket b, key k from root/b/k.
-type lakeDir struct{ root string }
-
-func (d lakeDir) ListObjects(_ context.Context, bucket, prefix, _ string, fn func(upstream.Entry) error) error {
-	base := filepath.Join(d.root, bucket)
-	var es []upstream.Entry
-	err := filepath.WalkDir(base, func(p string, de fs.DirEntry, err error) error {
-		if err != nil || de.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(base, p)
-		if key := filepath.ToSlash(rel); strings.HasPrefix(key, prefix) {
-			info, err := de.Info()
-			if err != nil {
-				return err
-			}
-			es = append(es, upstream.Entry{Key: key, Size: info.Size()})
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, e := range es {
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (d lakeDir) NewReaderAt(_ context.Context, bucket, key string, _ int64) io.ReaderAt {
-	raw, _ := os.ReadFile(filepath.Join(d.root, bucket, filepath.FromSlash(key)))
-	return bytes.NewReader(raw)
-}
-
-type nopAudit struct{}
-
-func (nopAudit) Decide(context.Context, *audit.Event) error { return nil }
-func (nopAudit) Complete(*audit.Event)                      {}
-
-const scanPolicy = `
-CREATE DATABASE hr;
-CREATE EXTERNAL TABLE hr.people (id BIGINT, name STRING, ssn STRING, region STRING)
-  ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' STORED AS TEXTFILE LOCATION 's3://lake/people';
-CREATE ROLE eu; GRANT ROLE eu TO GROUP eu;
-GRANT SELECT ON TABLE hr.people WHERE region = 'EU' TRANSFORM ssn WITH mask_last(4) TO ROLE eu;
-CREATE ROLE lister; GRANT ROLE lister TO GROUP lister;
+const scanPolicy = apitest.PeoplePolicy + `CREATE ROLE lister; GRANT ROLE lister TO GROUP lister;
 GRANT SHOW ON DATABASE hr TO ROLE lister;
 `
 
@@ -83,56 +27,14 @@ type scanFixture struct {
 
 func newScanFixture(t *testing.T) *scanFixture {
 	t.Helper()
-	root := t.TempDir()
-	csv := "1,Alice,123-45-6789,EU\n2,Bob,987-65-4321,US\n3,Carol,555-12-3456,EU\n"
-	if err := os.MkdirAll(filepath.Join(root, "lake/people"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "lake/people/p.csv"), []byte(csv), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fx := authztest.New(t, authztest.Options{Script: scanPolicy,
+	srv, fx := apitest.ScanServer(t, apitest.ScanOptions{Script: scanPolicy, MaxRows: 100,
 		Users: map[string][]string{"alice": {"eu"}, "carol": {"lister"}, "dave": {"nothing"}}})
-	go fx.Engine.Run(t.Context())
-	eng, err := dataplane.NewEngine(dataplane.EngineOptions{Objects: lakeDir{root}, TempDir: t.TempDir(), MaxRows: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := dataplane.New(dataplane.Options{Policy: fx.Engine, Engine: eng, Audit: nopAudit{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := api.New(api.Options{Engine: fx.Engine, Tokens: fx.Tokens, Keys: credentials.New(fx.Store), Scanner: svc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
 	return &scanFixture{srv: srv, alice: fx.Token(t, "alice"), carol: fx.Token(t, "carol"), dave: fx.Token(t, "dave")}
 }
 
 func (f *scanFixture) do(t *testing.T, method, path, token, ctype, body string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, f.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	resp, err := f.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, b
+	return send(t, f.srv, method, path, token, ctype, body)
 }
 
 func TestScanFormats(t *testing.T) {
