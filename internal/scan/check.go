@@ -138,10 +138,10 @@ func (w *walker) walkObject(m map[string]any, ctes scope, depth int) error {
 			if key == "" {
 				return refused("a CTE without a name")
 			}
-			inner[strings.ToLower(key)] = true
-			if err := w.walk(em["value"], inner, depth+1); err != nil {
+			if err := w.walkCTE(strings.ToLower(key), em["value"], inner, depth+1); err != nil {
 				return err
 			}
+			inner[strings.ToLower(key)] = true
 		}
 		ctes = inner
 	}
@@ -159,6 +159,51 @@ func (w *walker) walkObject(m map[string]any, ctes scope, depth int) error {
 			continue
 		}
 		if err := w.walk(e, ctes, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// walkCTE walks the definition of CTE name, with the CTEs before it in
+// scope but not itself: in a CTE that is not recursive, DuckDB binds the
+// CTE's own name to a table of the catalog (WITH duckdb_tables AS
+// (FROM duckdb_tables) reads DuckDB's system view). Only the recursive
+// part of a recursive CTE (the right side of its UNION) sees the name.
+func (w *walker) walkCTE(name string, value any, ctes scope, depth int) error {
+	vm, _ := value.(map[string]any)
+	qm, _ := vm["query"].(map[string]any)
+	node, _ := qm["node"].(map[string]any)
+	cteName, _ := node["cte_name"].(string)
+	if node["type"] != "RECURSIVE_CTE_NODE" || !strings.EqualFold(cteName, name) {
+		return w.walk(value, ctes, depth)
+	}
+	self := scope{name: true}
+	for k := range ctes {
+		self[k] = true
+	}
+	for k, e := range vm {
+		if k == "query" {
+			continue
+		}
+		if err := w.walk(e, ctes, depth+1); err != nil {
+			return err
+		}
+	}
+	for k, e := range qm {
+		if k == "node" {
+			continue
+		}
+		if err := w.walk(e, ctes, depth+1); err != nil {
+			return err
+		}
+	}
+	for k, e := range node {
+		sc := ctes
+		if k == "right" {
+			sc = self
+		}
+		if err := w.walk(e, sc, depth+2); err != nil {
 			return err
 		}
 	}

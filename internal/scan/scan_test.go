@@ -268,6 +268,8 @@ func TestGetAroundPolicy(t *testing.T) {
 		{"division probe", "SELECT count(*) FROM d.people WHERE 1 / (id - 2) > -10", []string{"3"}, nil},
 		{"aggregate", "SELECT region, count(*), min(birth_date) FROM d.people GROUP BY region", []string{"EU|3|1980-05-01"}, nil},
 		{"cte", "WITH x AS (SELECT id FROM d.people) SELECT count(*) FROM x", []string{"3"}, nil},
+		{"cte over an earlier cte", "WITH x AS (SELECT id FROM d.people), y AS (SELECT id FROM x) SELECT count(*) FROM y", []string{"3"}, nil},
+		{"recursive cte", "WITH RECURSIVE r AS (SELECT min(id) AS i FROM d.people UNION ALL SELECT i + 1 FROM r WHERE i < 3) SELECT count(*) FROM r", []string{"3"}, nil},
 		{"quoted names", `SELECT count(*) FROM "D"."people"`, []string{"3"}, nil},
 		{"quoting trick in a table name", `SELECT * FROM d."people""; DROP TABLE x; --"`, nil, errUnknown},
 		{"unknown table", "SELECT * FROM d.nope", nil, errUnknown},
@@ -334,6 +336,11 @@ func TestRefused(t *testing.T) {
 		"SELECT * FROM d.people, LATERAL (SELECT * FROM read_parquet('x'))",
 		"SELECT (SELECT count(*) FROM duckdb_tables())",
 		"WITH x AS (SELECT * FROM glob('/*')) SELECT * FROM x",
+		// A CTE's own name in its body is DuckDB's catalog, not the CTE.
+		"WITH duckdb_tables AS (SELECT * FROM duckdb_tables) SELECT * FROM duckdb_tables",
+		"WITH p AS (SELECT * FROM d.people), sqlite_master AS (FROM sqlite_master) FROM sqlite_master",
+		"WITH RECURSIVE duckdb_tables AS (FROM duckdb_tables) FROM duckdb_tables",
+		"WITH RECURSIVE duckdb_columns AS (FROM duckdb_columns UNION ALL FROM duckdb_columns) FROM duckdb_columns",
 		"",
 	} {
 		t.Run(sql, func(t *testing.T) {
