@@ -468,129 +468,130 @@ func validDelimiter(s string) bool {
 	return len(esc) >= 1 && len(esc) <= 3 && strings.Trim(esc, "01234567") == ""
 }
 
+// parenList parses ( item, … ): a "(" (open names the list in the error
+// for its absence), then item for each element, each followed by "," or
+// the closing ")" (after names the element in the error).
+func (p *parser) parenList(open, after string, item func() error) error {
+	if err := p.expectPunct("(", "( and "+open); err != nil {
+		return err
+	}
+	for {
+		if err := item(); err != nil {
+			return err
+		}
+		if p.isPunct(",") {
+			p.next()
+			continue
+		}
+		return p.expectPunct(")", ", or ) after "+after)
+	}
+}
+
 // columnDefs parses ( name type [COMMENT '…'], … ). seen holds the names
 // already used by the table (and gains these); before is how many columns
 // the table has before this list.
 func (p *parser) columnDefs(what string, seen map[string]bool, before int) ([]ColumnDef, error) {
-	if err := p.expectPunct("(", "( and the "+what+" list"); err != nil {
-		return nil, err
-	}
-	if p.isPunct(")") {
-		return nil, p.errorf(p.peek(), "expected a %s name: the list needs at least one", what)
-	}
 	var cols []ColumnDef
-	for {
+	err := p.parenList("the "+what+" list", "the "+what, func() error {
+		if len(cols) == 0 && p.isPunct(")") {
+			return p.errorf(p.peek(), "expected a %s name: the list needs at least one", what)
+		}
 		t := p.peek()
 		name, err := p.name(what + " name")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if seen[name] {
-			return nil, p.errorf(t, "column %s given twice", quoteIdent(name))
+			return p.errorf(t, "column %s given twice", quoteIdent(name))
 		}
 		if before+len(cols) >= MaxColumns {
-			return nil, p.errorf(t, "a table has more than %d columns", MaxColumns)
+			return p.errorf(t, "a table has more than %d columns", MaxColumns)
 		}
 		seen[name] = true
 		typ, err := p.typ(0)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		comment, err := p.optComment()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		cols = append(cols, ColumnDef{Name: name, Type: typ, Comment: comment})
-		if p.isPunct(",") {
-			p.next()
-			continue
-		}
-		if err := p.expectPunct(")", ", or ) after the "+what); err != nil {
-			return nil, err
-		}
-		return cols, nil
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return cols, nil
 }
 
 // properties parses ( 'key' = 'value', … ).
 func (p *parser) properties() ([]Property, error) {
-	if err := p.expectPunct("(", "( and the table properties"); err != nil {
-		return nil, err
-	}
 	var props []Property
 	seen := map[string]bool{}
-	for {
+	err := p.parenList("the table properties", "the property", func() error {
 		kt := p.peek()
 		key, err := p.boundedString("a quoted property key")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		switch {
 		case key == "":
-			return nil, p.errorf(kt, "a property key is empty")
+			return p.errorf(kt, "a property key is empty")
 		case seen[key]:
-			return nil, p.errorf(kt, "property %s given twice", quoteString(key))
+			return p.errorf(kt, "property %s given twice", quoteString(key))
 		case len(props) == MaxProperties:
-			return nil, p.errorf(kt, "a table has more than %d properties", MaxProperties)
+			return p.errorf(kt, "a table has more than %d properties", MaxProperties)
 		}
 		seen[key] = true
 		if err := p.expectOther("=", "= after the property key"); err != nil {
-			return nil, err
+			return err
 		}
 		val, err := p.boundedString("a quoted property value")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		props = append(props, Property{Key: key, Value: val})
-		if p.isPunct(",") {
-			p.next()
-			continue
-		}
-		if err := p.expectPunct(")", ", or ) after the property"); err != nil {
-			return nil, err
-		}
-		return props, nil
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return props, nil
 }
 
 // partitionSpec parses ( col = value, … ), values being string or number
 // literals kept as their text.
 func (p *parser) partitionSpec() ([]PartitionValue, error) {
-	if err := p.expectPunct("(", "( and the partition values"); err != nil {
-		return nil, err
-	}
 	var spec []PartitionValue
 	seen := map[string]bool{}
-	for {
+	err := p.parenList("the partition values", "the partition value", func() error {
 		ct := p.peek()
 		col, err := p.name("partition column name")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		switch {
 		case seen[col]:
-			return nil, p.errorf(ct, "partition column %s given twice", quoteIdent(col))
+			return p.errorf(ct, "partition column %s given twice", quoteIdent(col))
 		case len(spec) == MaxColumns:
-			return nil, p.errorf(ct, "a partition has more than %d values", MaxColumns)
+			return p.errorf(ct, "a partition has more than %d values", MaxColumns)
 		}
 		seen[col] = true
 		if err := p.expectOther("=", "= after the partition column"); err != nil {
-			return nil, err
+			return err
 		}
 		val, err := p.partitionValue(col)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		spec = append(spec, PartitionValue{Column: col, Value: val})
-		if p.isPunct(",") {
-			p.next()
-			continue
-		}
-		if err := p.expectPunct(")", ", or ) after the partition value"); err != nil {
-			return nil, err
-		}
-		return spec, nil
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return spec, nil
 }
 
 // partitionValue consumes a string or number literal. A value names a
