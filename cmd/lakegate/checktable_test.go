@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/lakegate/lakegate/internal/api"
 	"github.com/lakegate/lakegate/internal/authz/authztest"
 	"github.com/lakegate/lakegate/internal/client"
-	"github.com/lakegate/lakegate/internal/credentials"
 	"github.com/lakegate/lakegate/internal/store"
 )
 
@@ -44,15 +41,7 @@ func catalogRESTServer(t *testing.T) (aliceToken string) {
 	if _, err := fx.Engine.Exec(ctx, fx.Engine.Principal("admin"), "SHOW ROLES"); err != nil { // reloads the policy
 		t.Fatal(err)
 	}
-	h, err := api.New(api.Options{Engine: fx.Engine, Tokens: fx.Tokens, Keys: credentials.New(fx.Store)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	t.Setenv(serverEnv, srv.URL)
-	t.Setenv(client.TokenEnv, fx.Token(t, "admin"))
-	t.Setenv("HOME", t.TempDir())
+	serveAdminREST(t, fx)
 	return fx.Token(t, "alice")
 }
 

@@ -25,16 +25,31 @@ func restServer(t *testing.T) (aliceToken string) {
 		Script: "CREATE ROLE readers; GRANT ROLE readers TO GROUP analysts; GRANT SELECT, SHOW ON URI 's3://bkt/data' TO ROLE readers",
 		Users:  map[string][]string{"alice": {"analysts"}},
 	})
+	serveAdminREST(t, fx)
+	return fx.Token(t, "alice")
+}
+
+// serveAdminREST serves the REST API over fx and points the client
+// commands at it as the admin.
+func serveAdminREST(t *testing.T, fx *authztest.Fixture) {
+	t.Helper()
 	h, err := api.New(api.Options{Engine: fx.Engine, Tokens: fx.Tokens, Keys: credentials.New(fx.Store)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	t.Setenv(serverEnv, srv.URL)
-	t.Setenv(client.TokenEnv, fx.Token(t, "admin"))
+	clientEnv(t, srv.URL, fx.Token(t, "admin"))
+}
+
+// clientEnv points the client commands at the server at url through
+// $LAKEGATE_SERVER and gives them token through $LAKEGATE_TOKEN, with an
+// empty HOME.
+func clientEnv(t *testing.T, url, token string) {
+	t.Helper()
+	t.Setenv(serverEnv, url)
+	t.Setenv(client.TokenEnv, token)
 	t.Setenv("HOME", t.TempDir())
-	return fx.Token(t, "alice")
 }
 
 // withStdin makes os.Stdin read s for the rest of the test.

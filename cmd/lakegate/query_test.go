@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/lakegate/lakegate/internal/api/apitest"
-	"github.com/lakegate/lakegate/internal/client"
 )
 
 // queryServer serves a REST API with the data plane over a CSV table
@@ -18,9 +17,7 @@ import (
 func queryServer(t *testing.T) {
 	t.Helper()
 	srv, fx := apitest.ScanServer(t, apitest.ScanOptions{Users: map[string][]string{"alice": {"eu"}}})
-	t.Setenv(serverEnv, srv.URL)
-	t.Setenv(client.TokenEnv, fx.Token(t, "alice"))
-	t.Setenv("HOME", t.TempDir())
+	clientEnv(t, srv.URL, fx.Token(t, "alice"))
 }
 
 func TestQueryCommand(t *testing.T) {
