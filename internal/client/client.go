@@ -245,19 +245,48 @@ func (c *Client) Check(ctx context.Context, user string, groups []string, uri, o
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
+	var body []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.server+path, body)
+	resp, err := c.send(ctx, method, path, body)
 	if err != nil {
 		return err
 	}
-	if in != nil {
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("reading the answer of %s: %w", c.server, err)
+	}
+	if resp.StatusCode >= 300 {
+		return c.apiError(resp, data)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s answered with unexpected JSON: %w", c.server, err)
+	}
+	return nil
+}
+
+// send sends the server a request with the client's credentials and body
+// (none when nil) as JSON. Its errors are the transport's: a
+// *KerberosError, or the server unreachable.
+func (c *Client) send(ctx context.Context, method, path string, body []byte) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.server+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	switch {
@@ -270,33 +299,25 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	var kerr *KerberosError
 	switch {
 	case errors.As(err, &kerr):
-		return kerr
+		return nil, kerr
 	case err != nil:
-		return fmt.Errorf("cannot reach the lakegate server at %s: %w", c.server, errors.Unwrap(err))
+		return nil, fmt.Errorf("cannot reach the lakegate server at %s: %w", c.server, errors.Unwrap(err))
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("reading the answer of %s: %w", c.server, err)
+	return resp, nil
+}
+
+// apiError is the error of an answer resp (status 300 or more) whose
+// body is data: the API's message if it sent one.
+func (c *Client) apiError(resp *http.Response, data []byte) *APIError {
+	var e api.ErrorResponse
+	if json.Unmarshal(data, &e) != nil || e.Error == "" {
+		return &APIError{Server: c.server, Status: resp.StatusCode, Message: fmt.Sprintf("%s answered %s", c.server, resp.Status)}
 	}
-	if resp.StatusCode >= 300 {
-		var e api.ErrorResponse
-		if json.Unmarshal(data, &e) != nil || e.Error == "" {
-			return &APIError{Server: c.server, Status: resp.StatusCode, Message: fmt.Sprintf("%s answered %s", c.server, resp.Status)}
-		}
-		ae := &APIError{Server: c.server, Status: resp.StatusCode, Message: e.Error, Line: e.Line, Column: e.Column,
-			tokenHint: resp.StatusCode == http.StatusUnauthorized && c.user == "" && c.kerberosSPN == "",
-			sentToken: c.token != ""}
-		if c.kerberosSPN != "" {
-			ae.hint = "the server refused the Kerberos ticket for " + c.kerberosSPN + "; if its principal is another, pass --spn"
-		}
-		return ae
+	ae := &APIError{Server: c.server, Status: resp.StatusCode, Message: e.Error, Line: e.Line, Column: e.Column,
+		tokenHint: resp.StatusCode == http.StatusUnauthorized && c.user == "" && c.kerberosSPN == "",
+		sentToken: c.token != ""}
+	if c.kerberosSPN != "" {
+		ae.hint = "the server refused the Kerberos ticket for " + c.kerberosSPN + "; if its principal is another, pass --spn"
 	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s answered with unexpected JSON: %w", c.server, err)
-	}
-	return nil
+	return ae
 }

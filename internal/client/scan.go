@@ -1,11 +1,8 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -58,41 +55,14 @@ func (c *Client) Scan(ctx context.Context, table string, columns []string, recor
 }
 
 func (c *Client) scan(ctx context.Context, method, path string, body []byte) (*ScanStream, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.server+path, rd)
+	resp, err := c.send(ctx, method, path, body)
 	if err != nil {
 		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	switch {
-	case c.token != "":
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	case c.user != "":
-		req.SetBasicAuth(c.user, c.password)
-	}
-	resp, err := c.http.Do(req)
-	var kerr *KerberosError
-	if errors.As(err, &kerr) {
-		return nil, kerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach the lakegate server at %s: %w", c.server, err)
 	}
 	if resp.StatusCode < 300 {
 		return &ScanStream{ReadCloser: resp.Body, resp: resp}, nil
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	var e api.ErrorResponse
-	if json.Unmarshal(data, &e) != nil || e.Error == "" {
-		return nil, &APIError{Server: c.server, Status: resp.StatusCode, Message: fmt.Sprintf("%s answered %s", c.server, resp.Status)}
-	}
-	return nil, &APIError{Server: c.server, Status: resp.StatusCode, Message: e.Error,
-		tokenHint: resp.StatusCode == http.StatusUnauthorized && c.user == "" && c.kerberosSPN == "",
-		sentToken: c.token != ""}
+	return nil, c.apiError(resp, data)
 }
