@@ -104,6 +104,7 @@ const (
 	DefaultMaxConcurrentStreams = 64
 	DefaultMaxHeaderBytes       = 64 << 10
 	DefaultIdleTimeout          = 5 * time.Minute
+	DefaultQueryTimeout         = 10 * time.Minute
 	DefaultPreAuthTimeout       = 10 * time.Second
 	// DefaultMaxSQLBytes bounds a statement's text.
 	DefaultMaxSQLBytes = 256 << 10
@@ -145,6 +146,11 @@ type Options struct {
 	PreAuthTimeout time.Duration
 	// MaxSQLBytes bounds a statement's text.
 	MaxSQLBytes int
+	// QueryTimeout bounds how long a statement's results stream, however
+	// slowly the client reads: past it the query is closed (its database,
+	// memory and spill files freed) and the stream ends
+	// (default DefaultQueryTimeout).
+	QueryTimeout time.Duration
 	// Version is reported in GetSqlInfo.
 	Version string
 	Logger  *slog.Logger
@@ -186,6 +192,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.QueryTimeout <= 0 {
+		o.QueryTimeout = DefaultQueryTimeout
 	}
 	if o.PreAuthTimeout <= 0 {
 		o.PreAuthTimeout = DefaultPreAuthTimeout

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,6 +54,7 @@ GRANT SELECT ON DATABASE hr TO ROLE payroll;
 type fakeQueryer struct {
 	mu    sync.Mutex
 	calls []fakeCall
+	last  *sliceRecords // the records of the last query
 }
 
 type fakeCall struct {
@@ -80,17 +82,27 @@ func (f *fakeQueryer) Query(ctx context.Context, p authz.Principal, sql string) 
 	case "internal":
 		return nil, errors.New("disk on fire at /secret/path")
 	}
+	// "big": 64 batches of 1 MiB, more than a client that does not read
+	// lets the server send.
+	nb, user := 2, p.User
+	if sql == "big" {
+		nb, user = 64, strings.Repeat("x", 1<<20/3)
+	}
 	var batches []arrow.RecordBatch
-	for b := range 2 {
+	for b := range nb {
 		rb := array.NewRecordBuilder(memory.DefaultAllocator, fakeSchema)
 		for i := range 3 {
-			rb.Field(0).(*array.StringBuilder).Append(p.User)
+			rb.Field(0).(*array.StringBuilder).Append(user)
 			rb.Field(1).(*array.Int64Builder).Append(int64(b*3 + i))
 		}
 		batches = append(batches, rb.NewRecordBatch())
 		rb.Release()
 	}
-	return &sliceRecords{batches: batches, failAtEnd: sql == "fail late"}, nil
+	r := &sliceRecords{batches: batches, failAtEnd: sql == "fail late"}
+	f.mu.Lock()
+	f.last = r
+	f.mu.Unlock()
+	return r, nil
 }
 
 type sliceRecords struct {
@@ -98,7 +110,7 @@ type sliceRecords struct {
 	i         int
 	failAtEnd bool
 	err       error
-	closed    bool
+	closed    atomic.Bool
 }
 
 func (r *sliceRecords) Schema() *arrow.Schema { return fakeSchema }
@@ -118,7 +130,7 @@ func (r *sliceRecords) Close() error {
 	for _, b := range r.batches {
 		b.Release()
 	}
-	r.closed = true
+	r.closed.Store(true)
 	return nil
 }
 
@@ -673,5 +685,49 @@ func TestNewRefuses(t *testing.T) {
 		if _, err := New(o); err == nil {
 			t.Errorf("%s: New accepted it", name)
 		}
+	}
+}
+
+// TestStalledClient: a client that asks for results and never reads them
+// holds the query (its database, memory and spill files) no longer than
+// QueryTimeout.
+func TestStalledClient(t *testing.T) {
+	e := start(t, func(o *Options) { o.QueryTimeout = 300 * time.Millisecond })
+	ctx := bearer(t.Context(), e.fx.Token(t, "alice"))
+	info, err := e.client.Execute(ctx, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := e.client.Client.DoGet(ctx, info.Endpoint[0].Ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rd.CloseSend() }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		e.q.mu.Lock()
+		r := e.q.last
+		e.q.mu.Unlock()
+		if r != nil && r.closed.Load() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the query of a client that does not read is still open after 5s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Reading again, the client gets what was sent and then an error,
+	// not a stream that looks complete.
+	rr, err := flight.NewRecordReader(rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Release()
+	n := 0
+	for rr.Next() {
+		n++
+	}
+	if code := status.Code(rr.Err()); code != codes.DeadlineExceeded || n >= 64 {
+		t.Errorf("after %d of 64 batches: %v, want DeadlineExceeded", n, rr.Err())
 	}
 }

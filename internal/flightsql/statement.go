@@ -155,29 +155,46 @@ func (s *Server) run(ctx context.Context, p authz.Principal, sql string) (*arrow
 	if s.o.Queryer == nil {
 		return nil, nil, status.Error(codes.Unavailable, "the data plane is not available on this server")
 	}
-	res, err := s.o.Queryer.Query(ctx, p, sql)
+	// A client that stops reading blocks the sends below until the
+	// stream ends, which it may never do: QueryTimeout bounds how long
+	// the query's resources are held. Past it the query is closed and the
+	// stream ends with DeadlineExceeded (delivered if the client reads
+	// again), never as if the results were complete.
+	qctx, cancel := context.WithTimeout(ctx, s.o.QueryTimeout)
+	res, err := s.o.Queryer.Query(qctx, p, sql)
 	if err != nil {
+		cancel()
 		s.logQueryError(p, err)
 		return nil, nil, toStatus(err)
 	}
 	ch := make(chan flight.StreamChunk)
 	go func() {
 		defer close(ch)
-		defer func() { _ = res.Close() }()
+		defer cancel()
+		var last flight.StreamChunk
 		for res.Next() {
 			rb := res.RecordBatch()
 			rb.Retain()
 			select {
 			case ch <- flight.StreamChunk{Data: rb}:
-			case <-ctx.Done():
+				continue
+			case <-qctx.Done():
 				rb.Release()
-				return
 			}
+			break
 		}
-		if err := res.Err(); err != nil {
+		switch err := res.Err(); {
+		case err != nil:
 			s.logQueryError(p, err)
+			last.Err = toStatus(err)
+		case qctx.Err() != nil && ctx.Err() == nil:
+			s.log.Info("Flight SQL query stopped: the client did not read its results in time", "user", p.User)
+			last.Err = status.Error(codes.DeadlineExceeded, "the results were not read in time")
+		}
+		_ = res.Close()
+		if last.Err != nil {
 			select {
-			case ch <- flight.StreamChunk{Err: toStatus(err)}:
+			case ch <- last:
 			case <-ctx.Done():
 			}
 		}
