@@ -91,14 +91,14 @@ func (u *policyUpstream) all() []seen {
 
 // newPolicyProxy runs the gateway with a user granted ALL on s3://bk1/public/
 // only, and returns a function that sends signed requests as that user.
-func newPolicyProxy(t *testing.T) (send func(method, path string, body []byte, hdr map[string]string) (*http.Response, []byte), up *policyUpstream) {
+func newPolicyProxy(t *testing.T) (send sender, up *policyUpstream) {
 	t.Helper()
 	return newPolicyProxyWith(t, nil)
 }
 
 // newPolicyProxyWith is newPolicyProxy with the engine wrapped by wrap
 // (unless nil).
-func newPolicyProxyWith(t *testing.T, wrap func(Authorizer) Authorizer) (send func(method, path string, body []byte, hdr map[string]string) (*http.Response, []byte), up *policyUpstream) {
+func newPolicyProxyWith(t *testing.T, wrap func(Authorizer) Authorizer) (send sender, up *policyUpstream) {
 	t.Helper()
 	up = &policyUpstream{}
 	sealer, err := s3xml.NewSealer(bytes.Repeat([]byte{7}, 32))
@@ -118,15 +118,25 @@ func newPolicyProxyWith(t *testing.T, wrap func(Authorizer) Authorizer) (send fu
 		}
 		o.Sealer = sealer
 	})
-	send = func(method, path string, body []byte, hdr map[string]string) (*http.Response, []byte) {
+	send = signedSender(t, proxy, userKey, userSecret)
+	return send, up
+}
+
+// sender sends the proxy a request signed by one user.
+type sender func(method, path string, body []byte, hdr map[string]string) (*http.Response, []byte)
+
+// signedSender sends requests to the proxy at base with headers hdr,
+// signed with SigV4 as key/secret, and returns the answer and its body.
+func signedSender(t *testing.T, base, key, secret string) sender {
+	return func(method, path string, body []byte, hdr map[string]string) (*http.Response, []byte) {
 		t.Helper()
-		r, _ := http.NewRequest(method, proxy+path, bytes.NewReader(body))
+		r, _ := http.NewRequest(method, base+path, bytes.NewReader(body))
 		for k, v := range hdr {
 			r.Header.Set(k, v)
 		}
 		r.Header.Set("X-Amz-Content-Sha256", sha(body))
 		err := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }).SignHTTP(context.Background(),
-			aws.Credentials{AccessKeyID: userKey, SecretAccessKey: userSecret}, r, sha(body), "s3", "us-east-1", time.Now())
+			aws.Credentials{AccessKeyID: key, SecretAccessKey: secret}, r, sha(body), "s3", "us-east-1", time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,7 +148,6 @@ func newPolicyProxyWith(t *testing.T, wrap func(Authorizer) Authorizer) (send fu
 		b, _ := io.ReadAll(resp.Body)
 		return resp, b
 	}
-	return send, up
 }
 
 func TestAuthorizeObjects(t *testing.T) {

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/lakegate/lakegate/internal/audit"
 	"github.com/lakegate/lakegate/internal/authz"
@@ -64,7 +63,7 @@ func tableUpstream() http.Handler {
 // tableProxy runs the gateway for the user of userKey (group analysts)
 // over tableScript's catalog, deciding either with the server's engine or
 // through an nScale policy server and Remote, with an auditor.
-func tableProxy(t *testing.T, viaNScale bool) (send func(method, path string, body []byte, hdr map[string]string) (*http.Response, []byte), aud *recordingAuditor) {
+func tableProxy(t *testing.T, viaNScale bool) (send sender, aud *recordingAuditor) {
 	t.Helper()
 	engine := newEngine(t, tableScript)
 	if err := engine.PutUser(context.Background(), userKey, []string{"analysts"}); err != nil {
@@ -81,26 +80,7 @@ func tableProxy(t *testing.T, viaNScale bool) (send func(method, path string, bo
 		o.Audit = aud
 		o.ScanEndpoint = scanBase
 	})
-	send = func(method, path string, body []byte, hdr map[string]string) (*http.Response, []byte) {
-		t.Helper()
-		r, _ := http.NewRequest(method, proxy+path, bytes.NewReader(body))
-		for k, v := range hdr {
-			r.Header.Set(k, v)
-		}
-		r.Header.Set("X-Amz-Content-Sha256", sha(body))
-		err := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }).SignHTTP(context.Background(),
-			aws.Credentials{AccessKeyID: userKey, SecretAccessKey: userSecret}, r, sha(body), "s3", "us-east-1", time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, b
-	}
+	send = signedSender(t, proxy, userKey, userSecret)
 	return send, aud
 }
 
