@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -136,27 +138,11 @@ func wantRestrictedRefusal(t testing.TB, what string, resp rawResponse, table st
 // access key, its secret and the REST token it printed.
 func catalogUser(t testing.TB, lg *lakegateServer, name, group string) (key, secret, token string) {
 	t.Helper()
-	stdout, stderr, code := lg.client(t, []string{"users", "create"}, name, group)
-	if code != 0 {
-		t.Fatalf("lakegate users create %s %s: exit %d\n%s\n%s", name, group, code, stdout, stderr)
-	}
-	for line := range strings.SplitSeq(stdout, "\n") {
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "aws_access_key_id":
-			key = strings.TrimSpace(v)
-		case "aws_secret_access_key":
-			secret = strings.TrimSpace(v)
-		case "lakegate_token":
-			token = strings.TrimSpace(v)
-		}
-	}
+	out := lg.usersCreate(t, name, group)
+	key, secret, token = out["aws_access_key_id"], out["aws_secret_access_key"], out["lakegate_token"]
 	registerSecret("secret key and token from lakegate users create", secret, token)
 	if key == "" || secret == "" || token == "" {
-		t.Fatalf("lakegate users create %s printed no key, secret or token:\n%s", name, stdout)
+		t.Fatalf("lakegate users create %s printed no key, secret or token, only %v", name, slices.Sorted(maps.Keys(out)))
 	}
 	return key, secret, token
 }

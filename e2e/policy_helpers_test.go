@@ -8,6 +8,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -76,27 +77,30 @@ func (l *lakegateServer) sqlFile(t testing.TB, text string) (string, string, int
 // access key it printed.
 func (l *lakegateServer) createUser(t testing.TB, name string, groups ...string) (key, secret string) {
 	t.Helper()
+	out := l.usersCreate(t, name, groups...)
+	key, secret = out["aws_access_key_id"], out["aws_secret_access_key"]
+	registerSecret("secret key from lakegate users create", secret)
+	if key == "" || secret == "" {
+		t.Fatalf("lakegate users create %s printed no aws_access_key_id / aws_secret_access_key lines, only %v", name, slices.Sorted(maps.Keys(out)))
+	}
+	return key, secret
+}
+
+// usersCreate runs `lakegate users create NAME GROUP…` and returns the
+// key = value lines it printed.
+func (l *lakegateServer) usersCreate(t testing.TB, name string, groups ...string) map[string]string {
+	t.Helper()
 	stdout, stderr, code := l.client(t, []string{"users", "create"}, append([]string{name}, groups...)...)
 	if code != 0 {
 		t.Fatalf("lakegate users create %s %v: exit %d\nstdout:\n%s\nstderr:\n%s", name, groups, code, stdout, stderr)
 	}
+	out := map[string]string{}
 	for line := range strings.SplitSeq(stdout, "\n") {
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "aws_access_key_id":
-			key = strings.TrimSpace(v)
-		case "aws_secret_access_key":
-			secret = strings.TrimSpace(v)
+		if k, v, ok := strings.Cut(line, "="); ok {
+			out[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}
 	}
-	registerSecret("secret key from lakegate users create", secret)
-	if key == "" || secret == "" {
-		t.Fatalf("lakegate users create %s printed no aws_access_key_id / aws_secret_access_key lines:\n%s", name, stdout)
-	}
-	return key, secret
+	return out
 }
 
 // check runs `lakegate check` and returns its first line (ALLOW or DENY)
