@@ -12,6 +12,32 @@ import (
 	"github.com/lakegate/lakegate/internal/store"
 )
 
+// migratedTo builds a database at schema version from the dialect's
+// migrations in migrations/dir and runs stmts in it. It returns the
+// database, closed when the test ends, and the migrations' provider.
+func migratedTo(t *testing.T, sqlDriver string, dialect goose.Dialect, dir, dsn string, version int64, stmts ...string) (*sql.DB, *goose.Provider) {
+	t.Helper()
+	ctx := context.Background()
+	raw, err := sql.Open(sqlDriver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	p, err := goose.NewProvider(dialect, raw, os.DirFS(filepath.Join("migrations", dir)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, version); err != nil {
+		t.Fatalf("migrate to %05d: %v", version, err)
+	}
+	for _, q := range stmts {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	return raw, p
+}
+
 // testMigratesOver00004 builds a database at schema version 4 (before the
 // catalog) from the dialect's migrations, with a role, a grant and a user
 // in it, then opens it as the store, which applies 00005_catalog: the
@@ -19,29 +45,13 @@ import (
 func testMigratesOver00004(t *testing.T, sqlDriver string, dialect goose.Dialect, dir, dsn string, open func(t *testing.T) *store.SQL) {
 	t.Helper()
 	ctx := context.Background()
-	raw, err := sql.Open(sqlDriver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	p, err := goose.NewProvider(dialect, raw, os.DirFS(filepath.Join("migrations", dir)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 4); err != nil {
-		t.Fatalf("migrate to 00004: %v", err)
-	}
-	for _, q := range []string{
+	raw, _ := migratedTo(t, sqlDriver, dialect, dir, dsn, 4,
 		`INSERT INTO roles (name) VALUES ('analyst')`,
 		`INSERT INTO grants (role_name, privilege, object_kind, object_name, column_list, row_filter)
 			VALUES ('analyst', 'SELECT', 'TABLE', 'sales.orders', '', '')`,
 		`INSERT INTO users (name, created_at) VALUES ('alice', 0)`,
 		`UPDATE policy_version SET version = 7 WHERE id = 1`,
-	} {
-		if _, err := raw.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	)
 	if err := raw.Close(); err != nil {
 		t.Fatal(err)
 	}

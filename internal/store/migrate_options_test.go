@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -55,19 +54,7 @@ func grantRows(t *testing.T, raw *sql.DB, idColumn string, withOptions bool) map
 func testMigratesOver00005(t *testing.T, sqlDriver string, dialect goose.Dialect, dir, dsn, idColumn string, open func(t *testing.T) *store.SQL) {
 	t.Helper()
 	ctx := context.Background()
-	raw, err := sql.Open(sqlDriver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	p, err := goose.NewProvider(dialect, raw, os.DirFS(filepath.Join("migrations", dir)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 5); err != nil {
-		t.Fatalf("migrate to 00005: %v", err)
-	}
-	for _, q := range []string{
+	raw, p := migratedTo(t, sqlDriver, dialect, dir, dsn, 5,
 		`INSERT INTO roles (name) VALUES ('analyst')`,
 		`INSERT INTO grants (role_name, privilege, object_kind, object_name, column_list, row_filter)
 			VALUES ('analyst', 'SELECT', 'URI', 's3://lake/a', '', '')`,
@@ -78,11 +65,7 @@ func testMigratesOver00005(t *testing.T, sqlDriver string, dialect goose.Dialect
 		// A gap in the ids, which the migration must not close.
 		`DELETE FROM grants WHERE object_name = 's3://lake/gone'`,
 		`UPDATE policy_version SET version = 3 WHERE id = 1`,
-	} {
-		if _, err := raw.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	)
 	before := grantRows(t, raw, idColumn, false)
 
 	s := open(t)
