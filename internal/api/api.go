@@ -102,6 +102,10 @@ type Options struct {
 	// Scanner runs the data plane's scans (GET /api/scan/{db.table},
 	// POST /api/scan); nil: those endpoints answer 404.
 	Scanner Scanner
+	// ScanTimeout is the data plane's bound on one query (scan.timeout): a
+	// scan's response may be written for that long, past the REST server's
+	// write timeout; 0 keeps the server's.
+	ScanTimeout time.Duration
 	// Metrics answers GET /metrics for catalog admins and the system token
 	// (process and cache figures are not for every user); nil: 404.
 	Metrics http.Handler

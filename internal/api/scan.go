@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -71,6 +72,7 @@ func (h *handler) scanTable(w http.ResponseWriter, r *http.Request, caller authz
 		limit = n
 	}
 	cols := splitList(q.Get("columns"))
+	h.extendScanDeadline(w)
 	res, err := h.Scanner.Scan(r.Context(), caller, db, table, cols, limit)
 	h.writeScan(w, r, res, err, format)
 }
@@ -97,8 +99,21 @@ func (h *handler) scanQuery(w http.ResponseWriter, r *http.Request, caller authz
 		jsonhttp.Error(w, http.StatusBadRequest, `no query: send {"query": "SELECT …"}`)
 		return
 	}
+	h.extendScanDeadline(w)
 	res, err := h.Scanner.Query(r.Context(), caller, req.Query)
 	h.writeScan(w, r, res, err, format)
+}
+
+// extendScanDeadline lets a scan's response be written for as long as the
+// query may run (plus a minute to finish writing), instead of the REST
+// server's write timeout, which a full scan of a large table outlasts.
+func (h *handler) extendScanDeadline(w http.ResponseWriter) {
+	if h.ScanTimeout <= 0 {
+		return
+	}
+	if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(h.ScanTimeout + time.Minute)); err != nil {
+		h.log.Warn("scan: cannot extend the response's write deadline", "err", err)
+	}
 }
 
 func scanFormat(w http.ResponseWriter, f string) (string, bool) {

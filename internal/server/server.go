@@ -246,6 +246,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	}
 	if plane != nil {
 		ao.Scanner = plane
+		ao.ScanTimeout = cfg.Scan.Timeout
 	}
 	rest, err := api.New(ao)
 	if err != nil {
