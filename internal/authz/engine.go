@@ -344,6 +344,14 @@ type Principal struct {
 	// CacheKey, set with Session, identifies the user and session in such
 	// a proxy's caches.
 	CacheKey string
+	// Memberships are every group the user is in (the users table's, or
+	// the session's but reserved ones), whether or not a role is granted
+	// to it, for has_group() in row filters; MembershipsFold says they
+	// compare without regard to case. Groups, by contrast, holds only the
+	// policy's names of the groups that hold roles. A principal built
+	// without them (nil) is taken to be in exactly Groups.
+	Memberships     []string
+	MembershipsFold bool
 }
 
 // Principal returns user with the groups the policy store lists for it. An
@@ -352,7 +360,7 @@ type Principal struct {
 func (e *Engine) Principal(user string) Principal {
 	snap := e.cur.Load()
 	g, ok := snap.users[user]
-	p := Principal{User: user, Groups: slices.Clone(g)}
+	p := Principal{User: user, Groups: slices.Clone(g), Memberships: slices.Clone(g)}
 	if ok {
 		p = e.requireGroup(snap, p, identity.Groups{Names: g})
 	}
@@ -380,7 +388,7 @@ func (e *Engine) SessionPrincipal(user string, session *identity.Groups) Princip
 	snap := e.cur.Load()
 	if session == nil {
 		g, ok := snap.users[user]
-		p := Principal{User: user, Groups: slices.Clone(g)}
+		p := Principal{User: user, Groups: slices.Clone(g), Memberships: slices.Clone(g)}
 		if ok {
 			p = e.requireGroup(snap, p, identity.Groups{Names: g})
 		}
@@ -392,14 +400,16 @@ func (e *Engine) SessionPrincipal(user string, session *identity.Groups) Princip
 		session = &s
 	}
 	if !session.CaseInsensitive {
-		return e.requireGroup(snap, Principal{User: user, Groups: slices.Clone(session.Names)}, *session)
+		return e.requireGroup(snap, Principal{User: user, Groups: slices.Clone(session.Names),
+			Memberships: slices.Clone(session.Names)}, *session)
 	}
 	groups := []string{}
 	for _, n := range session.Names {
 		groups = append(groups, snap.folded[strings.ToLower(n)]...)
 	}
 	slices.Sort(groups)
-	return e.requireGroup(snap, Principal{User: user, Groups: slices.Compact(groups)}, *session)
+	return e.requireGroup(snap, Principal{User: user, Groups: slices.Compact(groups),
+		Memberships: slices.Clone(session.Names), MembershipsFold: true}, *session)
 }
 
 // requireGroup enforces the required group on p, whose user is a member
@@ -440,3 +450,13 @@ func (e *Engine) IsCatalogAdmin(p Principal) bool {
 
 // Policy returns the compiled policy in force.
 func (e *Engine) Policy() *policy.Policy { return e.cur.Load().pol }
+
+// MemberOf returns the groups p is in for has_group() in row filters, and
+// whether they compare without regard to case: Memberships, or Groups for
+// a principal built without them.
+func (p Principal) MemberOf() (groups []string, fold bool) {
+	if p.Memberships == nil {
+		return p.Groups, false
+	}
+	return p.Memberships, p.MembershipsFold
+}

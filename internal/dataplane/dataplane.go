@@ -355,7 +355,8 @@ func SecuredPolicy(p authz.Principal, f authz.Effective) (scan.TablePolicy, erro
 	for _, c := range f.Record.PartitionColumns {
 		names[strings.ToLower(c.Name)] = c.Name
 	}
-	env := grants.SQLEnv{User: p.User, Groups: p.Groups, Column: func(n string) (string, bool) {
+	member, fold := p.MemberOf()
+	env := grants.SQLEnv{User: p.User, Groups: member, FoldGroups: fold, Column: func(n string) (string, bool) {
 		s, ok := names[strings.ToLower(n)]
 		return s, ok
 	}}

@@ -24,8 +24,14 @@ type SQLEnv struct {
 	// User replaces current_user().
 	User string
 	// Groups are the user's groups: has_group('g') is TRUE when g is one of
-	// them (exact, case-sensitive), FALSE otherwise.
+	// them (exact, case-sensitive unless FoldGroups), FALSE otherwise.
+	// They are every group the user is in, not only those granted roles:
+	// NOT has_group('contractors') must see a contractor.
 	Groups []string
+	// FoldGroups compares has_group's name with Groups ignoring case, for
+	// users whose groups come from a case-insensitive source (a JWT claim,
+	// LDAP).
+	FoldGroups bool
 	// Column maps a column name of the predicate (lower-case, as parsed)
 	// to the name of the column in the SQL relation the expression will
 	// run over; ok false means the table has no such column, and
@@ -143,7 +149,9 @@ func (r *renderer) expr(e Expr, depth int) error {
 		if e == nil {
 			break
 		}
-		if slices.Contains(r.env.Groups, e.Group) {
+		if slices.ContainsFunc(r.env.Groups, func(g string) bool {
+			return g == e.Group || (r.env.FoldGroups && strings.EqualFold(g, e.Group))
+		}) {
 			r.b.WriteString("TRUE")
 		} else {
 			r.b.WriteString("FALSE")
