@@ -54,7 +54,7 @@ func (e *env) prepare(ctx context.Context, res *results) error {
 	}
 	res.Checks = append(res.Checks, fmt.Sprintf("the %s object read through the proxy is byte-identical to what was stored", formatSize(int64(len(small)))))
 	for _, ep := range []*endpoint{e.direct, e.proxy} {
-		if _, _, err := smallRound(ctx, ep, 10*e.cfg.SmallConc, e.cfg.SmallConc, e.cfg.SmallSize); err != nil {
+		if _, _, err := keyRound(ctx, ep, smallKey, 10*e.cfg.SmallConc, e.cfg.SmallConc, e.cfg.SmallSize); err != nil {
 			return fmt.Errorf("warm-up %s: %w", ep.name, err)
 		}
 	}
@@ -92,7 +92,7 @@ func (e *env) smallSeries(ctx context.Context, rounds, perRound, conc int) (dire
 			var l []time.Duration
 			var d time.Duration
 			u, err := e.cpuSpent(func() (err error) {
-				l, d, err = smallRound(ctx, ep, perRound, conc, e.cfg.SmallSize)
+				l, d, err = keyRound(ctx, ep, smallKey, perRound, conc, e.cfg.SmallSize)
 				return err
 			})
 			cpu[ep.name].add(u)
@@ -107,9 +107,10 @@ func (e *env) smallSeries(ctx context.Context, rounds, perRound, conc int) (dire
 	return latencyStats(lat["direct"], elapsed["direct"]), latencyStats(lat["proxy"], elapsed["proxy"]), directCPU, proxyCPU, nil
 }
 
-// smallRound performs n GETs of the small object with conc workers and
-// returns each request's latency (call to last body byte) and the wall time.
-func smallRound(ctx context.Context, ep *endpoint, n, conc, size int) ([]time.Duration, time.Duration, error) {
+// keyRound performs n GETs of key through ep with conc workers, checking
+// each body's size, and returns each request's latency (call to last body
+// byte) and the wall time.
+func keyRound(ctx context.Context, ep *endpoint, key string, n, conc, size int) ([]time.Duration, time.Duration, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var next atomic.Int64
@@ -121,7 +122,7 @@ func smallRound(ctx context.Context, ep *endpoint, n, conc, size int) ([]time.Du
 		wg.Go(func() {
 			for next.Add(1) <= int64(n) {
 				t0 := time.Now()
-				err := getSmall(ctx, ep, size)
+				err := getKey(ctx, ep, key, size)
 				d := time.Since(t0)
 				if err != nil {
 					cancel(err)
@@ -139,8 +140,10 @@ func smallRound(ctx context.Context, ep *endpoint, n, conc, size int) ([]time.Du
 	return slices.Concat(per...), wall, nil
 }
 
-func getSmall(ctx context.Context, ep *endpoint, size int) error {
-	out, err := ep.aws.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(smallKey)})
+// getKey GETs key through ep, reading the body to its end, and checks
+// that it is size bytes.
+func getKey(ctx context.Context, ep *endpoint, key string, size int) error {
+	out, err := ep.aws.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
 		return err
 	}
@@ -150,7 +153,7 @@ func getSmall(ctx context.Context, ep *endpoint, size int) error {
 		return err
 	}
 	if n != int64(size) {
-		return fmt.Errorf("GET %s: %d bytes, want %d", smallKey, n, size)
+		return fmt.Errorf("GET %s: %d bytes, want %d", key, n, size)
 	}
 	return nil
 }

@@ -14,8 +14,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -369,47 +367,6 @@ func (e *env) tablesSeries(ctx context.Context, r *tablesResult, rounds, perRoun
 		s.Stats[i] = latencyStats(all[i], elapsed[i])
 	}
 	return s, nil
-}
-
-// keyRound performs n GETs of key through ep with conc workers, checking
-// each body's size, and returns each request's latency (call to last body
-// byte) and the wall time.
-func keyRound(ctx context.Context, ep *endpoint, key string, n, conc, size int) ([]time.Duration, time.Duration, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var next atomic.Int64
-	per := make([][]time.Duration, conc)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range conc {
-		per[w] = make([]time.Duration, 0, n/conc+1)
-		wg.Go(func() {
-			for next.Add(1) <= int64(n) {
-				t0 := time.Now()
-				out, err := ep.aws.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-				if err == nil {
-					var got int64
-					got, err = io.Copy(io.Discard, out.Body)
-					out.Body.Close()
-					if err == nil && got != int64(size) {
-						err = fmt.Errorf("GET %s: %d bytes, want %d", key, got, size)
-					}
-				}
-				d := time.Since(t0)
-				if err != nil {
-					cancel(err)
-					return
-				}
-				per[w] = append(per[w], d)
-			}
-		})
-	}
-	wg.Wait()
-	wall := time.Since(start)
-	if err := context.Cause(ctx); err != nil {
-		return nil, 0, err
-	}
-	return slices.Concat(per...), wall, nil
 }
 
 // alternatingGoBench builds pkg's test binary once and runs each named
