@@ -9,12 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/minio/minio-go/v7"
-	miniocreds "github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/lakegate/lakegate/internal/catalog"
-	"github.com/lakegate/lakegate/internal/s3/miniotest"
+	"github.com/lakegate/lakegate/internal/lakefixture"
 	"github.com/lakegate/lakegate/internal/upstream"
 )
 
@@ -24,15 +22,7 @@ import (
 // CREATE EXTERNAL TABLE … LIKE PARQUET and RECOVER PARTITIONS.
 func TestThroughUpstream(t *testing.T) {
 	ctx := context.Background()
-	m := miniotest.Start(t)
-	mc, err := minio.New(strings.TrimPrefix(m.Endpoint, "http://"), &minio.Options{
-		Creds: miniocreds.NewStaticV4(m.AccessKey, m.SecretKey, ""), Region: "us-east-1", BucketLookup: minio.BucketLookupPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mc.MakeBucket(ctx, "lake", minio.MakeBucketOptions{Region: "us-east-1"}); err != nil {
-		t.Fatal(err)
-	}
+	c, mc, _ := lakefixture.StartMinIO(t, "lake")
 	fixture := readFixtureFile(t, "duckdb.parquet")
 	put := func(key string, body []byte) {
 		t.Helper()
@@ -47,13 +37,6 @@ func TestThroughUpstream(t *testing.T) {
 		put(k, fixture)
 	}
 	put("sales/notes.csv", []byte("a,b\n1,2\n"))
-	c, err := upstream.New(upstream.Options{
-		Default:     upstream.Target{Endpoint: m.Endpoint, PathStyle: true},
-		Credentials: credentials.NewStaticCredentialsProvider(m.AccessKey, m.SecretKey, ""),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	schemaOf := func(key string) ([]catalog.Column, error) {
 		info, err := c.Stat(ctx, "lake", key)

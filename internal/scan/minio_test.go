@@ -3,40 +3,23 @@
 package scan
 
 import (
-	"bytes"
-	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/minio/minio-go/v7"
-	miniocreds "github.com/minio/minio-go/v7/pkg/credentials"
-
-	"github.com/lakegate/lakegate/internal/s3/miniotest"
-	"github.com/lakegate/lakegate/internal/upstream"
+	"github.com/lakegate/lakegate/internal/lakefixture"
 )
 
 // TestThroughMinIO runs the EU policy over the fixture uploaded to a real
 // MinIO, read through lakegate's upstream client (ListObjects,
 // NewReaderAt): the same rows as from the directory-backed fake.
 func TestThroughMinIO(t *testing.T) {
-	ctx := context.Background()
-	m := miniotest.Start(t)
-	mc, err := minio.New(strings.TrimPrefix(m.Endpoint, "http://"), &minio.Options{
-		Creds: miniocreds.NewStaticV4(m.AccessKey, m.SecretKey, ""), Region: "us-east-1", BucketLookup: minio.BucketLookupPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mc.MakeBucket(ctx, "lake", minio.MakeBucketOptions{Region: "us-east-1"}); err != nil {
-		t.Fatal(err)
-	}
+	c, mc, _ := lakefixture.StartMinIO(t, "lake")
 	f := newFixture(t)
 	base := filepath.Join(f.objects.Root, "lake")
-	err = filepath.WalkDir(base, func(p string, de fs.DirEntry, err error) error {
+	err := filepath.WalkDir(base, func(p string, de fs.DirEntry, err error) error {
 		if err != nil || de.IsDir() {
 			return err
 		}
@@ -45,15 +28,8 @@ func TestThroughMinIO(t *testing.T) {
 			return err
 		}
 		rel, _ := filepath.Rel(base, p)
-		_, err = mc.PutObject(ctx, "lake", filepath.ToSlash(rel), bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := upstream.New(upstream.Options{
-		Default:     upstream.Target{Endpoint: m.Endpoint, PathStyle: true},
-		Credentials: credentials.NewStaticCredentialsProvider(m.AccessKey, m.SecretKey, ""),
+		lakefixture.Put(t, mc, "lake", filepath.ToSlash(rel), body)
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)

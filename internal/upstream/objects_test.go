@@ -15,59 +15,24 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/minio/minio-go/v7"
-	miniocreds "github.com/minio/minio-go/v7/pkg/credentials"
 
-	"github.com/lakegate/lakegate/internal/s3/miniotest"
+	"github.com/lakegate/lakegate/internal/lakefixture"
 	"github.com/lakegate/lakegate/internal/upstream"
 )
-
-// startMinIO starts MinIO with bucket created and returns an upstream
-// client signing with its root keys, and a minio-go client to set up
-// objects with.
-func startMinIO(t *testing.T, bucket string) (*upstream.Client, *minio.Client, *miniotest.Server) {
-	t.Helper()
-	m := miniotest.Start(t)
-	mc, err := minio.New(strings.TrimPrefix(m.Endpoint, "http://"), &minio.Options{
-		Creds: miniocreds.NewStaticV4(m.AccessKey, m.SecretKey, ""), Region: "us-east-1", BucketLookup: minio.BucketLookupPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mc.MakeBucket(context.Background(), bucket, minio.MakeBucketOptions{Region: "us-east-1"}); err != nil {
-		t.Fatal(err)
-	}
-	c, err := upstream.New(upstream.Options{
-		Default:     upstream.Target{Endpoint: m.Endpoint, PathStyle: true},
-		Credentials: credentials.NewStaticCredentialsProvider(m.AccessKey, m.SecretKey, ""),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, mc, m
-}
-
-func put(t *testing.T, mc *minio.Client, bucket, key string, body []byte) minio.UploadInfo {
-	t.Helper()
-	info, err := mc.PutObject(context.Background(), bucket, key, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
-	if err != nil {
-		t.Fatalf("put %s: %v", key, err)
-	}
-	return info
-}
 
 // TestObjectsAgainstMinIO reads objects on the proxy's own behalf from a
 // real MinIO: HEAD, ranged GETs, a ReaderAt, and the error kinds of a
 // missing key, a missing bucket and refused keys.
 func TestObjectsAgainstMinIO(t *testing.T) {
 	ctx := context.Background()
-	c, mc, m := startMinIO(t, "data")
+	c, mc, m := lakefixture.StartMinIO(t, "data")
 	body := make([]byte, 1000)
 	for i := range body {
 		body[i] = byte(i % 251)
 	}
 	const key = "dir/a b+c%d.bin" // escaping: space, plus, percent
 	before := time.Now().Add(-time.Minute)
-	up := put(t, mc, "data", key, body)
+	up := lakefixture.Put(t, mc, "data", key, body)
 
 	info, err := c.Stat(ctx, "data", key)
 	if err != nil {
@@ -153,14 +118,14 @@ func TestObjectsAgainstMinIO(t *testing.T) {
 // prefixes in key order, and stops at the bound.
 func TestListAgainstMinIO(t *testing.T) {
 	ctx := context.Background()
-	c, mc, _ := startMinIO(t, "lake")
+	c, mc, _ := lakefixture.StartMinIO(t, "lake")
 	const n = 1003
 	var wg sync.WaitGroup
 	keys := make(chan string)
 	for range 8 {
 		wg.Go(func() {
 			for k := range keys {
-				put(t, mc, "lake", k, []byte("x"))
+				lakefixture.Put(t, mc, "lake", k, []byte("x"))
 			}
 		})
 	}
