@@ -251,7 +251,18 @@ func (e *env) start(ctx context.Context, minioBin, lakegateBin string) error {
 	if e.direct, err = newEndpoint("direct", e.minioURL, rootUser, rootPass); err != nil {
 		return err
 	}
-	if _, err := e.direct.aws.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+	// MinIO answers its liveness probe before it has initialized; until
+	// then requests get 503 XMinioServerNotInitialized, so the first one
+	// is retried for a while.
+	var cerr error
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		_, cerr = e.direct.aws.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+		if cerr == nil || !strings.Contains(cerr.Error(), "XMinioServerNotInitialized") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := cerr; err != nil {
 		return e.minio.failure(fmt.Errorf("create bucket: %w", err))
 	}
 
