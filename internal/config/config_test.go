@@ -67,6 +67,8 @@ func TestPrintGolden(t *testing.T) {
 			"LAKEGATE_PROXY_TLS_KEY_FILE":          "",
 			"LAKEGATE_REST_TLS_CERT_FILE":          "",
 			"LAKEGATE_REST_TLS_KEY_FILE":           "",
+			"LAKEGATE_SCAN_MAX_ROWS":               "5000",
+			"LAKEGATE_SCAN_MAX_BYTES":              "1048576",
 			"LAKEGATE_NOT_A_SETTING_IS_IGNORED":    "x",
 			"LAKEGATE_UPSTREAM_BUCKETS_X_REGION":   "ignored",
 			"LAKEGATE_PROXY_BASE_DOMAINS_EXTRA_NO": "ignored",

@@ -270,12 +270,12 @@ func setFromString(field reflect.Value, raw string) error {
 			return fmt.Errorf("want true or false: %w", err)
 		}
 		field.SetBool(b)
-	case reflect.Int:
-		n, err := strconv.Atoi(strings.TrimSpace(raw))
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(strings.TrimSpace(raw), 10, field.Type().Bits())
 		if err != nil {
 			return fmt.Errorf("want an integer: %w", err)
 		}
-		field.SetInt(int64(n))
+		field.SetInt(n)
 	case reflect.Slice:
 		var items []string
 		for item := range strings.SplitSeq(raw, ",") {
