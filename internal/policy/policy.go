@@ -423,12 +423,15 @@ func (p *Policy) find(u *userGroups, bucket, key string, priv grants.Privilege) 
 		return nil
 	}
 	if b := p.buckets[bucket]; b != nil {
+		// Table grants never cover the bucket itself; most buckets hold
+		// none, and their lookups are skipped.
+		tables := key != "" && len(b.tables) > 0
 		for path := range CoveringPaths(key) {
 			if e := u.best(b.nodes[path], priv); e != nil {
 				return e
 			}
-			if key == "" {
-				continue // table grants never cover the bucket itself
+			if !tables {
+				continue
 			}
 			if e := u.best(b.tables[path], priv); e != nil {
 				return e
