@@ -343,10 +343,7 @@ func (r *ddlRun) applyCatalog(ctx context.Context, tx store.PolicyTx, i int, st 
 	case *grants.AlterTableAddPartition:
 		return r.addPartition(ctx, tx, s)
 	case *grants.AlterTableDropPartition:
-		t, err := tx.GetTable(ctx, s.Database, s.Name)
-		if errors.Is(err, store.ErrNotFound) {
-			return "", noTable(s.Database, s.Name)
-		}
+		t, err := getTable(ctx, tx, s.Database, s.Name)
 		if err != nil {
 			return "", err
 		}
@@ -387,6 +384,16 @@ func (r *ddlRun) applyCatalog(ctx context.Context, tx store.PolicyTx, i int, st 
 		})
 	}
 	return "", fmt.Errorf("%w: statement %T is not a catalog change", ErrInvalid, st)
+}
+
+// getTable reads a table inside tx, a missing one as an ErrInvalid
+// "does not exist".
+func getTable(ctx context.Context, tx store.PolicyTx, db, name string) (store.Table, error) {
+	t, err := tx.GetTable(ctx, db, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Table{}, noTable(db, name)
+	}
+	return t, err
 }
 
 func noTable(db, name string) error {
@@ -503,10 +510,7 @@ func storeColumn(c grants.ColumnDef) store.Column {
 
 // alterTable reads a table, lets change edit it and writes it back.
 func (r *ddlRun) alterTable(ctx context.Context, tx store.PolicyTx, db, name string, change func(*store.Table) (string, error)) (string, error) {
-	t, err := tx.GetTable(ctx, db, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", noTable(db, name)
-	}
+	t, err := getTable(ctx, tx, db, name)
 	if err != nil {
 		return "", err
 	}
@@ -556,9 +560,7 @@ func (r *ddlRun) setLocation(ctx context.Context, tx store.PolicyTx, s *grants.A
 }
 
 func (r *ddlRun) renameTable(ctx context.Context, tx store.PolicyTx, s *grants.AlterTableRename) (string, error) {
-	if _, err := tx.GetTable(ctx, s.Database, s.Name); errors.Is(err, store.ErrNotFound) {
-		return "", noTable(s.Database, s.Name)
-	} else if err != nil {
+	if _, err := getTable(ctx, tx, s.Database, s.Name); err != nil {
 		return "", err
 	}
 	err := tx.RenameTable(ctx, s.Database, s.Name, s.NewDatabase, s.NewName)
@@ -655,10 +657,7 @@ func childLocation(location, dir string) string {
 }
 
 func (r *ddlRun) addPartition(ctx context.Context, tx store.PolicyTx, s *grants.AlterTableAddPartition) (string, error) {
-	t, err := tx.GetTable(ctx, s.Database, s.Name)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", noTable(s.Database, s.Name)
-	}
+	t, err := getTable(ctx, tx, s.Database, s.Name)
 	if err != nil {
 		return "", err
 	}
@@ -683,10 +682,7 @@ func (r *ddlRun) addPartition(ctx context.Context, tx store.PolicyTx, s *grants.
 }
 
 func (r *ddlRun) recoverPartitions(ctx context.Context, tx store.PolicyTx, i int, s *grants.AlterTableRecoverPartitions) (string, error) {
-	t, err := tx.GetTable(ctx, s.Database, s.Name)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", noTable(s.Database, s.Name)
-	}
+	t, err := getTable(ctx, tx, s.Database, s.Name)
 	if err != nil {
 		return "", err
 	}
