@@ -70,28 +70,16 @@ func (e *passwordCheckError) Unwrap() error { return e.err }
 // password check a *passwordCheckError.
 func (h *handler) authenticate(r *http.Request) (id identity.Identity, granted string, err error) {
 	ctx := r.Context()
-	var last error // why the last token authenticator refused
 	scheme, value, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	value = strings.TrimSpace(value)
 	// The scheme is case-insensitive (RFC 7235 section 2.1).
 	switch {
 	case strings.EqualFold(scheme, "Bearer") && value != "":
-		if strings.HasPrefix(value, credentials.TokenPrefix) {
-			id, err := h.Tokens.AuthenticateSession(ctx, value)
-			if errors.Is(err, credentials.ErrInvalidToken) {
-				return identity.Identity{}, "", errors.Join(identity.ErrUnauthenticated, errBadBearer, err)
-			}
-			return id, "", err
+		id, err := credentials.AuthenticateBearer(ctx, h.Tokens, value, h.TokenAuthenticators)
+		if errors.Is(err, identity.ErrUnauthenticated) {
+			return identity.Identity{}, "", errors.Join(errBadBearer, err)
 		}
-		for _, a := range h.TokenAuthenticators {
-			id, err := a.AuthenticateToken(ctx, value)
-			if errors.Is(err, identity.ErrUnauthenticated) {
-				last = err
-				continue
-			}
-			return id, "", err
-		}
-		return identity.Identity{}, "", errors.Join(identity.ErrUnauthenticated, errBadBearer, last)
+		return id, "", err
 	case strings.EqualFold(scheme, "Negotiate") && h.Negotiator != nil:
 		id, err := h.Negotiator.Negotiate(r)
 		return id, "", err

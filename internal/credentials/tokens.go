@@ -205,3 +205,34 @@ func (t *Tokens) AuthenticateSession(ctx context.Context, raw string) (identity.
 
 // MethodToken is Identity.Method for a lakegate token.
 const MethodToken = "token"
+
+// SessionAuthenticator authenticates lakegate tokens (*Tokens does).
+type SessionAuthenticator interface {
+	AuthenticateSession(ctx context.Context, raw string) (identity.Identity, error)
+}
+
+// AuthenticateBearer establishes who holds a bearer token: a lakegate
+// token (TokenPrefix) by sessions, any other by the first of
+// others that accepts it (a JWT verifier, a validation endpoint). A token
+// no one accepts is an error wrapping identity.ErrUnauthenticated (and the
+// last refusal); other errors are technical failures. The REST API and
+// the Flight SQL listener authenticate bearer tokens through it.
+func AuthenticateBearer(ctx context.Context, sessions SessionAuthenticator, token string, others []identity.TokenAuthenticator) (identity.Identity, error) {
+	if strings.HasPrefix(token, TokenPrefix) {
+		id, err := sessions.AuthenticateSession(ctx, token)
+		if errors.Is(err, ErrInvalidToken) {
+			return identity.Identity{}, errors.Join(identity.ErrUnauthenticated, err)
+		}
+		return id, err
+	}
+	last := error(identity.ErrUnauthenticated)
+	for _, a := range others {
+		id, err := a.AuthenticateToken(ctx, token)
+		if errors.Is(err, identity.ErrUnauthenticated) {
+			last = err
+			continue
+		}
+		return id, err
+	}
+	return identity.Identity{}, errors.Join(identity.ErrUnauthenticated, last)
+}

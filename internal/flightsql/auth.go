@@ -83,23 +83,7 @@ func (s *Server) authenticate(ctx context.Context) (identity.Identity, string, b
 
 // bearer authenticates a bearer token with the REST API's verifiers.
 func (s *Server) bearer(ctx context.Context, token string) (identity.Identity, error) {
-	if strings.HasPrefix(token, credentials.TokenPrefix) {
-		id, err := s.o.Tokens.AuthenticateSession(ctx, token)
-		if errors.Is(err, credentials.ErrInvalidToken) {
-			return identity.Identity{}, errors.Join(identity.ErrUnauthenticated, err)
-		}
-		return id, err
-	}
-	last := error(identity.ErrUnauthenticated)
-	for _, a := range s.o.TokenAuthenticators {
-		id, err := a.AuthenticateToken(ctx, token)
-		if errors.Is(err, identity.ErrUnauthenticated) {
-			last = err
-			continue
-		}
-		return id, err
-	}
-	return identity.Identity{}, errors.Join(identity.ErrUnauthenticated, last)
+	return credentials.AuthenticateBearer(ctx, s.o.Tokens, token, s.o.TokenAuthenticators)
 }
 
 // basic authenticates a user name with a lakegate token (which must be
