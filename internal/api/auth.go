@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -154,29 +153,11 @@ type caller struct {
 // whom the resolver does not see) is refused with an error wrapping
 // identity.ErrNotInRequiredGroup, as the resolver refuses the others.
 func (h *handler) principal(ctx context.Context, id identity.Identity) (caller, error) {
-	c := caller{id: id}
-	if id.Method == credentials.MethodToken && id.Session == nil && h.Engine.KnownUser(id.User) {
-		c.p = h.Engine.SessionPrincipal(id.User, nil)
-	} else {
-		g := identity.Groups{Names: id.Groups, CaseInsensitive: true, Source: identity.SourceJWT}
-		if id.Session != nil {
-			g = *id.Session
-		}
-		if h.Groups != nil {
-			var err error
-			if g, err = h.Groups.Resolve(ctx, id); err != nil {
-				return caller{}, err
-			}
-		}
-		if g.Names == nil {
-			g.Names = []string{}
-		}
-		c.p, c.session = h.Engine.SessionPrincipal(id.User, &g), &g
+	p, session, err := authz.PrincipalOf(ctx, h.Engine, h.Groups, id)
+	if err != nil {
+		return caller{}, err
 	}
-	if c.p.MissingGroup != "" {
-		return caller{}, fmt.Errorf("user %q: %w %q", id.User, identity.ErrNotInRequiredGroup, c.p.MissingGroup)
-	}
-	return c, nil
+	return caller{id: id, p: p, session: session}, nil
 }
 
 // authed authenticates the request and passes the caller on.

@@ -112,29 +112,11 @@ func (s *Server) basic(ctx context.Context, user, secret string) (identity.Ident
 // credential carried. Outside the required group is an error wrapping
 // identity.ErrNotInRequiredGroup.
 func (s *Server) principal(ctx context.Context, id identity.Identity) (caller, error) {
-	c := caller{id: id}
-	if id.Method == credentials.MethodToken && id.Session == nil && s.o.Engine.KnownUser(id.User) {
-		c.p = s.o.Engine.SessionPrincipal(id.User, nil)
-	} else {
-		g := identity.Groups{Names: id.Groups, CaseInsensitive: true, Source: identity.SourceJWT}
-		if id.Session != nil {
-			g = *id.Session
-		}
-		if s.o.Groups != nil {
-			var err error
-			if g, err = s.o.Groups.Resolve(ctx, id); err != nil {
-				return caller{}, err
-			}
-		}
-		if g.Names == nil {
-			g.Names = []string{}
-		}
-		c.p, c.session = s.o.Engine.SessionPrincipal(id.User, &g), &g
+	p, session, err := authz.PrincipalOf(ctx, s.o.Engine, s.o.Groups, id)
+	if err != nil {
+		return caller{}, err
 	}
-	if c.p.MissingGroup != "" {
-		return caller{}, fmt.Errorf("user %q: %w %q", id.User, identity.ErrNotInRequiredGroup, c.p.MissingGroup)
-	}
-	return c, nil
+	return caller{id: id, p: p, session: session}, nil
 }
 
 // authorize authenticates the call and returns its context carrying the
